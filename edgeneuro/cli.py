@@ -1,0 +1,139 @@
+"""The ``edgeneuro`` command: one verb per stage. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from edgeneuro import __version__
+from edgeneuro.errors import EdgeNeuroError
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through a temporary sibling so a failed run leaves no half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cmd_compile(a: argparse.Namespace) -> int:
+    from edgeneuro import boards
+    from edgeneuro.compiler import compile_model
+
+    c = compile_model(Path(a.model), boards.load(a.board), Path(a.out))
+    p = c.plan
+    print(f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
+          f"weights {p.weights_bytes:,} B, arena {p.arena_bytes:,} B (lower bound {p.lower_bound_bytes:,} B)")
+    return 0
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from edgeneuro import boards
+    from edgeneuro.runner import run_on_board
+
+    board = boards.load(a.board)
+    if a.build_dir:
+        res = run_on_board(Path(a.model), board, Path(a.input), Path(a.build_dir))
+    else:
+        with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
+            res = run_on_board(Path(a.model), board, Path(a.input), Path(d) / "build")
+            res.report.pop("elf")
+    if a.output:
+        _write_atomic(Path(a.output), lambda p: np.save(open(p, "wb"), res.outputs))
+    if a.report:
+        _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+    r = res.report
+    print(f"{r['board']}: {r['inferences']} inference(s), {r['instructions']:,} instructions each "
+          f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz), flash {r['flash_bytes']:,} B, "
+          f"RAM {r['ram_bytes']:,} B (arena {r['arena_bytes']:,} B)")
+    return 0
+
+
+def cmd_boards(a: argparse.Namespace) -> int:
+    from edgeneuro import boards
+
+    for name in boards.available():
+        b = boards.load(name)
+        sim = ", ".join(b.simulator) or "none"
+        print(f"{b.name:16} {b.core:12} fpu={b.fpu or 'none':14} flash={b.flash_bytes // 1024:>6} KiB "
+              f"ram={b.ram_bytes // 1024:>6} KiB clock={b.clock_hz / 1e6:g} MHz simulator={sim}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from edgeneuro.demo import main
+
+    return main(Path(a.out), a.board)
+
+
+def parser() -> argparse.ArgumentParser:
+    from edgeneuro.ops import SUPPORTED
+
+    p = argparse.ArgumentParser(prog="edgeneuro", description="Compile neural networks to C for Cortex-M and run them.")
+    p.add_argument("--version", action="version", version=f"edgeneuro {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("compile", help="model -> C sources and a memory plan",
+                       description=f"Compile an int8 TFLite model to C. Operators: {', '.join(SUPPORTED)}.")
+    c.add_argument("model", help="a .tflite model (full int8)")
+    c.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`)")
+    c.add_argument("-o", "--out", required=True, help="output folder for the sources and plan.json")
+    c.set_defaults(fn=cmd_compile)
+
+    r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
+    r.add_argument("model")
+    r.add_argument("--board", default="mps2-an386")
+    r.add_argument("--input", required=True, help="IN.npy: [N, *model input shape without batch]")
+    r.add_argument("--output", help="OUT.npy: the N outputs, stacked")
+    r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
+    r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
+    r.set_defaults(fn=cmd_run)
+
+    b = sub.add_parser("boards", help="list the boards")
+    b.set_defaults(fn=cmd_boards)
+
+    d = sub.add_parser("demo", help="the end-to-end job: train a small int8 1-D CNN, compile, run on QEMU, check")
+    d.add_argument("--out", default="out/demo", help="folder for the model, firmware and report")
+    d.add_argument("--board", default="mps2-an386")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except EdgeNeuroError as e:
+        if args.debug:
+            raise
+        first, _, details = str(e).partition("\n")
+        print(f"edgeneuro: error: {first}", file=sys.stderr)
+        if details:
+            print("edgeneuro: (run with --debug for the full tool output)", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("edgeneuro: interrupted", file=sys.stderr)
+        return 130
+
+
+def main_exit() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

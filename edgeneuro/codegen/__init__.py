@@ -1,0 +1,95 @@
+"""Graph + kernels + plan → C sources, rendered with the Jinja templates in templates/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from edgeneuro import __version__
+from edgeneuro.boards import Board
+from edgeneuro.ir import Graph
+from edgeneuro.ir.graph import C_TYPES
+from edgeneuro.ops import Kernel
+from edgeneuro.plan import Plan
+from edgeneuro.resources import resource_dir
+
+KERNEL_SOURCES = "kernels"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _c_array_body(a: np.ndarray, per_line: int = 24) -> str:
+    flat = a.reshape(-1)
+    vals = [str(int(v)) for v in flat]
+    lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
+    return ",\n".join("    " + line for line in lines) if lines else "    0"
+
+
+def _macs_text(n: int) -> str:
+    return f"{n / 1e6:.2f} M" if n >= 1_000_000 else f"{n:,}"
+
+
+def _layer(step: int, k: Kernel, graph: Graph, plan: Plan) -> dict[str, Any]:
+    sym = f"L{step}"
+    x, y = graph.t(k.inputs[0]), graph.t(k.outputs[0])
+    consts = [
+        {"name": n, "ctype": C_TYPES[str(a.dtype)], "size": max(1, a.size), "body": _c_array_body(a)}
+        for n, a in k.consts
+    ]
+    args = [f"&arena[{plan.offsets[n]}]" for n in k.inputs]
+    args += [f"{sym}_{n}" for n, _ in k.consts]
+    args += [f"&arena[{plan.offsets[n]}]" for n in k.outputs]
+    return {
+        "step": step,
+        "kind": k.op.kind,
+        "index": k.op.index,
+        "fn": k.fn,
+        "sym": sym,
+        "params": k.params,
+        "consts": consts,
+        "args": args,
+        "in_shape": list(x.shape),
+        "out_shape": list(y.shape),
+        "in_name": x.name,
+        "out_name": y.name,
+        "offset": plan.offsets[y.name],
+        "summary": k.summary,
+        "macs": k.macs,
+        "macs_text": _macs_text(k.macs),
+    }
+
+
+def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: Path, sha256: str) -> list[Path]:
+    """Write model.c, model.h, memory.ld and the kernel sources into ``out`` (which must exist)."""
+    env = _env()
+    ctx = {
+        "name": graph.name,
+        "version": __version__,
+        "source_name": Path(graph.source).name,
+        "sha256": sha256,
+        "plan": plan,
+        "offsets": plan.offsets,
+        "inputs": [graph.t(n) for n in graph.inputs],
+        "outputs": [graph.t(n) for n in graph.outputs],
+        "layers": [_layer(s, k, graph, plan) for s, k in enumerate(kernels)],
+        "board": board,
+    }
+    written = []
+    for template, name in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("memory.ld.j2", "memory.ld")):
+        path = out / name
+        path.write_text(env.get_template(template).render(**ctx))
+        written.append(path)
+    kdir = out / KERNEL_SOURCES
+    shutil.copytree(resource_dir("firmware") / "kernels", kdir)
+    written += sorted(kdir.iterdir())
+    return written

@@ -1,0 +1,131 @@
+"""TFLite flatbuffer → ``ir.Graph``, read with the ``tflite`` schema package (no TensorFlow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tflite
+
+from edgeneuro.errors import ModelError, UnsupportedOperator
+from edgeneuro.ir import Graph, Op, QuantParams, Tensor
+
+
+def _names(cls: type) -> dict[int, str]:
+    return {v: k for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+OP_NAMES = _names(tflite.BuiltinOperator)
+TYPE_NAMES = {k: v.lower() for k, v in _names(tflite.TensorType).items()}
+PADDING = _names(tflite.Padding)
+ACTIVATION = _names(tflite.ActivationFunctionType)
+NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+            "float32": np.float32, "bool": np.bool_}
+
+
+def _options(op: Any, cls: type) -> Any:
+    table = op.BuiltinOptions()
+    if table is None:
+        return None
+    opts = cls()
+    opts.Init(table.Bytes, table.Pos)
+    return opts
+
+
+def _attrs(kind: str, op: Any) -> dict[str, Any]:
+    if kind == "CONV_2D":
+        o = _options(op, tflite.Conv2DOptions)
+        return dict(padding=PADDING[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
+                    dilation_h=o.DilationHFactor(), dilation_w=o.DilationWFactor(),
+                    activation=ACTIVATION[o.FusedActivationFunction()])
+    if kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        o = _options(op, tflite.Pool2DOptions)
+        return dict(padding=PADDING[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
+                    filter_h=o.FilterHeight(), filter_w=o.FilterWidth(),
+                    activation=ACTIVATION[o.FusedActivationFunction()])
+    if kind == "FULLY_CONNECTED":
+        o = _options(op, tflite.FullyConnectedOptions)
+        if o is None:
+            return dict(activation="NONE", keep_num_dims=False, weights_format=0)
+        return dict(activation=ACTIVATION[o.FusedActivationFunction()], keep_num_dims=bool(o.KeepNumDims()),
+                    weights_format=o.WeightsFormat())
+    if kind == "SOFTMAX":
+        o = _options(op, tflite.SoftmaxOptions)
+        return dict(beta=float(o.Beta()) if o else 1.0)
+    if kind == "MEAN":
+        o = _options(op, tflite.ReducerOptions)
+        return dict(keep_dims=bool(o.KeepDims()) if o else False)
+    return {}
+
+
+def _buffer(model: Any, buf: bytes, index: int) -> np.ndarray | None:
+    b = model.Buffers(index)
+    if b is None:
+        return None
+    if b.Offset() > 1:  # large models keep buffers after the flatbuffer
+        return np.frombuffer(buf, np.uint8, count=b.Size(), offset=b.Offset())
+    if b.DataLength() == 0:
+        return None
+    return b.DataAsNumpy()
+
+
+def load(path: Path) -> Graph:
+    buf = path.read_bytes()
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelError(f"{path}: not a TFLite model (no 'TFL3' file identifier); give a .tflite flatbuffer")
+    try:
+        return _parse(path, buf)
+    except (ModelError, UnsupportedOperator):
+        raise
+    except Exception as e:  # a corrupt flatbuffer raises anything from struct.error to IndexError
+        raise ModelError(f"{path}: cannot parse the TFLite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+def _parse(path: Path, buf: bytes) -> Graph:
+    model = tflite.Model.GetRootAs(buf, 0)
+    if model.SubgraphsLength() < 1:
+        raise ModelError(f"{path}: the model has no subgraph")
+    sg = model.Subgraphs(0)
+    tensors: dict[str, Tensor] = {}
+    names: list[str] = []
+    for i in range(sg.TensorsLength()):
+        t = sg.Tensors(i)
+        name = (t.Name() or b"").decode() or f"tensor_{i}"
+        if name in tensors:
+            name = f"{name}#{i}"
+        dtype = TYPE_NAMES.get(t.Type(), f"type{t.Type()}")
+        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+        q = t.Quantization()
+        quant = None
+        if q is not None and q.ScaleLength() > 0:
+            zps = q.ZeroPointAsNumpy() if q.ZeroPointLength() else np.zeros(q.ScaleLength(), np.int64)
+            quant = QuantParams(
+                scale=tuple(float(s) for s in q.ScaleAsNumpy()),
+                zero_point=tuple(int(z) for z in zps),
+                axis=int(q.QuantizedDimension()),
+            )
+        raw = _buffer(model, buf, t.Buffer())
+        data = None
+        if raw is not None and dtype in NP_TYPES:
+            data = np.frombuffer(raw.tobytes(), NP_TYPES[dtype]).reshape(shape)
+        tensors[name] = Tensor(name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+        names.append(name)
+
+    ops: list[Op] = []
+    for i in range(sg.OperatorsLength()):
+        o = sg.Operators(i)
+        code = model.OperatorCodes(o.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        kind = OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
+        if kind == "CUSTOM":
+            kind = f"CUSTOM:{(code.CustomCode() or b'').decode()}"
+        ins = tuple(names[j] if j >= 0 else "" for j in (o.InputsAsNumpy() if o.InputsLength() else []))
+        outs = tuple(names[j] for j in (o.OutputsAsNumpy() if o.OutputsLength() else []))
+        attrs = _attrs(kind, o)
+        attrs["version"] = int(code.Version())
+        ops.append(Op(kind=kind, inputs=ins, outputs=outs, attrs=attrs, index=i))
+
+    inputs = tuple(names[j] for j in sg.InputsAsNumpy())
+    outputs = tuple(names[j] for j in sg.OutputsAsNumpy())
+    return Graph(name=path.stem, source=str(path), tensors=tensors, ops=tuple(ops), inputs=inputs, outputs=outputs)

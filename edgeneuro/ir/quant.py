@@ -1,0 +1,104 @@
+"""The integer arithmetic spec: how real multipliers become (int32, shift) pairs and how
+accumulators are requantized.
+
+edgeneuro matches TensorFlow Lite Micro, the reference on microcontrollers: requantization is
+gemmlowp-style *double rounding* (``SaturatingRoundingDoublingHighMul`` followed by
+``RoundingDivideByPOT``). The LiteRT desktop interpreter rounds once and can differ by 1-2 LSB.
+
+All functions take numpy integer arrays (or Python ints) and compute in int64 so that the
+intermediate products are exact; results are int32 values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+def round_half_away(x: float) -> int:
+    """C's ``std::round``: halves round away from zero (``TfLiteRound``)."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite's ``QuantizeMultiplier``: real = q * 2**(shift - 31), q in [2**30, 2**31)."""
+    if real == 0.0:
+        return 0, 0
+    frac, shift = math.frexp(real)
+    q = round_half_away(frac * (1 << 31))
+    if q == (1 << 31):
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return int(q), int(shift)
+
+
+def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
+    q, shift = quantize_multiplier(real)
+    if shift < 0:
+        raise ValueError(f"multiplier {real} is below one")
+    return q, shift
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """gemmlowp ``SaturatingRoundingDoublingHighMul`` on int32 values (vectorized)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    overflow = (a == INT32_MIN) & (b == INT32_MIN)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    s = ab + nudge
+    # C integer division truncates toward zero.
+    q = np.where(s >= 0, s >> 31, -((-s) >> 31))
+    return np.where(overflow, INT32_MAX, q).astype(np.int64)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """gemmlowp ``RoundingDivideByPOT``: divide by 2**exponent, rounding half away from zero."""
+    x = np.asarray(x, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0).astype(np.int64)
+    return (x >> exponent) + (remainder > threshold).astype(np.int64)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """TFLite ``MultiplyByQuantizedMultiplier`` (double rounding), vectorized over x."""
+    x = np.asarray(x, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    # x * (1 << left) wraps in int32 in C; inputs here never overflow (the C kernel asserts the
+    # same ranges), so the product is kept exact.
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x << left, multiplier), right)
+
+
+def quantize_value(f: float, scale: float, zero_point: int) -> int:
+    """TFLite ``Quantize`` of a float constant in float32 arithmetic (activation bounds)."""
+    return int(zero_point) + round_half_away(float(np.float32(f) / np.float32(scale)))
+
+
+def activation_range(activation: str, scale: float, zero_point: int, dtype: str = "int8") -> tuple[int, int]:
+    """TFLite ``CalculateActivationRangeQuantized`` for a fused activation."""
+    qmin, qmax = {"int8": (-128, 127), "int16": (-32768, 32767)}[dtype]
+    if activation == "NONE":
+        return qmin, qmax
+    if activation == "RELU":
+        return max(qmin, quantize_value(0.0, scale, zero_point)), qmax
+    if activation == "RELU6":
+        return (
+            max(qmin, quantize_value(0.0, scale, zero_point)),
+            min(qmax, quantize_value(6.0, scale, zero_point)),
+        )
+    if activation == "RELU_N1_TO_1":
+        return (
+            max(qmin, quantize_value(-1.0, scale, zero_point)),
+            min(qmax, quantize_value(1.0, scale, zero_point)),
+        )
+    raise ValueError(f"fused activation {activation}")

@@ -1,0 +1,98 @@
+"""CONV_2D, int8 with per-channel (or per-tensor) weights; also the Conv1D form (H = 1).
+
+Spec (TFLM ``reference_integer_ops::ConvPerChannel``):
+``acc[c] = bias[c] + sum_{kh,kw,ic} w[c,kh,kw,ic] * (x[y*s+kh*d-pad, ...] - in_zp)``, taps that
+fall in the padding contribute nothing; ``y = clamp(MBQM(acc, mult[c], shift[c]) + out_zp)``
+with ``mult[c], shift[c] = QuantizeMultiplier(double(s_in) * double(s_w[c]) / double(s_out))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op
+from edgeneuro.ir.quant import activation_range, quantize_multiplier
+from edgeneuro.ops.base import Kernel, check_shape, out_size, padding, requantize, require_int8, unsupported
+
+KINDS = ("CONV_2D",)
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
+    b = g.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+    y = g.t(op.outputs[0])
+    require_int8(g, op, x, w, y)
+    if w.data is None:
+        raise unsupported(g, op, "weights must be constant")
+    if len(x.shape) != 4:
+        raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
+    n, ih, iw, ic = x.shape
+    oc, kh, kw, wic = w.shape
+    if ic % wic:
+        raise unsupported(g, op, f"input channels {ic} not a multiple of filter channels {wic}")
+    groups = ic // wic
+    if oc % groups:
+        raise unsupported(g, op, f"{oc} filters cannot be split into {groups} groups")
+    if any(z != 0 for z in w.quant.zero_point):
+        raise unsupported(g, op, "weights must be symmetric (zero point 0)")
+    a = op.attrs
+    sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"]
+    oh = out_size(a["padding"], ih, kh, sh, dh)
+    ow = out_size(a["padding"], iw, kw, sw, dw)
+    check_shape(g, op, y, (n, oh, ow, oc))
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * oc
+    if len(scales) != oc:
+        raise unsupported(g, op, f"{len(scales)} weight scales for {oc} output channels")
+    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales))
+    act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
+    bias = b.data.astype(np.int32) if b is not None else np.zeros(oc, np.int32)
+    if b is not None and b.dtype != "int32":
+        raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
+    params = dict(
+        batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+        filter_c=wic, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+        pad_h=padding(a["padding"], ih, kh, sh, dh, oh), pad_w=padding(a["padding"], iw, kw, sw, dw, ow),
+        in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max,
+    )
+    act = a["activation"] if a["activation"] != "NONE" else ""
+    return Kernel(
+        op=op,
+        fn="en_conv2d_s8",
+        params=params,
+        inputs=(x.name,),
+        consts=(
+            ("weights", w.data.astype(np.int8)),
+            ("bias", bias),
+            ("mult", np.array(mult, np.int32)),
+            ("shift", np.array(shift, np.int32)),
+        ),
+        outputs=(y.name,),
+        macs=n * oh * ow * oc * kh * kw * wic,
+        summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} groups {groups} {act}".strip(),
+    )
+
+
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    p = k.params
+    n, ih, iw, ic = x.shape
+    oc, kh, kw, fc = w.shape
+    oh, ow = p["out_h"], p["out_w"]
+    sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
+    pt, pl = p["pad_h"], p["pad_w"]
+    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
+    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
+    xs = x.astype(np.int64) - p["in_zp"]  # padding contributes zero after the offset
+    xs = np.pad(xs, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    groups = ic // fc
+    per_group = oc // groups
+    acc = np.zeros((n, oh, ow, oc), np.int64)
+    w64 = w.astype(np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xs[:, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw, :]
+            for gi in range(groups):
+                cin = patch[..., gi * fc : (gi + 1) * fc]
+                wg = w64[gi * per_group : (gi + 1) * per_group, i, j, :]
+                acc[..., gi * per_group : (gi + 1) * per_group] += np.einsum("nhwc,oc->nhwo", cin, wg)
+    acc += bias.astype(np.int64)
+    return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])

@@ -1,0 +1,73 @@
+"""FULLY_CONNECTED, int8, per-tensor or per-channel weights.
+
+Spec (TFLM ``reference_integer_ops::FullyConnected`` / ``FullyConnectedPerChannel``):
+``acc[b,o] = bias[o] + sum_k (w[o,k] - w_zp) * (x[b,k] - in_zp)``, requantized like CONV_2D.
+Per-tensor multiplier: ``double(float(s_in * s_w)) / double(s_out)`` (the product is taken in
+float32 first, as TFLite's ``GetQuantizedConvolutionMultipler`` does); per-channel:
+``double(s_in) * double(s_w[o]) / double(s_out)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op
+from edgeneuro.ir.quant import activation_range, quantize_multiplier
+from edgeneuro.ops.base import Kernel, requantize, require_int8, unsupported
+
+KINDS = ("FULLY_CONNECTED",)
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
+    b = g.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+    y = g.t(op.outputs[0])
+    require_int8(g, op, x, w, y)
+    if w.data is None:
+        raise unsupported(g, op, "weights must be constant")
+    if len(w.shape) != 2:
+        raise unsupported(g, op, f"weights of rank {len(w.shape)}, expected 2")
+    units, depth = w.shape
+    if x.size % depth:
+        raise unsupported(g, op, f"input of {x.size} elements is not a multiple of the weight depth {depth}")
+    batches = x.size // depth
+    if y.size != batches * units:
+        raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {batches * units}")
+    if any(z != 0 for z in w.quant.zero_point):
+        raise unsupported(g, op, "weights must be symmetric (zero point 0)")
+    if w.quant.per_channel:
+        if len(w.quant.scale) != units:
+            raise unsupported(g, op, f"{len(w.quant.scale)} weight scales for {units} units")
+        pairs = [quantize_multiplier(x.scale * s / y.scale) for s in w.quant.scale]
+    else:
+        product = float(np.float32(x.scale) * np.float32(w.scale))
+        pairs = [quantize_multiplier(product / y.scale)] * units
+    mult, shift = zip(*pairs)
+    act_min, act_max = activation_range(op.attrs["activation"], y.scale, y.zero_point)
+    if b is not None and b.dtype != "int32":
+        raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
+    bias = b.data.astype(np.int32) if b is not None else np.zeros(units, np.int32)
+    act = op.attrs["activation"]
+    return Kernel(
+        op=op,
+        fn="en_fully_connected_s8",
+        params=dict(batches=batches, depth=depth, units=units, in_zp=x.zero_point, out_zp=y.zero_point,
+                    act_min=act_min, act_max=act_max),
+        inputs=(x.name,),
+        consts=(
+            ("weights", w.data.astype(np.int8)),
+            ("bias", bias),
+            ("mult", np.array(mult, np.int32)),
+            ("shift", np.array(shift, np.int32)),
+        ),
+        outputs=(y.name,),
+        macs=batches * units * depth,
+        summary=f"{depth}->{units}" + ("" if act == "NONE" else f" {act}"),
+    )
+
+
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    p = k.params
+    xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]
+    acc = xs @ w.astype(np.int64).T + bias.astype(np.int64)
+    return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])

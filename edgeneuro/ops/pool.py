@@ -1,0 +1,65 @@
+"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 NHWC; input and output share quantization.
+
+Spec (TFLM ``reference_integer_ops::AveragePool`` / ``MaxPool``): the window is clipped to the
+input (padding taps are not counted); average = ``(sum +- count/2) / count`` rounded half away
+from zero with C's truncating division; then the fused-activation clamp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op
+from edgeneuro.ir.quant import activation_range
+from edgeneuro.ops.base import Kernel, check_shape, out_size, padding, require_int8, same_quant, unsupported
+
+KINDS = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    require_int8(g, op, x, y)
+    if not same_quant(x, y):
+        raise unsupported(g, op, "input and output quantization differ")
+    if len(x.shape) != 4:
+        raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
+    a = op.attrs
+    n, ih, iw, c = x.shape
+    fh, fw, sh, sw = a["filter_h"], a["filter_w"], a["stride_h"], a["stride_w"]
+    oh, ow = out_size(a["padding"], ih, fh, sh, 1), out_size(a["padding"], iw, fw, sw, 1)
+    check_shape(g, op, y, (n, oh, ow, c))
+    act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
+    is_max = op.kind == "MAX_POOL_2D"
+    return Kernel(
+        op=op,
+        fn="en_max_pool2d_s8" if is_max else "en_avg_pool2d_s8",
+        params=dict(batches=n, in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, k_h=fh, k_w=fw,
+                    stride_h=sh, stride_w=sw, pad_h=padding(a["padding"], ih, fh, sh, 1, oh),
+                    pad_w=padding(a["padding"], iw, fw, sw, 1, ow), act_min=act_min, act_max=act_max),
+        inputs=(x.name,),
+        outputs=(y.name,),
+        macs=0 if is_max else n * oh * ow * c * fh * fw,
+        summary=f"k{fh}x{fw} s{sh}x{sw} {a['padding'].lower()}",
+    )
+
+
+def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
+    p = k.params
+    n, oh, ow, c = p["batches"], p["out_h"], p["out_w"], p["channels"]
+    out = np.zeros((n, oh, ow, c), np.int64)
+    xi = x.astype(np.int64)
+    for oy in range(oh):
+        y0 = oy * p["stride_h"] - p["pad_h"]
+        ys = slice(max(0, y0), min(p["in_h"], y0 + p["k_h"]))
+        for ox in range(ow):
+            x0 = ox * p["stride_w"] - p["pad_w"]
+            xs = slice(max(0, x0), min(p["in_w"], x0 + p["k_w"]))
+            win = xi[:, ys, xs, :]
+            if k.fn == "en_max_pool2d_s8":
+                out[:, oy, ox, :] = win.max(axis=(1, 2))
+            else:
+                count = win.shape[1] * win.shape[2]
+                s = win.sum(axis=(1, 2))
+                num = np.where(s > 0, s + count // 2, s - count // 2)
+                out[:, oy, ox, :] = np.sign(num) * (np.abs(num) // count)  # C truncation
+    return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)

@@ -1,0 +1,136 @@
+"""Static memory plan: every activation tensor gets an offset in one arena, decided from tensor
+lifetimes at compile time (greedy by size, first fit among lifetime conflicts). View operators
+(reshape and friends) share their input's bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgeneuro.ir import Graph
+from edgeneuro.ops import Kernel
+
+ALIGN = 8
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass(frozen=True)
+class Buffer:
+    id: int
+    nbytes: int
+    first: int  # step that writes it (-1: a graph input, written before the first step)
+    last: int  # last step that reads it (len(steps): a graph output, read after the last)
+    offset: int
+    tensors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    arena_bytes: int
+    lower_bound_bytes: int
+    weights_bytes: int
+    buffers: tuple[Buffer, ...]
+    offsets: dict[str, int] = field(repr=False)
+    layers: tuple[dict[str, Any], ...] = field(repr=False)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer["macs"] for layer in self.layers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arena_bytes": self.arena_bytes,
+            "arena_lower_bound_bytes": self.lower_bound_bytes,
+            "weights_bytes": self.weights_bytes,
+            "total_macs": self.total_macs,
+            "layers": list(self.layers),
+            "buffers": [
+                {"offset": b.offset, "bytes": b.nbytes, "live": [b.first, b.last], "tensors": list(b.tensors)}
+                for b in self.buffers
+            ],
+        }
+
+
+def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
+    # Union views with their inputs: one buffer per group of aliasing tensors.
+    root: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while root.get(n, n) != n:
+            n = root[n]
+        return n
+
+    for k in kernels:
+        if k.fn is None:
+            root[k.outputs[0]] = find(k.inputs[0])
+
+    steps = len(kernels)
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
+
+    def touch(name: str, step: int) -> None:
+        r = find(name)
+        first[r] = min(first.get(r, step), step)
+        last[r] = max(last.get(r, step), step)
+        if name not in members.setdefault(r, []):
+            members[r].append(name)
+
+    for n in graph.inputs:
+        touch(n, -1)
+    for s, k in enumerate(kernels):
+        for n in k.inputs:
+            touch(n, s)
+        for n in k.outputs:
+            touch(n, s)
+    for n in graph.outputs:
+        touch(n, steps)
+
+    sizes = {r: max(graph.t(m).nbytes for m in ms) for r, ms in members.items()}
+    order = sorted(members, key=lambda r: (-sizes[r], first[r]))
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
+    offsets_by_root: dict[str, int] = {}
+    for r in order:
+        conflicts = sorted((o, e) for o, e, f, l in placed if not (l < first[r] or last[r] < f))
+        offset = 0
+        for o, e in conflicts:
+            if offset + sizes[r] <= o:
+                break
+            offset = max(offset, _align(e))
+        offsets_by_root[r] = offset
+        placed.append((offset, offset + sizes[r], first[r], last[r]))
+
+    arena = _align(max((e for _, e, _, _ in placed), default=0))
+    lower = max(
+        (sum(sizes[r] for r in members if first[r] <= s <= last[r]) for s in range(-1, steps + 1)),
+        default=0,
+    )
+    buffers = tuple(
+        Buffer(id=i, nbytes=sizes[r], first=first[r], last=last[r], offset=offsets_by_root[r], tensors=tuple(members[r]))
+        for i, r in enumerate(sorted(members, key=lambda r: offsets_by_root[r]))
+    )
+    offsets = {m: offsets_by_root[r] for r, ms in members.items() for m in ms}
+    layers = tuple(
+        {
+            "step": s,
+            "op": k.op.kind,
+            "source_index": k.op.index,
+            "kernel": k.fn or "view",
+            "input_shapes": [list(graph.t(n).shape) for n in k.inputs],
+            "output_shape": list(graph.t(k.outputs[0]).shape),
+            "macs": k.macs,
+            "weights_bytes": k.const_bytes,
+        }
+        for s, k in enumerate(kernels)
+    )
+    return Plan(
+        arena_bytes=arena,
+        lower_bound_bytes=lower,
+        weights_bytes=sum(k.const_bytes for k in kernels),
+        buffers=buffers,
+        offsets=offsets,
+        layers=layers,
+    )

@@ -1,0 +1,101 @@
+"""The run stage: compile, build, run on the board's simulator (or the host), decode the outputs,
+and measure latency and memory."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeneuro import build
+from edgeneuro.boards import Board
+from edgeneuro.compiler import Compiled, compile_model
+from edgeneuro.errors import InputError
+from edgeneuro.ir import Graph
+from edgeneuro.targets import host, qemu, records
+
+
+@dataclass(frozen=True)
+class Result:
+    outputs: np.ndarray  # [N, *output shape without batch]
+    report: dict[str, Any]
+
+
+def load_inputs(path: Path, graph: Graph) -> np.ndarray:
+    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such input file")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{path}: not a .npy array ({e})") from e
+    if len(graph.inputs) != 1:
+        raise InputError(f"{graph.source}: models with {len(graph.inputs)} inputs cannot take one .npy input")
+    t = graph.t(graph.inputs[0])
+    want = tuple(t.shape[1:])
+    if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
+        raise InputError(
+            f"{path}: shape {list(x.shape)} does not match the model input '{t.name}': expected [N, "
+            f"{', '.join(map(str, want))}] (N samples of shape {list(want)})"
+        )
+    if x.dtype != np.dtype(t.dtype):
+        hint = ""
+        if t.quant is not None and x.dtype.kind == "f":
+            hint = f"; quantize it first: q = round(x / {t.scale:g}) + {t.zero_point}, clipped to int8"
+        raise InputError(f"{path}: dtype {x.dtype} but the model input '{t.name}' is {t.dtype}{hint}")
+    if x.shape[0] == 0:
+        raise InputError(f"{path}: holds no samples")
+    return np.ascontiguousarray(x)
+
+
+def _decode(c: Compiled, raw: bytes, n: int) -> tuple[np.ndarray, list[int]]:
+    y = c.graph.t(c.graph.outputs[0])
+    outs, ticks = records.split(raw, y.nbytes, n)
+    arr = np.stack([np.frombuffer(o, np.dtype(y.dtype)).reshape(y.shape[1:]) for o in outs])
+    return arr, ticks
+
+
+def run_on_host(c: Compiled, x: np.ndarray) -> np.ndarray:
+    exe = build.build_host(c.out_dir)
+    res = host.run(exe, x.tobytes())
+    return _decode(c, res.records, len(x))[0]
+
+
+def run_on_board(model: Path, board: Board, inputs: Path, build_dir: Path) -> Result:
+    from edgeneuro import frontends
+
+    graph = frontends.load(model)
+    x = load_inputs(inputs, graph)
+    c = compile_model(model, board, build_dir, graph)
+    elf = build.build_firmware(c.out_dir, board)
+    sizes = build.elf_sizes(elf)
+    res = qemu.run(board, elf, x.tobytes())
+    y, ticks = _decode(c, res.records, len(x))
+    per_tick = board.instructions_per_tick
+    instr = [round(t * per_tick) for t in ticks]
+    worst = max(instr)
+    macs = c.plan.total_macs
+    report: dict[str, Any] = {
+        "board": board.name,
+        "model": str(model),
+        "simulator": "qemu",
+        "inferences": len(x),
+        "instructions": worst,
+        "instructions_min": min(instr),
+        "instructions_mean": statistics.fmean(instr),
+        "instructions_resolution": per_tick,
+        "instructions_per_mac": round(worst / macs, 3) if macs else None,
+        "est_latency_ms": round(worst / board.clock_hz * 1e3, 4),
+        "est_latency_note": f"instructions / {board.clock_hz / 1e6:g} MHz, assuming one instruction per cycle",
+        "macs": macs,
+        **sizes.to_json(),
+        "arena_bytes": c.plan.arena_bytes,
+        "arena_lower_bound_bytes": c.plan.lower_bound_bytes,
+        "weights_bytes": c.plan.weights_bytes,
+        "elf": str(elf),
+    }
+    return Result(outputs=y, report=report)

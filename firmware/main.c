@@ -1,0 +1,84 @@
+/* The run harness: reads input records from input.bin, runs one inference per record, and
+ * writes each inference's outputs followed by its duration (uint64, timer ticks) to output.bin.
+ * On the board the files are reached through semihosting; built with -DEN_HOST it is an
+ * ordinary host program (ticks are then 0) used to test the generated C on the host. */
+#include <stdint.h>
+#include <string.h>
+
+#include "model.h"
+
+#ifdef EN_HOST
+#include <stdio.h>
+typedef FILE *file_t;
+static file_t open_in(void) { return fopen("input.bin", "rb"); }
+static file_t open_out(void) { return fopen("output.bin", "wb"); }
+static int read_all(file_t f, void *buf, uint32_t n) { return fread(buf, 1, n, f) == n; }
+static int write_all(file_t f, const void *buf, uint32_t n) { return fwrite(buf, 1, n, f) == n; }
+static void close_(file_t f) { fclose(f); }
+static uint64_t ticks(void) { return 0; }
+static void say(const char *s) { fputs(s, stderr); }
+static void say_u(unsigned long v) { fprintf(stderr, "%lu", v); }
+#define VALID(f) ((f) != NULL)
+#else
+#include "semihost.h"
+#include "timer.h"
+#include "uart.h"
+typedef int32_t file_t;
+static file_t open_in(void) { return en_semihost_open("input.bin", EN_SH_READ_BINARY); }
+static file_t open_out(void) { return en_semihost_open("output.bin", EN_SH_WRITE_BINARY); }
+static int read_all(file_t f, void *buf, uint32_t n) { return en_semihost_read(f, buf, n) == 0; }
+static int write_all(file_t f, const void *buf, uint32_t n) { return en_semihost_write(f, buf, n) == 0; }
+static void close_(file_t f) { en_semihost_close(f); }
+static uint64_t ticks(void) { return en_timer_ticks(); }
+static void say(const char *s) { en_uart_puts(s); }
+static void say_u(unsigned long v) { en_uart_putu(v); }
+#define VALID(f) ((f) >= 0)
+#endif
+
+int main(void)
+{
+#ifndef EN_HOST
+    en_uart_init();
+    en_timer_init();
+#endif
+    file_t in = open_in();
+    file_t out = open_out();
+    if (!VALID(in) || !VALID(out)) {
+        say("edgeneuro: cannot open input.bin/output.bin\n");
+        return 2;
+    }
+    unsigned long n = 0;
+    for (;;) {
+        int got = 1;
+        for (int i = 0; i < EN_NUM_INPUTS && got; ++i) {
+            got = read_all(in, en_model_inputs[i].data, en_model_inputs[i].bytes);
+        }
+        if (!got) {
+            break;
+        }
+        const uint64_t t0 = ticks();
+        const int rc = en_model_invoke();
+        const uint64_t t1 = ticks();
+        if (rc != 0) {
+            say("edgeneuro: inference failed\n");
+            return 4;
+        }
+        for (int i = 0; i < EN_NUM_OUTPUTS; ++i) {
+            if (!write_all(out, en_model_outputs[i].data, en_model_outputs[i].bytes)) {
+                say("edgeneuro: cannot write output.bin\n");
+                return 2;
+            }
+        }
+        const uint64_t dt = t1 - t0;
+        if (!write_all(out, &dt, sizeof dt)) {
+            return 2;
+        }
+        ++n;
+    }
+    close_(in);
+    close_(out);
+    say("edgeneuro: ");
+    say_u(n);
+    say(" inferences\n");
+    return 0;
+}
