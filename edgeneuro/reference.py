@@ -26,6 +26,6 @@ def run(graph: Graph, kernels: Sequence[Kernel], inputs: Sequence[np.ndarray]) -
 
 
 def run_batch(graph: Graph, kernels: Sequence[Kernel], samples: np.ndarray) -> np.ndarray:
-    """Run N samples shaped [N, *input shape without batch]; returns [N, *output shape without batch]."""
-    out = [run(graph, kernels, [s[None]])[0][0] for s in samples]
-    return np.stack(out)
+    """Run N samples shaped [N, *input sample_shape]; returns [N, *output sample_shape]."""
+    y = graph.t(graph.outputs[0])
+    return np.stack([run(graph, kernels, [s])[0].reshape(y.sample_shape) for s in samples])

@@ -25,7 +25,8 @@ class Result:
 
 
 def load_inputs(path: Path, graph: Graph) -> np.ndarray:
-    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype."""
+    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype (a model
+    whose batch axis is not 1 takes [N, *whole input shape])."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such input file")
@@ -36,7 +37,7 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     if len(graph.inputs) != 1:
         raise InputError(f"{graph.source}: models with {len(graph.inputs)} inputs cannot take one .npy input")
     t = graph.t(graph.inputs[0])
-    want = tuple(t.shape[1:])
+    want = tuple(t.sample_shape)
     if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
         raise InputError(
             f"{path}: shape {list(x.shape)} does not match the model input '{t.name}': expected [N, "
@@ -55,7 +56,7 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
 def _decode(c: Compiled, raw: bytes, n: int) -> tuple[np.ndarray, list[int]]:
     y = c.graph.t(c.graph.outputs[0])
     outs, ticks = records.split(raw, y.nbytes, n)
-    arr = np.stack([np.frombuffer(o, np.dtype(y.dtype)).reshape(y.shape[1:]) for o in outs])
+    arr = np.stack([np.frombuffer(o, np.dtype(y.dtype)).reshape(y.sample_shape) for o in outs])
     return arr, ticks
 
 

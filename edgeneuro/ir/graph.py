@@ -44,6 +44,12 @@ class Tensor:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
 
     @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample in a stack of N (IN.npy / OUT.npy): the shape without its batch
+        axis when that axis is 1, else the whole shape."""
+        return self.shape[1:] if self.shape and self.shape[0] == 1 else self.shape
+
+    @property
     def nbytes(self) -> int:
         return self.size * DTYPE_BYTES[self.dtype]
 

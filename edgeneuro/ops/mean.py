@@ -1,9 +1,9 @@
 """MEAN over any set of axes, int8.
 
-Spec (TFLM ``EvalIntegerMean``): when input and output quantization are equal the raw int8 sum is
-divided by the element count with C's truncating division; otherwise ``QuantizedMeanOrSum``:
-``MBQM(sum - in_zp*count, mult', shift') + out_zp`` where the 1/count factor is folded into the
-multiplier of ``s_in/s_out`` as TFLite does (``shift = min(floor(log2(count)), 32, 31 + shift)``).
+Spec (TFLM ``QuantizedMeanOrSum``, which TFLM uses for every int8 MEAN, equal input and output
+quantization included): ``MBQM(sum - in_zp*count, mult', shift') + out_zp`` where the 1/count
+factor is folded into the multiplier of ``s_in/s_out`` as TFLite does
+(``s = min(floor(log2(count)), 32, 31 + shift)``, ``mult' = (mult << s) / count``, ``shift' = shift - s``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import quantize_multiplier
-from edgeneuro.ops.base import Kernel, require_int8, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("MEAN",)
 MAX_RANK = 4
@@ -33,17 +33,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     count = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
     if y.size * count != x.size:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {x.size // max(count, 1)}")
-    if same_quant(x, y):
-        mult, shift = 0, 0
-        mode = 0  # plain integer average
-    else:
-        mult, shift = quantize_multiplier(x.scale / y.scale)
-        s = min(count.bit_length() - 1, 32, 31 + shift)
-        mult = int((mult << s) // count)
-        shift -= s
-        mode = 1
+    mult, shift = quantize_multiplier(x.scale / y.scale)
+    s = min(count.bit_length() - 1, 32, 31 + shift)
+    mult = int((mult << s) // count)
+    shift -= s
     params = dict(d0=dims[0], d1=dims[1], d2=dims[2], d3=dims[3], r0=reduce[0], r1=reduce[1], r2=reduce[2],
-                  r3=reduce[3], count=count, requant=mode, mult=mult, shift=shift, in_zp=x.zero_point,
+                  r3=reduce[3], count=count, mult=mult, shift=shift, in_zp=x.zero_point,
                   out_zp=y.zero_point)
     return Kernel(op=op, fn="en_mean_s8", params=params, inputs=(x.name,), outputs=(y.name,),
                   macs=x.size, summary=f"axes {axes}")
@@ -56,8 +51,5 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     dims = [p[f"d{i}"] for i in range(MAX_RANK)]
     axes = tuple(i for i in range(MAX_RANK) if p[f"r{i}"])
     s = x.reshape(dims).astype(np.int64).sum(axis=axes)
-    if p["requant"] == 0:
-        out = np.sign(s) * (np.abs(s) // p["count"])
-    else:
-        out = multiply_by_quantized_multiplier(s - p["in_zp"] * p["count"], p["mult"], p["shift"]) + p["out_zp"]
+    out = multiply_by_quantized_multiplier(s - p["in_zp"] * p["count"], p["mult"], p["shift"]) + p["out_zp"]
     return np.clip(out, -128, 127).astype(np.int8).reshape(-1)

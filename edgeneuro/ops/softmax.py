@@ -68,7 +68,7 @@ def _exp_on_interval(a):
     x4 = srdhm(x2, x2)
     x4_over_4 = rounding_divide_by_pot(x4, 2)
     inner = rounding_divide_by_pot(srdhm(x4_over_4 + x3, one_third) + x2, 1)
-    return const_term + srdhm(const_term, inner)
+    return const_term + srdhm(const_term, x + inner)
 
 
 def exp_on_negative_values(a):

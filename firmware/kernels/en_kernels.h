@@ -24,7 +24,7 @@ typedef en_pool2d_s8_params en_max_pool2d_s8_params;
 typedef en_pool2d_s8_params en_avg_pool2d_s8_params;
 
 typedef struct {
-    int32_t d0, d1, d2, d3, r0, r1, r2, r3, count, requant, mult, shift, in_zp, out_zp;
+    int32_t d0, d1, d2, d3, r0, r1, r2, r3, count, mult, shift, in_zp, out_zp;
 } en_mean_s8_params;
 
 typedef struct {

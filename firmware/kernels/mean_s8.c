@@ -23,12 +23,7 @@ void en_mean_s8(const en_mean_s8_params *p, const int8_t *input, int8_t *output)
         for (int32_t b3 = 0; b3 < red[3]; ++b3) {
             sum += input[(a0 + b0) * stride[0] + (a1 + b1) * stride[1] + (a2 + b2) * stride[2] + (a3 + b3) * stride[3]];
         }
-        int32_t v;
-        if (p->requant) {
-            v = en_requant(sum - p->in_zp * p->count, p->mult, p->shift) + p->out_zp;
-        } else {
-            v = sum / p->count;
-        }
+        const int32_t v = en_requant(sum - p->in_zp * p->count, p->mult, p->shift) + p->out_zp;
         *output++ = en_clamp_s8(v, -128, 127);
     }
 }

@@ -29,7 +29,7 @@ static int32_t exp_on_interval(int32_t a)
     const int32_t x4 = en_srdhm(x2, x2);
     const int32_t x4_over_4 = en_rdbpot(x4, 2);
     const int32_t inner = en_rdbpot(en_srdhm(x4_over_4 + x3, one_third) + x2, 1);
-    return constant_term + en_srdhm(constant_term, inner);
+    return constant_term + en_srdhm(constant_term, x + inner);
 }
 
 /* exp(a) for a Q5.26 value a <= 0, Q0.31 result. */

@@ -1,0 +1,51 @@
+"""Shared helpers: the TFLM reference interpreter, edgeneuro's reference and its host C build."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from edgeneuro import boards, frontends, reference
+from edgeneuro.compiler import compile_model, lower
+from edgeneuro.runner import run_on_host
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MLPERF = SHARED / "models" / "mlperf_tiny"
+
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
+    """TensorFlow Lite Micro's reference kernels on the host, one inference per sample."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    data = Path(model).read_bytes() if isinstance(model, Path) else model
+    interp = runtime.Interpreter.from_bytes(data, arena_size=max(1 << 20, len(data) * 4))
+    outs = []
+    for s in samples:
+        interp.set_input(s.reshape(interp.get_input_details(0)["shape"]), 0)
+        interp.invoke()
+        y = interp.get_output(0)
+        outs.append((y[0] if y.shape[0] == 1 else y).copy())
+    return np.stack(outs)
+
+
+def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
+    g = frontends.load(model)
+    return reference.run_batch(g, lower(g), samples)
+
+
+def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:
+    c = compile_model(model, boards.load("mps2-an386"), out_dir)
+    return run_on_host(c, samples)
+
+
+@pytest.fixture(scope="session")
+def mps2():
+    return boards.load("mps2-an386")
