@@ -72,10 +72,16 @@ def available() -> list[str]:
 
 
 def load(name: str) -> Board:
-    path = boards_dir() / f"{name}.yaml"
+    """A board by name (boards/<name>.yaml) or by the path of a YAML file of the same form."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else boards_dir() / f"{name}.yaml"
     if not path.is_file():
-        raise BoardError(f"unknown board '{name}'; known boards: {', '.join(available())}")
-    d = yaml.safe_load(path.read_text())
+        raise BoardError(f"unknown board '{name}'; known boards: {', '.join(available())} (or give a board .yaml file)")
+    try:
+        d = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BoardError(f"{path}: not valid YAML ({e})") from e
+    if not isinstance(d, dict):
+        raise BoardError(f"{path}: expected a mapping of board fields")
     try:
         if d["core"] not in CORE_FLAGS:
             raise BoardError(f"{path}: unknown core '{d['core']}'")
@@ -97,3 +103,5 @@ def load(name: str) -> Board:
         )
     except KeyError as e:
         raise BoardError(f"{path}: missing field {e}") from e
+    except (TypeError, ValueError) as e:
+        raise BoardError(f"{path}: bad field value ({e})") from e

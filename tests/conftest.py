@@ -49,3 +49,25 @@ def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:
 @pytest.fixture(scope="session")
 def mps2():
     return boards.load("mps2-an386")
+
+
+@pytest.fixture(scope="session")
+def cnn1d_model(tmp_path_factory):
+    """A small Conv1D classifier trained for a few steps with TensorFlow and converted to full int8,
+    plus int8 test windows for it."""
+    from edgeneuro.compress.quantize import quantize_input, to_int8_tflite
+    from edgeneuro.demo import synthetic_windows
+    from edgeneuro.models.cnn import build_cnn1d
+
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    x, y = synthetic_windows(96, rng)
+    model = build_cnn1d(x.shape[1], x.shape[2], 2)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    path = tmp_path_factory.mktemp("cnn1d") / "cnn1d_int8.tflite"
+    path.write_bytes(to_int8_tflite(model, x))
+    g = frontends.load(path)
+    t = g.t(g.inputs[0])
+    return path, quantize_input(x[:6], t.scale, t.zero_point)

@@ -1,0 +1,1 @@
+"""Compression and export: quantization (and, later, pruning) of trained models."""
