@@ -42,9 +42,15 @@ class Sizes:
         return self.data + self.bss + self.stack
 
     def to_json(self) -> dict[str, Any]:
-        return {"flash_bytes": self.flash, "ram_bytes": self.ram, "text_bytes": self.text,
-                "rodata_bytes": self.rodata, "data_bytes": self.data, "bss_bytes": self.bss,
-                "stack_bytes": self.stack}
+        return {
+            "flash_bytes": self.flash,
+            "ram_bytes": self.ram,
+            "text_bytes": self.text,
+            "rodata_bytes": self.rodata,
+            "data_bytes": self.data,
+            "bss_bytes": self.bss,
+            "stack_bytes": self.stack,
+        }
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
@@ -56,8 +62,12 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         msg = proc.stderr.strip()
         over = re.search(r"region `(\w+)' overflowed by (\d+) bytes", msg)
         if over:
-            raise BoardError(f"{what}: the firmware does not fit: {over.group(1)} overflowed by {int(over.group(2)):,} B")
-        raise ToolError(f"{what} failed ({exe}): {msg.splitlines()[0] if msg else 'exit ' + str(proc.returncode)}\n{msg}")
+            raise BoardError(
+                f"{what}: the firmware does not fit: {over.group(1)} overflowed by {int(over.group(2)):,} B"
+            )
+        raise ToolError(
+            f"{what} failed ({exe}): {msg.splitlines()[0] if msg else 'exit ' + str(proc.returncode)}\n{msg}"
+        )
 
 
 def _sources(src: Path) -> list[str]:
@@ -69,11 +79,22 @@ def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
     fw = resource_dir("firmware")
     out = out or src / "firmware.elf"
     cmd = [
-        "arm-none-eabi-gcc", *board.cflags(), *CFLAGS,
-        f"-DEN_UART_BASE=0x{board.uart0:08X}u", "-I.", "-Ikernels", f"-I{fw}",
-        *_sources(src), *[str(fw / f) for f in RUNTIME],
-        "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", f"-L{src}", f"-T{fw / 'cortex_m.ld'}",
-        "-o", str(out),
+        "arm-none-eabi-gcc",
+        *board.cflags(),
+        *CFLAGS,
+        f"-DEN_UART_BASE=0x{board.uart0:08X}u",
+        "-I.",
+        "-Ikernels",
+        f"-I{fw}",
+        *_sources(src),
+        *[str(fw / f) for f in RUNTIME],
+        "-nostartfiles",
+        "--specs=nano.specs",
+        "-Wl,--gc-sections",
+        f"-L{src}",
+        f"-T{fw / 'cortex_m.ld'}",
+        "-o",
+        str(out),
     ]
     _run(cmd, src, f"building firmware for {board.name}")
     return out
@@ -83,7 +104,18 @@ def build_host(src: Path, out: Path | None = None) -> Path:
     """Build the same generated C and harness for the host (gcc), for bit-exactness tests."""
     fw = resource_dir("firmware")
     out = out or src / "model_host"
-    cmd = ["gcc", *CFLAGS, "-DEN_HOST", "-I.", "-Ikernels", f"-I{fw}", *_sources(src), str(fw / "main.c"), "-o", str(out)]
+    cmd = [
+        "gcc",
+        *CFLAGS,
+        "-DEN_HOST",
+        "-I.",
+        "-Ikernels",
+        f"-I{fw}",
+        *_sources(src),
+        str(fw / "main.c"),
+        "-o",
+        str(out),
+    ]
     _run(cmd, src, "building the host executable")
     return out
 

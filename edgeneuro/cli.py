@@ -33,8 +33,10 @@ def cmd_compile(a: argparse.Namespace) -> int:
 
     c = compile_model(Path(a.model), boards.load(a.board), Path(a.out))
     p = c.plan
-    print(f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
-          f"weights {p.weights_bytes:,} B, arena {p.arena_bytes:,} B (lower bound {p.lower_bound_bytes:,} B)")
+    print(
+        f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
+        f"weights {p.weights_bytes:,} B, arena {p.arena_bytes:,} B (lower bound {p.lower_bound_bytes:,} B)"
+    )
     return 0
 
 
@@ -56,9 +58,11 @@ def cmd_run(a: argparse.Namespace) -> int:
     if a.report:
         _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
     r = res.report
-    print(f"{r['board']}: {r['inferences']} inference(s), {r['instructions']:,} instructions each "
-          f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz), flash {r['flash_bytes']:,} B, "
-          f"RAM {r['ram_bytes']:,} B (arena {r['arena_bytes']:,} B)")
+    print(
+        f"{r['board']}: {r['inferences']} inference(s), {r['instructions']:,} instructions each "
+        f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz), flash {r['flash_bytes']:,} B, "
+        f"RAM {r['ram_bytes']:,} B (arena {r['arena_bytes']:,} B)"
+    )
     return 0
 
 
@@ -68,8 +72,10 @@ def cmd_boards(a: argparse.Namespace) -> int:
     for name in boards.available():
         b = boards.load(name)
         sim = ", ".join(b.simulator) or "none"
-        print(f"{b.name:16} {b.core:12} fpu={b.fpu or 'none':14} flash={b.flash_bytes // 1024:>6} KiB "
-              f"ram={b.ram_bytes // 1024:>6} KiB clock={b.clock_hz / 1e6:g} MHz simulator={sim}")
+        print(
+            f"{b.name:16} {b.core:12} fpu={b.fpu or 'none':14} flash={b.flash_bytes // 1024:>6} KiB "
+            f"ram={b.ram_bytes // 1024:>6} KiB clock={b.clock_hz / 1e6:g} MHz simulator={sim}"
+        )
     return 0
 
 
@@ -87,8 +93,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    c = sub.add_parser("compile", help="model -> C sources and a memory plan",
-                       description=f"Compile an int8 TFLite model to C. Operators: {', '.join(SUPPORTED)}.")
+    c = sub.add_parser(
+        "compile",
+        help="model -> C sources and a memory plan",
+        description=f"Compile an int8 TFLite model to C. Operators: {', '.join(SUPPORTED)}.",
+    )
     c.add_argument("model", help="a .tflite model (full int8)")
     c.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`)")
     c.add_argument("-o", "--out", required=True, help="output folder for the sources and plan.json")

@@ -46,7 +46,8 @@ def lower(graph: Graph) -> list[Kernel]:
 def check_fits(graph: Graph, plan: Plan, board: Board) -> None:
     if plan.weights_bytes > board.flash_bytes:
         raise BoardError(
-            f"{graph.source}: weights need {plan.weights_bytes:,} B but {board.name} has {board.flash_bytes:,} B of flash"
+            f"{graph.source}: weights need {plan.weights_bytes:,} B but {board.name} has "
+            f"{board.flash_bytes:,} B of flash"
         )
     need = plan.arena_bytes + board.stack_bytes
     if need > board.ram_bytes:

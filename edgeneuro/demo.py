@@ -105,13 +105,20 @@ def main(out: Path, board_name: str = "mps2-an386") -> int:
     (out / "report.json").write_text(json.dumps(r, indent=2) + "\n")
     print(f"  ops: {', '.join(sorted({op.kind for op in graph.ops}))}")
     print(f"  board {board.name} (QEMU, {board.core}): {len(xq)} windows of {list(tin.sample_shape)}")
-    print(f"  outputs == TFLM reference kernels: {same_tflm}/{tflm.size} values; == numpy reference: {same_ref}/{ref.size}")
+    print(
+        f"  outputs == TFLM reference kernels: {same_tflm}/{tflm.size} values; "
+        f"== numpy reference: {same_ref}/{ref.size}"
+    )
     print(f"  accuracy on synthetic test windows: float {float_acc:.3f}, int8 on the board {int8_acc:.3f}")
-    print(f"  latency: {r['instructions']:,} instructions per inference (counted, resolution "
-          f"{r['instructions_resolution']:g}); ~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz "
-          f"(1 instruction/cycle); {r['instructions_per_mac']} instructions per MAC ({r['macs']:,} MACs)")
-    print(f"  memory: flash {r['flash_bytes']:,} B (weights {r['weights_bytes']:,} B), RAM {r['ram_bytes']:,} B "
-          f"(arena {r['arena_bytes']:,} B, lower bound {r['arena_lower_bound_bytes']:,} B; stack {r['stack_bytes']:,} B)")
+    print(
+        f"  latency: {r['instructions']:,} instructions per inference (counted, resolution "
+        f"{r['instructions_resolution']:g}); ~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz "
+        f"(1 instruction/cycle); {r['instructions_per_mac']} instructions per MAC ({r['macs']:,} MACs)"
+    )
+    print(
+        f"  memory: flash {r['flash_bytes']:,} B (weights {r['weights_bytes']:,} B), RAM {r['ram_bytes']:,} B "
+        f"(arena {r['arena_bytes']:,} B, lower bound {r['arena_lower_bound_bytes']:,} B; stack {r['stack_bytes']:,} B)"
+    )
     print(f"  report: {out / 'report.json'}")
     if same_tflm != tflm.size or same_ref != ref.size:
         print("edgeneuro demo: FAILED: the board's outputs differ from the references")

@@ -18,10 +18,7 @@ class UnsupportedOperator(ModelError):
 
     def __init__(self, source: str, op_name: str, index: int, why: str = "") -> None:
         detail = f": {why}" if why else ""
-        super().__init__(
-            f"{source}: operator #{index} {op_name} is not supported{detail} "
-            f"(see `edgeneuro compile --help` for the supported operators)"
-        )
+        super().__init__(f"{source}: operator #{index} {op_name} is not supported{detail}")
         self.op_name = op_name
         self.index = index
 

@@ -109,7 +109,9 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         default=0,
     )
     buffers = tuple(
-        Buffer(id=i, nbytes=sizes[r], first=first[r], last=last[r], offset=offsets_by_root[r], tensors=tuple(members[r]))
+        Buffer(
+            id=i, nbytes=sizes[r], first=first[r], last=last[r], offset=offsets_by_root[r], tensors=tuple(members[r])
+        )
         for i, r in enumerate(sorted(members, key=lambda r: offsets_by_root[r]))
     )
     offsets = {m: offsets_by_root[r] for r, ms in members.items() for m in ms}

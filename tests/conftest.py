@@ -55,11 +55,11 @@ def mps2():
 def cnn1d_model(tmp_path_factory):
     """A small Conv1D classifier trained for a few steps with TensorFlow and converted to full int8,
     plus int8 test windows for it."""
+    import tensorflow as tf
+
     from edgeneuro.compress.quantize import quantize_input, to_int8_tflite
     from edgeneuro.demo import synthetic_windows
     from edgeneuro.models.cnn import build_cnn1d
-
-    import tensorflow as tf
 
     tf.keras.utils.set_random_seed(3)
     rng = np.random.default_rng(3)

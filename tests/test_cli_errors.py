@@ -49,7 +49,9 @@ def test_missing_model(tmp_path):
 def test_not_a_tflite_file(tmp_path):
     bad = tmp_path / "model.tflite"
     bad.write_text("this is not a flatbuffer\n")
-    assert_clean_error(edgeneuro("compile", str(bad), "-o", str(tmp_path / "out")), "model.tflite", "not a TFLite model")
+    assert_clean_error(
+        edgeneuro("compile", str(bad), "-o", str(tmp_path / "out")), "model.tflite", "not a TFLite model"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -86,8 +88,11 @@ def test_float_model_rejected(tmp_path):
 
 
 def test_unknown_board(tmp_path):
-    assert_clean_error(edgeneuro("compile", str(AD01), "--board", "nosuchboard", "-o", str(tmp_path / "o")),
-                       "unknown board 'nosuchboard'", "mps2-an386")
+    assert_clean_error(
+        edgeneuro("compile", str(AD01), "--board", "nosuchboard", "-o", str(tmp_path / "o")),
+        "unknown board 'nosuchboard'",
+        "mps2-an386",
+    )
 
 
 def tiny_board(tmp_path: Path, flash: int, ram: int) -> Path:
@@ -117,8 +122,16 @@ def test_firmware_that_overflows_flash_at_link_time(tmp_path):
     """Weights fit, weights + code do not: the linker's verdict is reported with the numbers."""
     board = tiny_board(tmp_path, flash=285_000, ram=64 * 1024)  # weights: 284,256 B
     np.save(tmp_path / "in.npy", np.load(MLPERF / "ad01_int8_input.npy"))
-    proc = edgeneuro("run", str(AD01), "--board", str(board), "--input", str(tmp_path / "in.npy"),
-                     "--output", str(tmp_path / "out.npy"))
+    proc = edgeneuro(
+        "run",
+        str(AD01),
+        "--board",
+        str(board),
+        "--input",
+        str(tmp_path / "in.npy"),
+        "--output",
+        str(tmp_path / "out.npy"),
+    )
     assert_clean_error(proc, "does not fit", "FLASH overflowed by")
     assert not (tmp_path / "out.npy").exists()
 
@@ -134,8 +147,16 @@ def test_firmware_that_overflows_flash_at_link_time(tmp_path):
 )
 def test_run_rejects_bad_input(tmp_path, array, needles):
     np.save(tmp_path / "in.npy", array)
-    proc = edgeneuro("run", str(AD01), "--input", str(tmp_path / "in.npy"), "--output", str(tmp_path / "out.npy"),
-                     "--report", str(tmp_path / "r.json"))
+    proc = edgeneuro(
+        "run",
+        str(AD01),
+        "--input",
+        str(tmp_path / "in.npy"),
+        "--output",
+        str(tmp_path / "out.npy"),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
     assert_clean_error(proc, "in.npy", *needles)
     assert not (tmp_path / "out.npy").exists() and not (tmp_path / "r.json").exists()
 
@@ -157,7 +178,13 @@ def test_compile_refuses_to_replace_a_foreign_folder(tmp_path):
 def test_compile_replaces_its_own_output(tmp_path):
     assert edgeneuro("compile", str(AD01), "-o", str(tmp_path / "out")).returncode == 0
     assert edgeneuro("compile", str(AD01), "-o", str(tmp_path / "out")).returncode == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["kernels", "memory.ld", "model.c", "model.h", "plan.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "kernels",
+        "memory.ld",
+        "model.c",
+        "model.h",
+        "plan.json",
+    ]
 
 
 def test_debug_shows_the_traceback(tmp_path):

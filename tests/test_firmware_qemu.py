@@ -25,8 +25,19 @@ def edgeneuro(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def run_cli(model: Path, x: np.ndarray, tmp: Path, *extra: str) -> tuple[np.ndarray, dict]:
     np.save(tmp / "in.npy", x)
-    edgeneuro("run", str(model), "--board", "mps2-an386", "--input", str(tmp / "in.npy"),
-              "--output", str(tmp / "out.npy"), "--report", str(tmp / "report.json"), *extra)
+    edgeneuro(
+        "run",
+        str(model),
+        "--board",
+        "mps2-an386",
+        "--input",
+        str(tmp / "in.npy"),
+        "--output",
+        str(tmp / "out.npy"),
+        "--report",
+        str(tmp / "report.json"),
+        *extra,
+    )
     return np.load(tmp / "out.npy"), json.loads((tmp / "report.json").read_text())
 
 

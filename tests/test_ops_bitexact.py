@@ -74,8 +74,13 @@ def conv_case(draw):
     x = b.tensor([n, h, w, cin], scale=s_in, zero_point=int(rng.integers(-128, 128)))
     wt = b.tensor([cout, kh, kw, cin], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (cout, kh, kw, cin)))
     bias_scale = s_in * s_w.astype(np.float64)
-    bias = b.tensor([cout], "int32", scale=bias_scale if per_channel else bias_scale[:1], zero_point=0,
-                    data=rng.integers(-3000, 3000, cout))
+    bias = b.tensor(
+        [cout],
+        "int32",
+        scale=bias_scale if per_channel else bias_scale[:1],
+        zero_point=0,
+        data=rng.integers(-3000, 3000, cout),
+    )
     y = b.tensor([n, oh, ow, cout], scale=s_out, zero_point=int(rng.integers(-128, 128)))
     b.op("CONV_2D", [x, wt, bias], [y], conv2d_options(pad, sh, sw, dh, dw, act), "Conv2DOptions")
     return b.build([x], [y]), samples(rng, [n, h, w, cin])
@@ -100,8 +105,15 @@ def fc_case(draw):
     wt = b.tensor([units, depth], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (units, depth)))
     inputs = [x, wt]
     if with_bias:
-        inputs.append(b.tensor([units], "int32", scale=s_in * s_w.astype(np.float64), zero_point=0,
-                               data=rng.integers(-3000, 3000, units)))
+        inputs.append(
+            b.tensor(
+                [units],
+                "int32",
+                scale=s_in * s_w.astype(np.float64),
+                zero_point=0,
+                data=rng.integers(-3000, 3000, units),
+            )
+        )
     else:
         inputs.append(-1)
     y = b.tensor([batches, units], scale=s_out, zero_point=int(rng.integers(-128, 128)))
@@ -147,8 +159,11 @@ def mean_case(draw):
     keep_dims, same_quant = draw(st.booleans()), draw(st.booleans())
     s_in, zp_in = log_uniform(rng, 1e-3, 0.1), int(rng.integers(-128, 128))
     s_out, zp_out = (s_in, zp_in) if same_quant else (log_uniform(rng, 1e-3, 0.1), int(rng.integers(-128, 128)))
-    out_shape = [1 if i in axes else d for i, d in enumerate(shape)] if keep_dims else \
-        [d for i, d in enumerate(shape) if i not in axes]
+    out_shape = (
+        [1 if i in axes else d for i, d in enumerate(shape)]
+        if keep_dims
+        else [d for i, d in enumerate(shape) if i not in axes]
+    )
     b = ModelBuilder()
     x = b.tensor(shape, scale=s_in, zero_point=zp_in)
     ax = b.tensor([len(axes)], "int32", data=np.array(axes))

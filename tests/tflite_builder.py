@@ -39,7 +39,11 @@ class ModelBuilder:
             t.quantization = q
         if data is not None:
             b = S.BufferT()
-            b.data = np.ascontiguousarray(data).astype({"int8": np.int8, "int32": np.int32, "float32": np.float32}[dtype]).tobytes()
+            b.data = (
+                np.ascontiguousarray(data)
+                .astype({"int8": np.int8, "int32": np.int32, "float32": np.float32}[dtype])
+                .tobytes()
+            )
             self.buffers.append(b)
             t.buffer = len(self.buffers) - 1
         else:

@@ -20,8 +20,15 @@ OP_NAMES = _names(tflite.BuiltinOperator)
 TYPE_NAMES = {k: v.lower() for k, v in _names(tflite.TensorType).items()}
 PADDING = _names(tflite.Padding)
 ACTIVATION = _names(tflite.ActivationFunctionType)
-NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-            "float32": np.float32, "bool": np.bool_}
+NP_TYPES = {
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": np.float32,
+    "bool": np.bool_,
+}
 
 
 def _options(op: Any, cls: type) -> Any:
@@ -36,20 +43,33 @@ def _options(op: Any, cls: type) -> Any:
 def _attrs(kind: str, op: Any) -> dict[str, Any]:
     if kind == "CONV_2D":
         o = _options(op, tflite.Conv2DOptions)
-        return dict(padding=PADDING[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
-                    dilation_h=o.DilationHFactor(), dilation_w=o.DilationWFactor(),
-                    activation=ACTIVATION[o.FusedActivationFunction()])
+        return dict(
+            padding=PADDING[o.Padding()],
+            stride_h=o.StrideH(),
+            stride_w=o.StrideW(),
+            dilation_h=o.DilationHFactor(),
+            dilation_w=o.DilationWFactor(),
+            activation=ACTIVATION[o.FusedActivationFunction()],
+        )
     if kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
         o = _options(op, tflite.Pool2DOptions)
-        return dict(padding=PADDING[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
-                    filter_h=o.FilterHeight(), filter_w=o.FilterWidth(),
-                    activation=ACTIVATION[o.FusedActivationFunction()])
+        return dict(
+            padding=PADDING[o.Padding()],
+            stride_h=o.StrideH(),
+            stride_w=o.StrideW(),
+            filter_h=o.FilterHeight(),
+            filter_w=o.FilterWidth(),
+            activation=ACTIVATION[o.FusedActivationFunction()],
+        )
     if kind == "FULLY_CONNECTED":
         o = _options(op, tflite.FullyConnectedOptions)
         if o is None:
             return dict(activation="NONE", keep_num_dims=False, weights_format=0)
-        return dict(activation=ACTIVATION[o.FusedActivationFunction()], keep_num_dims=bool(o.KeepNumDims()),
-                    weights_format=o.WeightsFormat())
+        return dict(
+            activation=ACTIVATION[o.FusedActivationFunction()],
+            keep_num_dims=bool(o.KeepNumDims()),
+            weights_format=o.WeightsFormat(),
+        )
     if kind == "SOFTMAX":
         o = _options(op, tflite.SoftmaxOptions)
         return dict(beta=float(o.Beta()) if o else 1.0)

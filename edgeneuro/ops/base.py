@@ -43,7 +43,9 @@ def unsupported(graph: Graph, op: Op, why: str) -> UnsupportedOperator:
 def require_int8(graph: Graph, op: Op, *tensors: Tensor) -> None:
     for t in tensors:
         if t.dtype != "int8" or t.quant is None:
-            raise unsupported(graph, op, f"tensor '{t.name}' is {t.dtype}; this slice compiles int8-quantized tensors only")
+            raise unsupported(
+                graph, op, f"tensor '{t.name}' is {t.dtype}; this slice compiles int8-quantized tensors only"
+            )
 
 
 def per_tensor(graph: Graph, op: Op, t: Tensor) -> None:

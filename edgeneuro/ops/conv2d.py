@@ -43,16 +43,32 @@ def lower(op: Op, g: Graph) -> Kernel:
     scales = w.quant.scale if w.quant.per_channel else w.quant.scale * oc
     if len(scales) != oc:
         raise unsupported(g, op, f"{len(scales)} weight scales for {oc} output channels")
-    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales))
+    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales), strict=True)
     act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
     bias = b.data.astype(np.int32) if b is not None else np.zeros(oc, np.int32)
     if b is not None and b.dtype != "int32":
         raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
     params = dict(
-        batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-        filter_c=wic, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-        pad_h=padding(a["padding"], ih, kh, sh, dh, oh), pad_w=padding(a["padding"], iw, kw, sw, dw, ow),
-        in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max,
+        batches=n,
+        in_h=ih,
+        in_w=iw,
+        in_c=ic,
+        out_h=oh,
+        out_w=ow,
+        out_c=oc,
+        k_h=kh,
+        k_w=kw,
+        filter_c=wic,
+        stride_h=sh,
+        stride_w=sw,
+        dil_h=dh,
+        dil_w=dw,
+        pad_h=padding(a["padding"], ih, kh, sh, dh, oh),
+        pad_w=padding(a["padding"], iw, kw, sw, dw, ow),
+        in_zp=x.zero_point,
+        out_zp=y.zero_point,
+        act_min=act_min,
+        act_max=act_max,
     )
     act = a["activation"] if a["activation"] != "NONE" else ""
     return Kernel(
@@ -72,7 +88,9 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
-def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def reference(
+    k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray
+) -> np.ndarray:
     p = k.params
     n, ih, iw, ic = x.shape
     oc, kh, kw, fc = w.shape

@@ -42,7 +42,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     else:
         product = float(np.float32(x.scale) * np.float32(w.scale))
         pairs = [quantize_multiplier(product / y.scale)] * units
-    mult, shift = zip(*pairs)
+    mult, shift = zip(*pairs, strict=True)
     act_min, act_max = activation_range(op.attrs["activation"], y.scale, y.zero_point)
     if b is not None and b.dtype != "int32":
         raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
@@ -51,8 +51,15 @@ def lower(op: Op, g: Graph) -> Kernel:
     return Kernel(
         op=op,
         fn="en_fully_connected_s8",
-        params=dict(batches=batches, depth=depth, units=units, in_zp=x.zero_point, out_zp=y.zero_point,
-                    act_min=act_min, act_max=act_max),
+        params=dict(
+            batches=batches,
+            depth=depth,
+            units=units,
+            in_zp=x.zero_point,
+            out_zp=y.zero_point,
+            act_min=act_min,
+            act_max=act_max,
+        ),
         inputs=(x.name,),
         consts=(
             ("weights", w.data.astype(np.int8)),
@@ -66,7 +73,9 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
-def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def reference(
+    k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray
+) -> np.ndarray:
     p = k.params
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]
     acc = xs @ w.astype(np.int64).T + bias.astype(np.int64)

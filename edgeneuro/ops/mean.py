@@ -30,18 +30,31 @@ def lower(op: Op, g: Graph) -> Kernel:
     axes = sorted({int(a) % rank for a in np.atleast_1d(axes_t.data)})
     dims = [1] * (MAX_RANK - rank) + list(x.shape)
     reduce = [0] * (MAX_RANK - rank) + [int(i in axes) for i in range(rank)]
-    count = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
+    count = int(np.prod([d for d, r in zip(dims, reduce, strict=True) if r], dtype=np.int64))
     if y.size * count != x.size:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {x.size // max(count, 1)}")
     mult, shift = quantize_multiplier(x.scale / y.scale)
     s = min(count.bit_length() - 1, 32, 31 + shift)
     mult = int((mult << s) // count)
     shift -= s
-    params = dict(d0=dims[0], d1=dims[1], d2=dims[2], d3=dims[3], r0=reduce[0], r1=reduce[1], r2=reduce[2],
-                  r3=reduce[3], count=count, mult=mult, shift=shift, in_zp=x.zero_point,
-                  out_zp=y.zero_point)
-    return Kernel(op=op, fn="en_mean_s8", params=params, inputs=(x.name,), outputs=(y.name,),
-                  macs=x.size, summary=f"axes {axes}")
+    params = dict(
+        d0=dims[0],
+        d1=dims[1],
+        d2=dims[2],
+        d3=dims[3],
+        r0=reduce[0],
+        r1=reduce[1],
+        r2=reduce[2],
+        r3=reduce[3],
+        count=count,
+        mult=mult,
+        shift=shift,
+        in_zp=x.zero_point,
+        out_zp=y.zero_point,
+    )
+    return Kernel(
+        op=op, fn="en_mean_s8", params=params, inputs=(x.name,), outputs=(y.name,), macs=x.size, summary=f"axes {axes}"
+    )
 
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:

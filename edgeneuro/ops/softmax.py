@@ -33,7 +33,9 @@ def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
     require_int8(g, op, x, y)
     if y.zero_point != -128 or abs(y.scale - 1 / 256) > 1e-3 / 256:
-        raise unsupported(g, op, f"int8 output must have scale 1/256 and zero point -128 (has {y.scale}, {y.zero_point})")
+        raise unsupported(
+            g, op, f"int8 output must have scale 1/256 and zero point -128 (has {y.scale}, {y.zero_point})"
+        )
     beta = float(op.attrs.get("beta", 1.0))
     real = min(beta * x.scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
     mult, left_shift = quantize_multiplier_greater_than_one(real)
@@ -80,8 +82,15 @@ def exp_on_negative_values(a):
     a_mod_quarter_minus_quarter = (a & mask) - one_quarter
     result = _exp_on_interval(_sat_shl(a_mod_quarter_minus_quarter, SCALED_DIFF_INTEGER_BITS))
     remainder = a_mod_quarter_minus_quarter - a
-    for exponent, m in ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
-                        (2, 39332535), (3, 720401), (4, 242)):
+    for exponent, m in (
+        (-2, 1672461947),
+        (-1, 1302514674),
+        (0, 790015084),
+        (1, 290630308),
+        (2, 39332535),
+        (3, 720401),
+        (4, 242),
+    ):
         if SCALED_DIFF_INTEGER_BITS > exponent:
             bit = 1 << (frac_bits + exponent)
             result = np.where(remainder & bit, srdhm(result, m), result)

@@ -13,8 +13,11 @@ from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, ToolError
 from edgeneuro.targets import Run
 
-EXIT_CODES = {2: "the harness could not open or write its files", 3: "the firmware faulted (HardFault or another exception)",
-              4: "the model returned an error"}
+EXIT_CODES = {
+    2: "the harness could not open or write its files",
+    3: "the firmware faulted (HardFault or another exception)",
+    4: "the model returned an error",
+}
 
 
 def command(board: Board, elf: Path) -> list[str]:
@@ -22,21 +25,37 @@ def command(board: Board, elf: Path) -> list[str]:
     if not q:
         raise BoardError(f"board {board.name} has no QEMU machine; see `edgeneuro boards`")
     return [
-        "qemu-system-arm", "-M", q["machine"], "-cpu", q.get("cpu", board.core), "-kernel", str(elf),
-        "-icount", "shift=0", "-nographic", "-monitor", "none", "-serial", "stdio",
-        "-semihosting-config", "enable=on,target=native",
+        "qemu-system-arm",
+        "-M",
+        q["machine"],
+        "-cpu",
+        q.get("cpu", board.core),
+        "-kernel",
+        str(elf),
+        "-icount",
+        "shift=0",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-semihosting-config",
+        "enable=on,target=native",
     ]
 
 
 def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0) -> Run:
     if shutil.which("qemu-system-arm") is None:
-        raise ToolError("qemu-system-arm not found; install it with `make setup` (Debian: apt-get install qemu-system-arm)")
+        raise ToolError(
+            "qemu-system-arm not found; install it with `make setup` (Debian: apt-get install qemu-system-arm)"
+        )
     with tempfile.TemporaryDirectory(prefix="edgeneuro-qemu-") as d:
         work = Path(d)
         (work / "input.bin").write_bytes(input_bytes)
         try:
-            proc = subprocess.run(command(board, elf.resolve()), cwd=work, capture_output=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                command(board, elf.resolve()), cwd=work, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired as e:
             raise ToolError(f"QEMU ({board.name}) did not finish within {timeout:.0f} s; the firmware hangs") from e
         console = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
