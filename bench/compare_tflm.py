@@ -40,7 +40,7 @@ def main() -> None:
                 continue
         r = res.report
         cm, lean, refk = m["cmsis_nn"], m["cmsis_nn_int8_only"], m["reference_kernels"]
-        exact = bool(np.array_equal(res.outputs, np.load(f"{stem}_expected_output.npy")))
+        exact = bool(np.array_equal(res.output, np.load(f"{stem}_expected_output.npy")))
         static_ram = r["data_bytes"] + r["bss_bytes"]
         rows[key] = {
             "supported": True,

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from edgeneuro import __version__
-from edgeneuro.errors import EdgeNeuroError
+from edgeneuro.errors import EdgeNeuroError, InputError
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -27,6 +27,19 @@ def _write_atomic(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def _save_outputs(path: Path, suffix: str, outputs: dict) -> None:
+    """One output → .npy; several → .npz keyed by output name."""
+    import numpy as np
+
+    with open(path, "wb") as f:
+        if suffix == ".npz":
+            np.savez(f, **outputs)
+        elif len(outputs) == 1:
+            np.save(f, next(iter(outputs.values())))
+        else:
+            raise InputError(f"the model has {len(outputs)} outputs ({', '.join(outputs)}); give --output FILE.npz")
+
+
 def cmd_compile(a: argparse.Namespace) -> int:
     from edgeneuro import boards
     from edgeneuro.compiler import compile_model
@@ -41,7 +54,6 @@ def cmd_compile(a: argparse.Namespace) -> int:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    import numpy as np
 
     from edgeneuro import boards
     from edgeneuro.runner import run_on_board
@@ -54,7 +66,7 @@ def cmd_run(a: argparse.Namespace) -> int:
             res = run_on_board(Path(a.model), board, Path(a.input), Path(d) / "build")
             res.report.pop("elf")
     if a.output:
-        _write_atomic(Path(a.output), lambda p: np.save(open(p, "wb"), res.outputs))
+        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
         _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
     r = res.report
@@ -107,7 +119,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("model")
     r.add_argument("--board", default="mps2-an386")
     r.add_argument("--input", required=True, help="IN.npy: [N, *model input shape without batch]")
-    r.add_argument("--output", help="OUT.npy: the N outputs, stacked")
+    r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
     r.set_defaults(fn=cmd_run)

@@ -75,7 +75,8 @@ def main(out: Path, board_name: str = "mps2-an386") -> int:
     np.save(inputs, xq)
 
     res = run_on_board(model_path, board, inputs, out / "build")
-    np.save(out / "outputs_on_board.npy", res.outputs)
+    y_board = res.output
+    np.save(out / "outputs_on_board.npy", y_board)
 
     from tflite_micro.python.tflite_micro import runtime
 
@@ -87,9 +88,9 @@ def main(out: Path, board_name: str = "mps2-an386") -> int:
         tflm.append(interp.get_output(0)[0].copy())
     tflm = np.stack(tflm)
     ref = reference.run_batch(graph, compiler.lower(graph), xq)
-    same_tflm = int(np.sum(res.outputs == tflm))
-    same_ref = int(np.sum(res.outputs == ref))
-    int8_acc = float(np.mean(res.outputs.argmax(1) == y_test))
+    same_tflm = int(np.sum(y_board == tflm))
+    same_ref = int(np.sum(y_board == ref))
+    int8_acc = float(np.mean(y_board.argmax(1) == y_test))
 
     r = res.report
     r.update(

@@ -20,8 +20,14 @@ from edgeneuro.targets import host, qemu, records
 
 @dataclass(frozen=True)
 class Result:
-    outputs: np.ndarray  # [N, *output shape without batch]
+    outputs: dict[str, np.ndarray]  # per model output: [N, *output sample_shape]
     report: dict[str, Any]
+
+    @property
+    def output(self) -> np.ndarray:
+        """The only output of a single-output model."""
+        (y,) = self.outputs.values()
+        return y
 
 
 def load_inputs(path: Path, graph: Graph) -> np.ndarray:
@@ -53,14 +59,20 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _decode(c: Compiled, raw: bytes, n: int) -> tuple[np.ndarray, list[int]]:
-    y = c.graph.t(c.graph.outputs[0])
-    outs, ticks = records.split(raw, y.nbytes, n)
-    arr = np.stack([np.frombuffer(o, np.dtype(y.dtype)).reshape(y.sample_shape) for o in outs])
-    return arr, ticks
+def _decode(c: Compiled, raw: bytes, n: int) -> tuple[dict[str, np.ndarray], list[int]]:
+    ys = [c.graph.t(name) for name in c.graph.outputs]
+    outs, ticks = records.split(raw, sum(y.nbytes for y in ys), n)
+    arrays: dict[str, np.ndarray] = {}
+    start = 0
+    for y in ys:
+        arrays[y.name] = np.stack(
+            [np.frombuffer(o[start : start + y.nbytes], np.dtype(y.dtype)).reshape(y.sample_shape) for o in outs]
+        )
+        start += y.nbytes
+    return arrays, ticks
 
 
-def run_on_host(c: Compiled, x: np.ndarray) -> np.ndarray:
+def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
     exe = build.build_host(c.out_dir)
     res = host.run(exe, x.tobytes())
     return _decode(c, res.records, len(x))[0]

@@ -43,7 +43,8 @@ def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
 
 def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:
     c = compile_model(model, boards.load("mps2-an386"), out_dir)
-    return run_on_host(c, samples)
+    (y,) = run_on_host(c, samples).values()
+    return y
 
 
 @pytest.fixture(scope="session")

@@ -113,9 +113,9 @@ def test_model_too_big_for_flash(tmp_path):
 
 
 def test_model_too_big_for_ram(tmp_path):
-    board = tiny_board(tmp_path, flash=1024 * 1024, ram=16 * 1024)  # the 16 KiB stack alone fills it
+    board = tiny_board(tmp_path, flash=1024 * 1024, ram=4096)  # the 4 KiB stack alone fills it
     proc = edgeneuro("compile", str(AD01), "--board", str(board), "-o", str(tmp_path / "out"))
-    assert_clean_error(proc, "arena needs 768 B", "16,384 B of RAM")
+    assert_clean_error(proc, "arena needs 768 B (+ 4,096 B stack)", "4,096 B of RAM")
 
 
 def test_firmware_that_overflows_flash_at_link_time(tmp_path):
