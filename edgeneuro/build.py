@@ -77,7 +77,8 @@ def _sources(src: Path) -> list[str]:
 def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
     """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``."""
     fw = resource_dir("firmware")
-    out = out or src / "firmware.elf"
+    src = src.resolve()
+    out = (out or src / "firmware.elf").resolve()
     cmd = [
         "arm-none-eabi-gcc",
         *board.cflags(),
@@ -103,7 +104,8 @@ def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
 def build_host(src: Path, out: Path | None = None) -> Path:
     """Build the same generated C and harness for the host (gcc), for bit-exactness tests."""
     fw = resource_dir("firmware")
-    out = out or src / "model_host"
+    src = src.resolve()
+    out = (out or src / "model_host").resolve()
     cmd = [
         "gcc",
         *CFLAGS,

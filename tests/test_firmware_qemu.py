@@ -16,8 +16,8 @@ from conftest import MLPERF, reference_run, tflm_run
 pytestmark = pytest.mark.sim
 
 
-def edgeneuro(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "edgeneuro.cli", *args], capture_output=True, text=True)
+def edgeneuro(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "edgeneuro.cli", *args], capture_output=True, text=True, cwd=cwd)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -93,3 +93,27 @@ def test_trained_conv1d_model_bitexact_on_qemu(cnn1d_model, tmp_path):
     plan = json.loads((tmp_path / "build" / "plan.json").read_text())
     assert plan["arena_bytes"] == report["arena_bytes"]
     assert sum(layer["macs"] for layer in plan["layers"]) == report["macs"]
+
+
+def test_relative_paths(tmp_path):
+    """Every path given relative to the working directory, as a user types them."""
+    np.save(tmp_path / "in.npy", np.load(MLPERF / "ad01_int8_input.npy"))
+    edgeneuro(
+        "run",
+        str(MLPERF / "ad01_int8.tflite"),
+        "--input",
+        "in.npy",
+        "--output",
+        "o/out.npy",
+        "--report",
+        "o/r.json",
+        "--build-dir",
+        "b/build",
+        cwd=tmp_path,
+    )
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "o" / "out.npy"), np.load(MLPERF / "ad01_int8_expected_output.npy")
+    )
+    assert (tmp_path / "b" / "build" / "firmware.elf").is_file()
+    edgeneuro("compile", str(MLPERF / "ad01_int8.tflite"), "-o", "gen", cwd=tmp_path)
+    assert (tmp_path / "gen" / "model.c").is_file()

@@ -63,16 +63,18 @@ def conv_case(draw):
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     pad, act = draw(PADS), draw(ACTS)
-    cin, cout = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin, cout = groups * draw(st.integers(1, 4)), groups * draw(st.integers(1, 4))
     per_channel = draw(st.booleans())
     oh, ow = out_size(pad, h, kh, sh, dh), out_size(pad, w, kw, sw, dw)
     assume(oh > 0 and ow > 0)
     s_in = log_uniform(rng, 1e-3, 1.0)
     s_w = np.array([log_uniform(rng, 1e-3, 0.1) for _ in range(cout if per_channel else 1)], np.float32)
-    s_out = float(np.float32(s_in * float(s_w.mean()) * np.sqrt(kh * kw * cin) * rng.uniform(8, 80)))
+    fc = cin // groups
+    s_out = float(np.float32(s_in * float(s_w.mean()) * np.sqrt(kh * kw * fc) * rng.uniform(8, 80)))
     b = ModelBuilder()
     x = b.tensor([n, h, w, cin], scale=s_in, zero_point=int(rng.integers(-128, 128)))
-    wt = b.tensor([cout, kh, kw, cin], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (cout, kh, kw, cin)))
+    wt = b.tensor([cout, kh, kw, fc], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (cout, kh, kw, fc)))
     bias_scale = s_in * s_w.astype(np.float64)
     bias = b.tensor(
         [cout],
@@ -87,7 +89,7 @@ def conv_case(draw):
 
 
 @given(conv_case())
-@settings(max_examples=25)
+@settings(max_examples=60)
 def test_conv2d(case):
     check(*case)
 
@@ -122,7 +124,7 @@ def fc_case(draw):
 
 
 @given(fc_case())
-@settings(max_examples=25)
+@settings(max_examples=50)
 def test_fully_connected(case):
     check(*case)
 
@@ -145,7 +147,7 @@ def pool_case(draw):
 
 
 @given(pool_case())
-@settings(max_examples=25)
+@settings(max_examples=50)
 def test_pool2d(case):
     check(*case)
 
@@ -173,7 +175,7 @@ def mean_case(draw):
 
 
 @given(mean_case())
-@settings(max_examples=25)
+@settings(max_examples=50)
 def test_mean(case):
     check(*case)
 
@@ -191,7 +193,7 @@ def softmax_case(draw):
 
 
 @given(softmax_case())
-@settings(max_examples=30)
+@settings(max_examples=50)
 def test_softmax(case):
     check(*case)
 
