@@ -30,7 +30,7 @@ def _env() -> jinja2.Environment:
 
 def _c_array_body(a: np.ndarray, per_line: int = 24) -> str:
     flat = a.reshape(-1)
-    vals = [str(int(v)) for v in flat]
+    vals = [str(int(v)) if v != -(2**31) else "INT32_MIN" for v in flat]
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     return ",\n".join("    " + line for line in lines) if lines else "    0"
 

@@ -12,12 +12,12 @@ where ``params`` is a ``<fn>_params`` struct with the fields of ``Kernel.params`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
+from edgeneuro.ir.quant import quantize_multiplier
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,33 @@ def require_int8(graph: Graph, op: Op, *tensors: Tensor) -> None:
             )
 
 
-def per_tensor(graph: Graph, op: Op, t: Tensor) -> None:
-    if t.quant is not None and t.quant.per_channel:
-        raise unsupported(graph, op, f"tensor '{t.name}' has per-channel quantization where per-tensor is required")
+def weighted_operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
+    """Input, constant int8 weights (output channels first, symmetric), int32 bias (zeros when the
+    model has none) and output of a CONV_2D / FULLY_CONNECTED-like operator."""
+    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    b = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+    require_int8(graph, op, x, w, y)
+    if w.data is None:
+        raise unsupported(graph, op, "weights must be constant")
+    if any(z != 0 for z in w.quant.zero_point):
+        raise unsupported(graph, op, "weights must be symmetric (zero point 0)")
+    channels = w.shape[0]
+    if w.quant.per_channel and (w.quant.axis != 0 or len(w.quant.scale) != channels):
+        raise unsupported(
+            graph, op, f"{len(w.quant.scale)} weight scales on axis {w.quant.axis} for {channels} output channels"
+        )
+    if b is None:
+        return x, w, np.zeros(channels, np.int32), y
+    if b.dtype != "int32" or b.data is None or b.size != channels:
+        raise unsupported(graph, op, f"bias '{b.name}' must be a constant int32 vector of {channels}")
+    return x, w, b.data.astype(np.int32).reshape(channels), y
+
+
+def channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per output channel: QuantizeMultiplier(double(s_in) * double(s_w[c]) / double(s_out))."""
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * w.shape[0]
+    pairs = [quantize_multiplier(x.scale * s / y.scale) for s in scales]
+    return np.array([m for m, _ in pairs], np.int32), np.array([e for _, e in pairs], np.int32)
 
 
 def same_quant(a: Tensor, b: Tensor) -> bool:
@@ -76,10 +100,6 @@ def out_size(kind: str, in_size: int, k: int, stride: int, dilation: int) -> int
 def check_shape(graph: Graph, op: Op, t: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(t.shape) != tuple(expected):
         raise unsupported(graph, op, f"output '{t.name}' has shape {list(t.shape)}, expected {list(expected)}")
-
-
-def fmt_attrs(**kw: Any) -> str:
-    return " ".join(f"{k}{v}" for k, v in kw.items())
 
 
 def requantize(acc: np.ndarray, mult, shift, out_zp: int, act_min: int, act_max: int) -> np.ndarray:

@@ -11,19 +11,23 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import activation_range, quantize_multiplier
-from edgeneuro.ops.base import Kernel, check_shape, out_size, padding, requantize, require_int8, unsupported
+from edgeneuro.ir.quant import activation_range
+from edgeneuro.ops.base import (
+    Kernel,
+    channel_multipliers,
+    check_shape,
+    out_size,
+    padding,
+    requantize,
+    unsupported,
+    weighted_operands,
+)
 
 KINDS = ("CONV_2D",)
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
-    b = g.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
-    y = g.t(op.outputs[0])
-    require_int8(g, op, x, w, y)
-    if w.data is None:
-        raise unsupported(g, op, "weights must be constant")
+    x, w, bias, y = weighted_operands(g, op)
     if len(x.shape) != 4:
         raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
     n, ih, iw, ic = x.shape
@@ -33,21 +37,13 @@ def lower(op: Op, g: Graph) -> Kernel:
     groups = ic // wic
     if oc % groups:
         raise unsupported(g, op, f"{oc} filters cannot be split into {groups} groups")
-    if any(z != 0 for z in w.quant.zero_point):
-        raise unsupported(g, op, "weights must be symmetric (zero point 0)")
     a = op.attrs
     sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"]
     oh = out_size(a["padding"], ih, kh, sh, dh)
     ow = out_size(a["padding"], iw, kw, sw, dw)
     check_shape(g, op, y, (n, oh, ow, oc))
-    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * oc
-    if len(scales) != oc:
-        raise unsupported(g, op, f"{len(scales)} weight scales for {oc} output channels")
-    mult, shift = zip(*(quantize_multiplier(x.scale * s / y.scale) for s in scales), strict=True)
+    mult, shift = channel_multipliers(x, w, y)
     act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
-    bias = b.data.astype(np.int32) if b is not None else np.zeros(oc, np.int32)
-    if b is not None and b.dtype != "int32":
-        raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
     params = dict(
         batches=n,
         in_h=ih,
@@ -79,8 +75,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         consts=(
             ("weights", w.data.astype(np.int8)),
             ("bias", bias),
-            ("mult", np.array(mult, np.int32)),
-            ("shift", np.array(shift, np.int32)),
+            ("mult", mult),
+            ("shift", shift),
         ),
         outputs=(y.name,),
         macs=n * oh * ow * oc * kh * kw * wic,

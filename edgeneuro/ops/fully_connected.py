@@ -13,18 +13,13 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range, quantize_multiplier
-from edgeneuro.ops.base import Kernel, requantize, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, channel_multipliers, requantize, unsupported, weighted_operands
 
 KINDS = ("FULLY_CONNECTED",)
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
-    b = g.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
-    y = g.t(op.outputs[0])
-    require_int8(g, op, x, w, y)
-    if w.data is None:
-        raise unsupported(g, op, "weights must be constant")
+    x, w, bias, y = weighted_operands(g, op)
     if len(w.shape) != 2:
         raise unsupported(g, op, f"weights of rank {len(w.shape)}, expected 2")
     units, depth = w.shape
@@ -33,20 +28,13 @@ def lower(op: Op, g: Graph) -> Kernel:
     batches = x.size // depth
     if y.size != batches * units:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {batches * units}")
-    if any(z != 0 for z in w.quant.zero_point):
-        raise unsupported(g, op, "weights must be symmetric (zero point 0)")
     if w.quant.per_channel:
-        if len(w.quant.scale) != units:
-            raise unsupported(g, op, f"{len(w.quant.scale)} weight scales for {units} units")
-        pairs = [quantize_multiplier(x.scale * s / y.scale) for s in w.quant.scale]
+        mult, shift = channel_multipliers(x, w, y)
     else:
         product = float(np.float32(x.scale) * np.float32(w.scale))
-        pairs = [quantize_multiplier(product / y.scale)] * units
-    mult, shift = zip(*pairs, strict=True)
+        m, e = quantize_multiplier(product / y.scale)
+        mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
     act_min, act_max = activation_range(op.attrs["activation"], y.scale, y.zero_point)
-    if b is not None and b.dtype != "int32":
-        raise unsupported(g, op, f"bias is {b.dtype}, expected int32")
-    bias = b.data.astype(np.int32) if b is not None else np.zeros(units, np.int32)
     act = op.attrs["activation"]
     return Kernel(
         op=op,
@@ -64,8 +52,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         consts=(
             ("weights", w.data.astype(np.int8)),
             ("bias", bias),
-            ("mult", np.array(mult, np.int32)),
-            ("shift", np.array(shift, np.int32)),
+            ("mult", mult),
+            ("shift", shift),
         ),
         outputs=(y.name,),
         macs=batches * units * depth,

@@ -11,4 +11,3 @@ class Run:
 
     records: bytes
     console: str
-    exit_code: int

@@ -18,4 +18,4 @@ def run(exe: Path, input_bytes: bytes, timeout: float = 600.0) -> Run:
         console = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
         if proc.returncode != 0:
             raise ToolError(f"host build exited with {proc.returncode}\n{console.strip()}")
-        return Run(records=(work / "output.bin").read_bytes(), console=console, exit_code=0)
+        return Run(records=(work / "output.bin").read_bytes(), console=console)

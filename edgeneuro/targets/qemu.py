@@ -64,4 +64,4 @@ def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0) -> 
             raise ToolError(f"firmware on QEMU {board.name} exited with {proc.returncode}: {why}\n{console.strip()}")
         out = work / "output.bin"
         records = out.read_bytes() if out.exists() else b""
-    return Run(records=records, console=console, exit_code=proc.returncode)
+    return Run(records=records, console=console)
