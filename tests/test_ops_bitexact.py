@@ -238,3 +238,23 @@ def view_chain_case(draw):
 @settings(max_examples=10)
 def test_views_around_conv1d(case):
     check(*case)
+
+
+def check_on_qemu(model: bytes, x: np.ndarray) -> None:
+    """The same single-operator model as firmware on QEMU == TFLM (cross-compiled, 32-bit Arm)."""
+    from edgeneuro import boards
+    from edgeneuro.runner import run_on_board
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "op.tflite"
+        path.write_bytes(model)
+        np.save(Path(d) / "in.npy", x)
+        res = run_on_board(path, boards.load("mps2-an386"), Path(d) / "in.npy", Path(d) / "build")
+        np.testing.assert_array_equal(res.output, tflm_run(model, x))
+
+
+@pytest.mark.sim
+@given(st.one_of(conv_case(), fc_case(), pool_case(), mean_case(), softmax_case(), view_chain_case()))
+@settings(max_examples=30)
+def test_every_op_on_qemu(case):
+    check_on_qemu(*case)
