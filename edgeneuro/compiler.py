@@ -17,6 +17,7 @@ from edgeneuro.ops import Kernel
 from edgeneuro.plan import Plan, plan_memory
 
 PLAN_FILE = "plan.json"
+IO_DTYPES = ("int8", "int16", "float32")  # float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ def lower(graph: Graph) -> list[Kernel]:
     for role, names in (("input", graph.inputs), ("output", graph.outputs)):
         for name in names:
             t = graph.t(name)
-            if t.dtype != "int8":
+            if t.dtype not in IO_DTYPES:
                 raise ModelError(
-                    f"{graph.source}: model {role} '{name}' is {t.dtype}; edgeneuro compiles full-int8 models: "
-                    "convert with inference_input_type=tf.int8 and inference_output_type=tf.int8"
+                    f"{graph.source}: model {role} '{name}' is {t.dtype}; edgeneuro takes {', '.join(IO_DTYPES)} "
+                    "inputs and outputs (convert with inference_input_type=tf.int8, inference_output_type=tf.int8)"
                 )
     return [ops.lower(op, graph) for op in graph.ops]
 

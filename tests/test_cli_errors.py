@@ -84,7 +84,9 @@ def test_float_model_rejected(tmp_path):
     b.op("FULLY_CONNECTED", [x, w, -1], [y], fc_options("NONE"), "FullyConnectedOptions")
     model = tmp_path / "float.tflite"
     model.write_bytes(b.build([x], [y]))
-    assert_clean_error(edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "float32", "int8")
+    assert_clean_error(
+        edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "operator #0 FULLY_CONNECTED", "float32"
+    )
 
 
 def test_unknown_board(tmp_path):

@@ -4,14 +4,11 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import host_c_run, reference_run, tflm_run
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from opcheck import check, check_on_qemu, log_uniform, samples
 from tflite_builder import (
     ModelBuilder,
     conv2d_options,
@@ -28,30 +25,6 @@ from edgeneuro.ops.base import out_size
 pytestmark = pytest.mark.tflm
 ACTS = st.sampled_from(["NONE", "RELU", "RELU6"])
 PADS = st.sampled_from(["SAME", "VALID"])
-
-
-def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
-    return float(np.float32(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
-
-
-def samples(rng: np.random.Generator, shape: list[int], n: int = 3) -> np.ndarray:
-    """n random int8 samples of a model input of ``shape`` (batch axis dropped when it is 1)."""
-    sample_shape = shape[1:] if shape[0] == 1 else shape
-    return rng.integers(-128, 128, (n, *sample_shape), dtype=np.int8)
-
-
-def check(model: bytes, samples: np.ndarray, host_c: bool = True) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "op.tflite"
-        path.write_bytes(model)
-        expected = tflm_run(model, samples)
-        ref = reference_run(path, samples)
-        assert ref.shape == expected.shape
-        mismatch = np.argwhere(ref != expected)
-        assert mismatch.size == 0, f"reference != TFLM at {mismatch[:5].tolist()} of {expected.size}"
-        if host_c:
-            c_out = host_c_run(path, samples, Path(d) / "gen")
-            np.testing.assert_array_equal(c_out, ref, err_msg="host C != reference")
 
 
 @st.composite
@@ -238,19 +211,6 @@ def view_chain_case(draw):
 @settings(max_examples=10)
 def test_views_around_conv1d(case):
     check(*case)
-
-
-def check_on_qemu(model: bytes, x: np.ndarray) -> None:
-    """The same single-operator model as firmware on QEMU == TFLM (cross-compiled, 32-bit Arm)."""
-    from edgeneuro import boards
-    from edgeneuro.runner import run_on_board
-
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "op.tflite"
-        path.write_bytes(model)
-        np.save(Path(d) / "in.npy", x)
-        res = run_on_board(path, boards.load("mps2-an386"), Path(d) / "in.npy", Path(d) / "build")
-        np.testing.assert_array_equal(res.output, tflm_run(model, x))
 
 
 @pytest.mark.sim

@@ -131,3 +131,14 @@ def squeeze_options(dims):
     o = S.SqueezeOptionsT()
     o.squeezeDims = [int(d) for d in dims]
     return o
+
+
+def options(kind: str, **fields):
+    """Any builtin options table by its schema name, e.g. ``options("AddOptions",
+    fusedActivationFunction=ACT["RELU"])``; field names as in the schema's object API."""
+    o = getattr(S, kind + "T")()
+    for k, v in fields.items():
+        if not hasattr(o, k):
+            raise AttributeError(f"{kind} has no field {k}")
+        setattr(o, k, v)
+    return o

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from edgeneuro import __version__
+from edgeneuro import __version__, ops
 from edgeneuro.boards import Board
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
@@ -82,6 +82,7 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         "inputs": [graph.t(n) for n in graph.inputs],
         "outputs": [graph.t(n) for n in graph.outputs],
         "layers": [_layer(s, k, graph, plan) for s, k in enumerate(kernels)],
+        "headers": sorted({h for k in kernels if (h := ops.c_header(k))}),
         "board": board,
     }
     written = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,52 +32,41 @@ NP_TYPES = {
 }
 
 
-def _options(op: Any, cls: type) -> Any:
+OPTION_TYPES = _names(tflite.BuiltinOptions)
+ENUM_FIELDS = {"padding": PADDING, "fused_activation_function": ACTIVATION}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _attrs(op: Any) -> dict[str, Any]:
+    """The operator's builtin options as a dict with the schema's field names in snake_case
+    (``StrideH`` -> ``stride_h``), enums as their names and vectors as lists. Generic, so a new
+    operator needs no change here: its module in ``edgeneuro/ops`` reads what it needs."""
+    kind = OPTION_TYPES.get(op.BuiltinOptionsType(), "NONE")
     table = op.BuiltinOptions()
-    if table is None:
-        return None
-    opts = cls()
+    if kind == "NONE" or table is None or not hasattr(tflite, kind):
+        return {}
+    opts = getattr(tflite, kind)()
     opts.Init(table.Bytes, table.Pos)
-    return opts
-
-
-def _attrs(kind: str, op: Any) -> dict[str, Any]:
-    if kind == "CONV_2D":
-        o = _options(op, tflite.Conv2DOptions)
-        return dict(
-            padding=PADDING[o.Padding()],
-            stride_h=o.StrideH(),
-            stride_w=o.StrideW(),
-            dilation_h=o.DilationHFactor(),
-            dilation_w=o.DilationWFactor(),
-            activation=ACTIVATION[o.FusedActivationFunction()],
-        )
-    if kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-        o = _options(op, tflite.Pool2DOptions)
-        return dict(
-            padding=PADDING[o.Padding()],
-            stride_h=o.StrideH(),
-            stride_w=o.StrideW(),
-            filter_h=o.FilterHeight(),
-            filter_w=o.FilterWidth(),
-            activation=ACTIVATION[o.FusedActivationFunction()],
-        )
-    if kind == "FULLY_CONNECTED":
-        o = _options(op, tflite.FullyConnectedOptions)
-        if o is None:
-            return dict(activation="NONE", keep_num_dims=False, weights_format=0)
-        return dict(
-            activation=ACTIVATION[o.FusedActivationFunction()],
-            keep_num_dims=bool(o.KeepNumDims()),
-            weights_format=o.WeightsFormat(),
-        )
-    if kind == "SOFTMAX":
-        o = _options(op, tflite.SoftmaxOptions)
-        return dict(beta=float(o.Beta()) if o else 1.0)
-    if kind == "MEAN":
-        o = _options(op, tflite.ReducerOptions)
-        return dict(keep_dims=bool(o.KeepDims()) if o else False)
-    return {}
+    attrs: dict[str, Any] = {}
+    for name in dir(opts):
+        if not name[:1].isupper() or name in ("Init",) or name.startswith("GetRootAs"):
+            continue
+        if name.endswith(("BufferHasIdentifier", "IsNone", "Length", "AsNumpy")):
+            continue
+        if hasattr(opts, name + "AsNumpy"):
+            v = getattr(opts, name + "AsNumpy")()
+            value: Any = [] if isinstance(v, int) else [int(e) for e in v]
+        else:
+            try:
+                value = getattr(opts, name)()
+            except TypeError:  # an accessor that takes an index (a vector of tables)
+                continue
+        key = _snake(name)
+        attrs[key] = ENUM_FIELDS[key].get(value, value) if key in ENUM_FIELDS else value
+    return attrs
 
 
 def _buffer(model: Any, buf: bytes, index: int) -> np.ndarray | None:
@@ -142,7 +132,7 @@ def _parse(path: Path, buf: bytes) -> Graph:
             kind = f"CUSTOM:{(code.CustomCode() or b'').decode()}"
         ins = tuple(names[j] if j >= 0 else "" for j in (o.InputsAsNumpy() if o.InputsLength() else []))
         outs = tuple(names[j] for j in (o.OutputsAsNumpy() if o.OutputsLength() else []))
-        attrs = _attrs(kind, o)
+        attrs = _attrs(o)
         attrs["version"] = int(code.Version())
         ops.append(Op(kind=kind, inputs=ins, outputs=outs, attrs=attrs, index=i))
 

@@ -97,6 +97,11 @@ def out_size(kind: str, in_size: int, k: int, stride: int, dilation: int) -> int
     return (in_size + stride - eff) // stride
 
 
+def activation(op: Op) -> str:
+    """The fused activation (NONE, RELU, RELU6, RELU_N1_TO_1)."""
+    return op.attrs.get("fused_activation_function", "NONE")
+
+
 def check_shape(graph: Graph, op: Op, t: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(t.shape) != tuple(expected):
         raise unsupported(graph, op, f"output '{t.name}' has shape {list(t.shape)}, expected {list(expected)}")

@@ -14,6 +14,7 @@ from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range
 from edgeneuro.ops.base import (
     Kernel,
+    activation,
     channel_multipliers,
     check_shape,
     out_size,
@@ -24,6 +25,7 @@ from edgeneuro.ops.base import (
 )
 
 KINDS = ("CONV_2D",)
+C_FILE = "conv2d_s8"
 
 
 def lower(op: Op, g: Graph) -> Kernel:
@@ -38,12 +40,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     if oc % groups:
         raise unsupported(g, op, f"{oc} filters cannot be split into {groups} groups")
     a = op.attrs
-    sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h"], a["dilation_w"]
+    sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h_factor"], a["dilation_w_factor"]
     oh = out_size(a["padding"], ih, kh, sh, dh)
     ow = out_size(a["padding"], iw, kw, sw, dw)
     check_shape(g, op, y, (n, oh, ow, oc))
     mult, shift = channel_multipliers(x, w, y)
-    act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
+    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     params = dict(
         batches=n,
         in_h=ih,
@@ -66,7 +68,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         act_min=act_min,
         act_max=act_max,
     )
-    act = a["activation"] if a["activation"] != "NONE" else ""
+    act = activation(op) if activation(op) != "NONE" else ""
     return Kernel(
         op=op,
         fn="en_conv2d_s8",

@@ -13,9 +13,10 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range, quantize_multiplier
-from edgeneuro.ops.base import Kernel, channel_multipliers, requantize, unsupported, weighted_operands
+from edgeneuro.ops.base import Kernel, activation, channel_multipliers, requantize, unsupported, weighted_operands
 
 KINDS = ("FULLY_CONNECTED",)
+C_FILE = "fully_connected_s8"
 
 
 def lower(op: Op, g: Graph) -> Kernel:
@@ -34,8 +35,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         product = float(np.float32(x.scale) * np.float32(w.scale))
         m, e = quantize_multiplier(product / y.scale)
         mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
-    act_min, act_max = activation_range(op.attrs["activation"], y.scale, y.zero_point)
-    act = op.attrs["activation"]
+    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+    act = activation(op)
     return Kernel(
         op=op,
         fn="en_fully_connected_s8",

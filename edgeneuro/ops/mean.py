@@ -15,6 +15,7 @@ from edgeneuro.ir.quant import quantize_multiplier
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("MEAN",)
+C_FILE = "mean_s8"
 MAX_RANK = 4
 
 

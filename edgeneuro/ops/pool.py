@@ -11,9 +11,10 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range
-from edgeneuro.ops.base import Kernel, check_shape, out_size, padding, require_int8, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, activation, check_shape, out_size, padding, require_int8, same_quant, unsupported
 
 KINDS = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+C_FILE = "pool_s8"
 
 
 def lower(op: Op, g: Graph) -> Kernel:
@@ -25,10 +26,10 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
     a = op.attrs
     n, ih, iw, c = x.shape
-    fh, fw, sh, sw = a["filter_h"], a["filter_w"], a["stride_h"], a["stride_w"]
+    fh, fw, sh, sw = a["filter_height"], a["filter_width"], a["stride_h"], a["stride_w"]
     oh, ow = out_size(a["padding"], ih, fh, sh, 1), out_size(a["padding"], iw, fw, sw, 1)
     check_shape(g, op, y, (n, oh, ow, c))
-    act_min, act_max = activation_range(a["activation"], y.scale, y.zero_point)
+    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     is_max = op.kind == "MAX_POOL_2D"
     return Kernel(
         op=op,

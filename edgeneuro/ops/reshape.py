@@ -8,6 +8,7 @@ from edgeneuro.ir import Graph, Op
 from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
+C_FILE = None
 
 
 def lower(op: Op, g: Graph) -> Kernel:

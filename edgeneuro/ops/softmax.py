@@ -25,6 +25,7 @@ from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("SOFTMAX",)
+C_FILE = "softmax_s8"
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUM_INTEGER_BITS = 12
 

@@ -1,7 +1,7 @@
 /* CONV_2D int8, NHWC input, OHWI weights, per-channel requantization, grouped when in_c > filter_c.
  * Spec: edgeneuro/ops/conv2d.py. */
 #include "en_fixedpoint.h"
-#include "en_kernels.h"
+#include "conv2d_s8.h"
 
 void en_conv2d_s8(const en_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)

@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED int8, weights [units][depth], per-channel or per-tensor requantization.
  * Spec: edgeneuro/ops/fully_connected.py. */
 #include "en_fixedpoint.h"
-#include "en_kernels.h"
+#include "fully_connected_s8.h"
 
 void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)

@@ -1,6 +1,6 @@
 /* MEAN int8 over any subset of (up to) four axes. Spec: edgeneuro/ops/mean.py. */
 #include "en_fixedpoint.h"
-#include "en_kernels.h"
+#include "mean_s8.h"
 
 void en_mean_s8(const en_mean_s8_params *p, const int8_t *input, int8_t *output)
 {

@@ -1,7 +1,7 @@
 /* MAX_POOL_2D and AVERAGE_POOL_2D int8, NHWC; windows clipped to the input.
  * Spec: edgeneuro/ops/pool.py. */
 #include "en_fixedpoint.h"
-#include "en_kernels.h"
+#include "pool_s8.h"
 
 static void pool(const en_pool2d_s8_params *p, const int8_t *input, int8_t *output, int is_max)
 {

@@ -1,7 +1,7 @@
 /* SOFTMAX int8 -> int8 (scale 1/256, zero point -128) in gemmlowp fixed point, as TFLite's
  * quantized reference. Spec: edgeneuro/ops/softmax.py. */
 #include "en_fixedpoint.h"
-#include "en_kernels.h"
+#include "softmax_s8.h"
 
 #define SCALED_DIFF_INTEGER_BITS 5
 #define ACCUM_INTEGER_BITS 12

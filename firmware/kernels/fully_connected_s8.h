@@ -1,0 +1,15 @@
+/* FULLY_CONNECTED int8 kernel: parameters fixed at compile time, then activations, constants, outputs.
+ * Spec: the numpy reference in edgeneuro/ops/. */
+#ifndef EN_FULLY_CONNECTED_S8_H
+#define EN_FULLY_CONNECTED_S8_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t batches, depth, units, in_zp, out_zp, act_min, act_max;
+} en_fully_connected_s8_params;
+
+void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output);
+
+#endif

@@ -1,0 +1,14 @@
+/* SOFTMAX int8 kernel: parameters fixed at compile time, then activations, constants, outputs.
+ * Spec: the numpy reference in edgeneuro/ops/. */
+#ifndef EN_SOFTMAX_S8_H
+#define EN_SOFTMAX_S8_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t rows, depth, mult, left_shift, diff_min;
+} en_softmax_s8_params;
+
+void en_softmax_s8(const en_softmax_s8_params *p, const int8_t *input, int8_t *output);
+
+#endif
