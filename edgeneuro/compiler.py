@@ -14,6 +14,7 @@ from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ModelError
 from edgeneuro.ir import Graph
 from edgeneuro.ops import Kernel
+from edgeneuro.passes.fold import fold_constants
 from edgeneuro.plan import Plan, plan_memory
 
 PLAN_FILE = "plan.json"
@@ -29,8 +30,9 @@ class Compiled:
     out_dir: Path
 
 
-def lower(graph: Graph) -> list[Kernel]:
-    """Every op lowered to a kernel; the first unsupported one raises naming its index."""
+def prepare(graph: Graph) -> tuple[Graph, list[Kernel]]:
+    """The graph after the passes (constant folding) and its ops lowered to kernels; the first
+    unsupported op raises naming its index. Everything that runs the model starts here."""
     if not graph.ops:
         raise ModelError(f"{graph.source}: the model has no operators")
     for role, names in (("input", graph.inputs), ("output", graph.outputs)):
@@ -41,7 +43,8 @@ def lower(graph: Graph) -> list[Kernel]:
                     f"{graph.source}: model {role} '{name}' is {t.dtype}; edgeneuro takes {', '.join(IO_DTYPES)} "
                     "inputs and outputs (convert with inference_input_type=tf.int8, inference_output_type=tf.int8)"
                 )
-    return [ops.lower(op, graph) for op in graph.ops]
+    graph = fold_constants(graph)
+    return graph, [ops.lower(op, graph) for op in graph.ops]
 
 
 def check_fits(graph: Graph, plan: Plan, board: Board) -> None:
@@ -62,8 +65,7 @@ def compile_model(model: Path, board: Board, out_dir: Path, graph: Graph | None 
     """Compile ``model`` (already loaded as ``graph``, if given) for ``board`` into ``out_dir``.
     The folder appears complete or not at all: sources are written to a temporary sibling and
     renamed into place at the end."""
-    graph = graph or frontends.load(model)
-    kernels = lower(graph)
+    graph, kernels = prepare(graph or frontends.load(model))
     plan = plan_memory(graph, kernels)
     check_fits(graph, plan, board)
     sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()

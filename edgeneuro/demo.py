@@ -87,7 +87,7 @@ def main(out: Path, board_name: str = "mps2-an386") -> int:
         interp.invoke()
         tflm.append(interp.get_output(0)[0].copy())
     tflm = np.stack(tflm)
-    ref = reference.run_batch(graph, compiler.lower(graph), xq)
+    ref = reference.run_batch(*compiler.prepare(graph), xq)
     same_tflm = int(np.sum(y_board == tflm))
     same_ref = int(np.sum(y_board == ref))
     int8_acc = float(np.mean(y_board.argmax(1) == y_test))

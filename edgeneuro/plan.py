@@ -54,6 +54,11 @@ class Plan:
         }
 
 
+def const_operands(graph: Graph, kernels: list[Kernel]) -> list[str]:
+    """Constant tensors that kernels take as operands (not as weights), each once."""
+    return list(dict.fromkeys(n for k in kernels for n in k.inputs if graph.t(n).is_const))
+
+
 def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     # Union views with their inputs: one buffer per group of aliasing tensors.
     root: dict[str, str] = {}
@@ -83,7 +88,8 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         touch(n, -1)
     for s, k in enumerate(kernels):
         for n in k.inputs:
-            touch(n, s)
+            if not graph.t(n).is_const:  # constant operands live in flash, not in the arena
+                touch(n, s)
         for n in k.outputs:
             touch(n, s)
     for n in graph.outputs:
@@ -131,7 +137,8 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     return Plan(
         arena_bytes=arena,
         lower_bound_bytes=lower,
-        weights_bytes=sum(k.const_bytes for k in kernels),
+        weights_bytes=sum(k.const_bytes for k in kernels)
+        + sum(graph.t(n).nbytes for n in const_operands(graph, kernels)),
         buffers=buffers,
         offsets=offsets,
         layers=layers,

@@ -13,7 +13,7 @@ from edgeneuro.ops import Kernel
 
 def run(graph: Graph, kernels: Sequence[Kernel], inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """One inference. ``inputs`` are arrays of the graph inputs' full shapes (batch included)."""
-    values: dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
     for name, arr in zip(graph.inputs, inputs, strict=True):
         t = graph.t(name)
         values[name] = np.asarray(arr).reshape(t.shape)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 from edgeneuro import boards, frontends, reference
-from edgeneuro.compiler import compile_model, lower
+from edgeneuro.compiler import compile_model, prepare
 from edgeneuro.runner import run_on_host
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -41,7 +41,7 @@ def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
 
 def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
     g = frontends.load(model)
-    return reference.run_batch(g, lower(g), samples)
+    return reference.run_batch(*prepare(g), samples)
 
 
 def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:

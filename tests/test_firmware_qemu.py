@@ -117,3 +117,23 @@ def test_relative_paths(tmp_path):
     assert (tmp_path / "b" / "build" / "firmware.elf").is_file()
     edgeneuro("compile", str(MLPERF / "ad01_int8.tflite"), "-o", "gen", cwd=tmp_path)
     assert (tmp_path / "gen" / "model.c").is_file()
+
+
+MLPERF_MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
+
+
+@pytest.mark.parametrize("name", MLPERF_MODELS)
+def test_mlperf_tiny_bitexact_on_qemu(name, tmp_path):
+    """The four MLPerf Tiny models on the board: the stored TFLM output for the stored input, and
+    the tflite-micro interpreter for random inputs; the arena is no larger than TFLM's."""
+    model = MLPERF / f"{name}.tflite"
+    stored = np.load(MLPERF / f"{name}_input.npy")
+    rng = np.random.default_rng(5)
+    x = np.concatenate([stored, rng.integers(-128, 128, (2, *stored.shape[1:]), dtype=np.int8)])
+    y, report = run_cli(model, x, tmp_path)
+    np.testing.assert_array_equal(y[:1], np.load(MLPERF / f"{name}_expected_output.npy"))
+    np.testing.assert_array_equal(y, tflm_run(model, x))
+    baseline = json.loads((MLPERF.parents[1] / "baselines" / "tflm_cmsis_nn_mps2_an386.json").read_text())
+    tflm = next(m for m in baseline["models"].values() if m["file"] == model.name)
+    assert report["macs"] == tflm["macs"]
+    assert report["arena_lower_bound_bytes"] <= report["arena_bytes"] <= tflm["cmsis_nn"]["arena_bytes"]

@@ -10,9 +10,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from opcheck import check, check_on_qemu, log_uniform, samples
 from tflite_builder import (
+    ACT,
+    PAD,
     ModelBuilder,
     conv2d_options,
     fc_options,
+    options,
     pool_options,
     reducer_options,
     reshape_options,
@@ -213,8 +216,85 @@ def test_views_around_conv1d(case):
     check(*case)
 
 
+@st.composite
+def depthwise_case(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 10)), draw(st.integers(1, 10))
+    cin, mult = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw, dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    pad, act, per_channel = draw(PADS), draw(ACTS), draw(st.booleans())
+    oh, ow = out_size(pad, h, kh, sh, dh), out_size(pad, w, kw, sw, dw)
+    assume(oh > 0 and ow > 0)
+    cout = cin * mult
+    s_in = log_uniform(rng, 1e-3, 1.0)
+    s_w = np.array([log_uniform(rng, 1e-3, 0.1) for _ in range(cout if per_channel else 1)], np.float32)
+    s_out = float(np.float32(s_in * float(s_w.mean()) * np.sqrt(kh * kw) * rng.uniform(4, 40)))
+    b = ModelBuilder()
+    x = b.tensor([n, h, w, cin], scale=s_in, zero_point=int(rng.integers(-128, 128)))
+    wt = b.tensor([1, kh, kw, cout], scale=s_w, zero_point=0, axis=3, data=rng.integers(-127, 128, (1, kh, kw, cout)))
+    bias = b.tensor([cout], "int32", scale=s_in * s_w.astype(np.float64), zero_point=0,
+                    data=rng.integers(-2000, 2000, cout))  # fmt: skip
+    y = b.tensor([n, oh, ow, cout], scale=s_out, zero_point=int(rng.integers(-128, 128)))
+    opts = options("DepthwiseConv2DOptions", padding=PAD[pad], strideH=sh, strideW=sw, depthMultiplier=mult,
+                   dilationHFactor=dh, dilationWFactor=dw, fusedActivationFunction=ACT[act])  # fmt: skip
+    b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], opts, "DepthwiseConv2DOptions")
+    return b.build([x], [y]), samples(rng, [n, h, w, cin])
+
+
+@given(depthwise_case())
+@settings(max_examples=50)
+def test_depthwise_conv2d(case):
+    check(*case)
+
+
+def broadcastable(draw, rank: int) -> tuple[list[int], list[int]]:
+    out = [draw(st.integers(1, 5)) for _ in range(rank)]
+    b_rank = draw(st.integers(1, rank))
+    b = [d if draw(st.booleans()) else 1 for d in out[rank - b_rank :]]
+    return out, b
+
+
+@st.composite
+def binary_case(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["ADD", "SUB", "MUL"]))
+    a_shape, b_shape = broadcastable(draw, draw(st.integers(1, 5)))
+    a_shape[0] = 1  # a is the model input: batch 1
+    if len(b_shape) == len(a_shape):
+        b_shape[0] = 1
+    act = draw(ACTS)
+    s_a, s_b = log_uniform(rng, 1e-3, 0.5), log_uniform(rng, 1e-3, 0.5)
+    s_out = float(np.float32((s_a * s_b * 128 if kind == "MUL" else max(s_a, s_b)) * rng.uniform(0.5, 3)))
+    b = ModelBuilder()
+    xa = b.tensor(a_shape, scale=s_a, zero_point=int(rng.integers(-128, 128)))
+    xb = b.tensor(b_shape, scale=s_b, zero_point=int(rng.integers(-128, 128)), data=rng.integers(-128, 128, b_shape))
+    y = b.tensor(a_shape, scale=s_out, zero_point=int(rng.integers(-128, 128)))
+    opt = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}[kind]
+    b.op(kind, [xa, xb] if draw(st.booleans()) or kind == "SUB" else [xb, xa], [y],
+         options(opt, fusedActivationFunction=ACT[act]), opt)  # fmt: skip
+    return b.build([xa], [y]), samples(rng, a_shape)
+
+
+@given(binary_case())
+@settings(max_examples=80)
+def test_add_sub_mul(case):
+    check(*case)
+
+
 @pytest.mark.sim
-@given(st.one_of(conv_case(), fc_case(), pool_case(), mean_case(), softmax_case(), view_chain_case()))
+@given(
+    st.one_of(
+        conv_case(),
+        depthwise_case(),
+        fc_case(),
+        pool_case(),
+        mean_case(),
+        softmax_case(),
+        binary_case(),
+        view_chain_case(),
+    )
+)
 @settings(max_examples=30)
 def test_every_op_on_qemu(case):
     check_on_qemu(*case)

@@ -14,7 +14,7 @@ from edgeneuro.boards import Board
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
 from edgeneuro.ops import Kernel
-from edgeneuro.plan import Plan
+from edgeneuro.plan import Plan, const_operands
 from edgeneuro.resources import resource_dir
 
 KERNEL_SOURCES = "kernels"
@@ -39,14 +39,18 @@ def _macs_text(n: int) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1_000_000 else f"{n:,}"
 
 
-def _layer(step: int, k: Kernel, graph: Graph, plan: Plan) -> dict[str, Any]:
+def _operand(name: str, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> str:
+    return const_syms[name] if graph.t(name).is_const else f"&arena[{plan.offsets[name]}]"
+
+
+def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> dict[str, Any]:
     sym = f"L{step}"
     x, y = graph.t(k.inputs[0]), graph.t(k.outputs[0])
     consts = [
         {"name": n, "ctype": C_TYPES[str(a.dtype)], "size": max(1, a.size), "body": _c_array_body(a)}
         for n, a in k.consts
     ]
-    args = [f"&arena[{plan.offsets[n]}]" for n in k.inputs]
+    args = [_operand(n, graph, plan, const_syms) for n in k.inputs]
     args += [f"{sym}_{n}" for n, _ in k.consts]
     args += [f"&arena[{plan.offsets[n]}]" for n in k.outputs]
     return {
@@ -72,6 +76,7 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan) -> dict[str, Any]:
 def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: Path, sha256: str) -> list[Path]:
     """Write model.c, model.h, memory.ld and the kernel sources into ``out`` (which must exist)."""
     env = _env()
+    const_syms = {n: f"T{i}" for i, n in enumerate(const_operands(graph, kernels))}
     ctx = {
         "name": graph.name,
         "version": __version__,
@@ -81,7 +86,18 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         "offsets": plan.offsets,
         "inputs": [graph.t(n) for n in graph.inputs],
         "outputs": [graph.t(n) for n in graph.outputs],
-        "layers": [_layer(s, k, graph, plan) for s, k in enumerate(kernels)],
+        "layers": [_layer(s, k, graph, plan, const_syms) for s, k in enumerate(kernels)],
+        "const_tensors": [
+            {
+                "sym": sym,
+                "name": n,
+                "ctype": C_TYPES[graph.t(n).dtype],
+                "size": max(1, graph.t(n).size),
+                "shape": list(graph.t(n).shape),
+                "body": _c_array_body(graph.t(n).data),
+            }
+            for n, sym in const_syms.items()
+        ],  # fmt: skip
         "headers": sorted({h for k in kernels if (h := ops.c_header(k))}),
         "board": board,
     }

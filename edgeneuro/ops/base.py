@@ -28,7 +28,7 @@ class Kernel:
     inputs: tuple[str, ...] = ()
     consts: tuple[tuple[str, np.ndarray], ...] = ()
     outputs: tuple[str, ...] = ()
-    macs: int = 0
+    macs: int = 0  # multiply-accumulates with weights (CONV, DEPTHWISE, FC), the MLPerf Tiny convention
     summary: str = ""
 
     @property
@@ -48,9 +48,9 @@ def require_int8(graph: Graph, op: Op, *tensors: Tensor) -> None:
             )
 
 
-def weighted_operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
-    """Input, constant int8 weights (output channels first, symmetric), int32 bias (zeros when the
-    model has none) and output of a CONV_2D / FULLY_CONNECTED-like operator."""
+def weighted_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
+    """Input, constant symmetric int8 weights (output channels on ``channel_axis``), int32 bias
+    (zeros when the model has none) and output of a CONV_2D / FULLY_CONNECTED-like operator."""
     x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
     b = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
     require_int8(graph, op, x, w, y)
@@ -58,8 +58,8 @@ def weighted_operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, np.ndarray,
         raise unsupported(graph, op, "weights must be constant")
     if any(z != 0 for z in w.quant.zero_point):
         raise unsupported(graph, op, "weights must be symmetric (zero point 0)")
-    channels = w.shape[0]
-    if w.quant.per_channel and (w.quant.axis != 0 or len(w.quant.scale) != channels):
+    channels = w.shape[channel_axis]
+    if w.quant.per_channel and (w.quant.axis != channel_axis or len(w.quant.scale) != channels):
         raise unsupported(
             graph, op, f"{len(w.quant.scale)} weight scales on axis {w.quant.axis} for {channels} output channels"
         )
@@ -72,7 +72,7 @@ def weighted_operands(graph: Graph, op: Op) -> tuple[Tensor, Tensor, np.ndarray,
 
 def channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Per output channel: QuantizeMultiplier(double(s_in) * double(s_w[c]) / double(s_out))."""
-    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * w.shape[0]
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * w.shape[w.quant.axis]
     pairs = [quantize_multiplier(x.scale * s / y.scale) for s in scales]
     return np.array([m for m, _ in pairs], np.int32), np.array([e for _, e in pairs], np.int32)
 

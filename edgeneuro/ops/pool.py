@@ -52,7 +52,6 @@ def lower(op: Op, g: Graph) -> Kernel:
         ),
         inputs=(x.name,),
         outputs=(y.name,),
-        macs=0 if is_max else n * oh * ow * c * fh * fw,
         summary=f"k{fh}x{fw} s{sh}x{sw} {a['padding'].lower()}",
     )
 

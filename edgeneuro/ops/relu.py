@@ -1,0 +1,126 @@
+"""RELU, RELU6 and LEAKY_RELU as standalone operators, int8 in, int8 out, elementwise.
+
+Spec (TFLM ``activations_common.cc``, ``activations.h``, ``leaky_relu_common.cc`` and
+``reference/leaky_relu.h``):
+
+* **RELU** requantizes: ``y = clamp(out_zp + MultiplyByQuantizedMultiplier(x - in_zp, m, s), lo, 127)``
+  with ``(m, s) = QuantizeMultiplier(double(s_in) / double(s_out))`` and
+  ``lo = max(-128, out_zp + (int)roundf(0.0f / s_out)) = max(-128, out_zp)``.
+* **RELU6 does not requantize**: TFLM's ``Relu6Prepare`` computes, in the *input's* quantization,
+  ``zero = in_zp`` and ``six = FloatToQuantizedType<int8_t>(6.0f, s_in, in_zp)`` =
+  ``clamp((int32)(round(6.0f / s_in) + in_zp), -128, 127)`` (float32 division, halves away from
+  zero), and ``Relu6Quantized`` writes ``clamp(x, zero, six)``. The output tensor's scale and zero
+  point are ignored (the converter gives RELU6 the same quantization on both sides; when a model
+  does not, TFLM's result, which edgeneuro reproduces, is the clamped input bytes).
+* **LEAKY_RELU** has two multipliers, both from float32 arithmetic turned into double:
+  ``identity = double(float(s_in / s_out))``, ``alpha = double(float(s_in * alpha / s_out))``,
+  each through ``QuantizeMultiplier``. ``x - in_zp >= 0`` is requantized with the identity
+  multiplier, a negative one with the alpha multiplier; for a negative alpha TFLM takes
+  ``-MultiplyByQuantizedMultiplier(x, -m_alpha, s_alpha)`` (the multiplier must be non-negative);
+  ``y = clamp(out_zp + that, -128, 127)``.
+
+``MultiplyByQuantizedMultiplier`` computes ``x * (1 << shift)`` in int32 first; lower() refuses
+the (absurd, scale ratio >= 2^23) parameters for which that product could overflow, which is
+undefined behaviour in TFLM's C++ and in the C twin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op, Tensor
+from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
+from edgeneuro.ops.base import Kernel, require_int8, unsupported
+
+KINDS = ("RELU", "RELU6", "LEAKY_RELU")
+C_FILE = "relu_s8"
+
+
+def _operands(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    require_int8(g, op, x, y)
+    if x.size != y.size:
+        raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, input {x.size}")
+    return x, y
+
+
+def _check_left_shift(g: Graph, op: Op, extreme: int, shift: int) -> None:
+    """TFLM's ``x * (1 << shift)`` is an int32 product: refuse what could overflow."""
+    if shift > 0 and extreme << shift >= 1 << 31:
+        raise unsupported(g, op, f"scale ratio too large: |x| {extreme} << {shift} overflows int32")
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, y = _operands(op, g)
+    size, in_zp, out_zp = x.size, x.zero_point, y.zero_point
+    below, above = in_zp + 128, 127 - in_zp  # the largest |x - in_zp| for x < in_zp and x >= in_zp
+    if op.kind == "RELU":
+        mult, shift = quantize_multiplier(float(x.scale) / float(y.scale))
+        _check_left_shift(g, op, max(below, above), shift)
+        return Kernel(
+            op=op,
+            fn="en_relu_s8",
+            params=dict(
+                size=size,
+                in_zp=in_zp,
+                out_zp=out_zp,
+                mult=mult,
+                shift=shift,
+                act_min=max(-128, out_zp),
+                act_max=127,
+            ),
+            inputs=(x.name,),
+            outputs=(y.name,),
+            summary="requantized" if (x.scale, in_zp) != (y.scale, out_zp) else "",
+        )
+    if op.kind == "RELU6":
+        q = np.float32(6.0) / np.float32(x.scale)
+        if not np.isfinite(q) or abs(float(q)) >= 2.0**31 - 256:
+            raise unsupported(g, op, f"input scale {x.scale} puts 6.0 outside the int32 range")
+        six = min(127, max(-128, round_half_away(float(q)) + in_zp))
+        return Kernel(
+            op=op,
+            fn="en_relu6_s8",
+            params=dict(size=size, zero=in_zp, six=six),
+            inputs=(x.name,),
+            outputs=(y.name,),
+            summary=f"clamp [{in_zp}, {six}]",
+        )
+    alpha = float(op.attrs.get("alpha", 0.2))
+    s_in, s_out = np.float32(x.scale), np.float32(y.scale)
+    id_mult, id_shift = quantize_multiplier(float(s_in / s_out))
+    alpha_mult, alpha_shift = quantize_multiplier(float(s_in * np.float32(alpha) / s_out))
+    _check_left_shift(g, op, above, id_shift)
+    _check_left_shift(g, op, below, alpha_shift)
+    return Kernel(
+        op=op,
+        fn="en_leaky_relu_s8",
+        params=dict(
+            size=size,
+            in_zp=in_zp,
+            out_zp=out_zp,
+            id_mult=id_mult,
+            id_shift=id_shift,
+            alpha_mult=alpha_mult,
+            alpha_shift=alpha_shift,
+        ),
+        inputs=(x.name,),
+        outputs=(y.name,),
+        summary=f"alpha {alpha:g}",
+    )
+
+
+def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
+    p = k.params
+    x = x.reshape(-1).astype(np.int64)
+    if k.op.kind == "RELU6":
+        return np.clip(x, p["zero"], p["six"]).astype(np.int8)
+    xs = x - p["in_zp"]
+    if k.op.kind == "RELU":
+        y = p["out_zp"] + multiply_by_quantized_multiplier(xs, p["mult"], p["shift"])
+        return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
+    identity = multiply_by_quantized_multiplier(xs, p["id_mult"], p["id_shift"])
+    sign = -1 if p["alpha_mult"] < 0 else 1
+    scaled_alpha = sign * multiply_by_quantized_multiplier(xs, sign * p["alpha_mult"], p["alpha_shift"])
+    y = p["out_zp"] + np.where(xs >= 0, identity, scaled_alpha)
+    return np.clip(y, -128, 127).astype(np.int8)

@@ -1,0 +1,27 @@
+"""Constant folding: an operator whose inputs are all constants is computed at compile time with
+its numpy reference, and its output becomes a constant (in flash) instead of a layer."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from edgeneuro import ops
+from edgeneuro.ir import Graph
+
+
+def fold_constants(graph: Graph) -> Graph:
+    tensors = dict(graph.tensors)
+    kept = []
+    for op in graph.ops:
+        ins = [tensors[n] for n in op.inputs if n]
+        if not ins or not all(t.is_const for t in ins) or op.kind not in ops.MODULES:
+            kept.append(op)
+            continue
+        g = dataclasses.replace(graph, tensors=tensors)
+        k = ops.lower(op, g)
+        y = tensors[op.outputs[0]]
+        out = ops.reference(k, *[tensors[n].data for n in k.inputs], *[a for _, a in k.consts])
+        tensors[y.name] = dataclasses.replace(y, data=np.asarray(out).reshape(y.shape).astype(y.dtype))
+    return dataclasses.replace(graph, tensors=tensors, ops=tuple(kept))

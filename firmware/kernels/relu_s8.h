@@ -1,0 +1,24 @@
+/* RELU, RELU6 and LEAKY_RELU int8 kernels: parameters fixed at compile time, then activations,
+ * outputs. Spec: the numpy reference in edgeneuro/ops/relu.py. */
+#ifndef EN_RELU_S8_H
+#define EN_RELU_S8_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t size, in_zp, out_zp, mult, shift, act_min, act_max;
+} en_relu_s8_params;
+
+typedef struct {
+    int32_t size, zero, six;
+} en_relu6_s8_params;
+
+typedef struct {
+    int32_t size, in_zp, out_zp, id_mult, id_shift, alpha_mult, alpha_shift;
+} en_leaky_relu_s8_params;
+
+void en_relu_s8(const en_relu_s8_params *p, const int8_t *input, int8_t *output);
+void en_relu6_s8(const en_relu6_s8_params *p, const int8_t *input, int8_t *output);
+void en_leaky_relu_s8(const en_leaky_relu_s8_params *p, const int8_t *input, int8_t *output);
+
+#endif
