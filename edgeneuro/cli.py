@@ -78,6 +78,15 @@ def cmd_run(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(a: argparse.Namespace) -> int:
+    from edgeneuro import boards
+    from edgeneuro.inspect import inspect_model, render_text
+
+    doc = inspect_model(Path(a.model), boards.load(a.board))
+    print(json.dumps(doc, indent=2) if a.json else render_text(doc))
+    return 0 if doc["fits"] else 3
+
+
 def cmd_boards(a: argparse.Namespace) -> int:
     from edgeneuro import boards
 
@@ -123,6 +132,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
     r.set_defaults(fn=cmd_run)
+
+    i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
+    i.add_argument("model")
+    i.add_argument("--board", default="mps2-an386")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(fn=cmd_inspect)
 
     b = sub.add_parser("boards", help="list the boards")
     b.set_defaults(fn=cmd_boards)
