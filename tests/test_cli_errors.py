@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import MLPERF
-from tflite_builder import ModelBuilder, fc_options
+from tflite_builder import ModelBuilder, fc_options, options, pool_options
 
 AD01 = MLPERF / "ad01_int8.tflite"
 
@@ -30,12 +30,14 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
-def add_model(path: Path) -> Path:
+def unsupported_model(path: Path) -> Path:
+    """A model whose second operator (#1) is one edgeneuro does not have (SPACE_TO_DEPTH)."""
     b = ModelBuilder()
-    x = b.tensor([1, 8], scale=0.1, zero_point=0)
-    c = b.tensor([1, 8], scale=0.1, zero_point=0, data=np.arange(8))
-    y = b.tensor([1, 8], scale=0.2, zero_point=0)
-    b.op("ADD", [x, c], [y])
+    x = b.tensor([1, 4, 4, 2], scale=0.1, zero_point=0)
+    h = b.tensor([1, 4, 4, 2], scale=0.1, zero_point=0)
+    y = b.tensor([1, 2, 2, 8], scale=0.1, zero_point=0)
+    b.op("MAX_POOL_2D", [x], [h], pool_options("SAME", 1, 1, 1, 1, "NONE"), "Pool2DOptions")
+    b.op("SPACE_TO_DEPTH", [h], [y], options("SpaceToDepthOptions", blockSize=2), "SpaceToDepthOptions")
     path.write_bytes(b.build([x], [y]))
     return path
 
@@ -69,11 +71,23 @@ def test_unknown_model_format(tmp_path):
 
 
 def test_unsupported_operator_named_with_index(tmp_path):
-    model = add_model(tmp_path / "add.tflite")
+    model = unsupported_model(tmp_path / "s2d.tflite")
     proc = edgeneuro("compile", str(model), "-o", str(tmp_path / "out"))
-    assert_clean_error(proc, "add.tflite", "operator #0 ADD is not supported")
+    assert_clean_error(proc, "s2d.tflite", "operator #1 SPACE_TO_DEPTH is not supported")
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == [model]  # no temporary folder left either
+
+
+def test_unknown_operator_version(tmp_path):
+    b = ModelBuilder()
+    x = b.tensor([1, 4], scale=0.1, zero_point=0)
+    w = b.tensor([2, 4], scale=0.01, zero_point=0, data=np.ones((2, 4)))
+    y = b.tensor([1, 2], scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], fc_options("NONE"), "FullyConnectedOptions", version=99)
+    model = tmp_path / "future.tflite"
+    model.write_bytes(b.build([x], [y]))
+    proc = edgeneuro("compile", str(model), "-o", str(tmp_path / "out"))
+    assert_clean_error(proc, "future.tflite", "operator #0 FULLY_CONNECTED", "version 99 is newer than edgeneuro knows")
 
 
 def test_float_model_rejected(tmp_path):

@@ -22,6 +22,7 @@ class ModelBuilder:
     tensors: list[Any] = field(default_factory=list)
     ops: list[Any] = field(default_factory=list)
     opcodes: list[int] = field(default_factory=list)
+    versions: dict[int, int] = field(default_factory=dict)
 
     def tensor(self, shape, dtype="int8", scale=None, zero_point=None, data=None, axis=0, name=None) -> int:
         t = S.TensorT()
@@ -51,10 +52,11 @@ class ModelBuilder:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def op(self, kind: str, inputs, outputs, options=None, options_type: str | None = None) -> None:
+    def op(self, kind: str, inputs, outputs, options=None, options_type: str | None = None, version: int = 1) -> None:
         code = getattr(S.BuiltinOperator, kind)
         if code not in self.opcodes:
             self.opcodes.append(code)
+        self.versions[code] = max(self.versions.get(code, 1), version)
         o = S.OperatorT()
         o.opcodeIndex = self.opcodes.index(code)
         o.inputs = list(inputs)
@@ -80,7 +82,7 @@ class ModelBuilder:
             oc = S.OperatorCodeT()
             oc.builtinCode = code
             oc.deprecatedBuiltinCode = min(code, 127)
-            oc.version = 1
+            oc.version = self.versions.get(code, 1)
             m.operatorCodes.append(oc)
         b = flatbuffers.Builder(1024)
         b.Finish(m.Pack(b), file_identifier=b"TFL3")

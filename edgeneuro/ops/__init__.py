@@ -2,7 +2,8 @@
 reference (``reference``), which is the spec the generated C and TFLite are tested against.
 
 Every module in this package except ``base`` is an operator module and is found by itself: it
-defines ``KINDS`` (the operator names it handles), ``C_FILE`` (its kernel in firmware/kernels/,
+defines ``KINDS`` (the operator names it handles), ``MAX_VERSION`` (per kind, the newest TFLite
+operator version whose semantics it implements), ``C_FILE`` (its kernel in firmware/kernels/,
 ``<C_FILE>.c`` and ``<C_FILE>.h``; None for views), ``lower`` and ``reference``. Adding an
 operator means adding a module here and its C twin there, nothing else."""
 
@@ -36,6 +37,14 @@ def lower(op: Op, graph: Graph) -> Kernel:
     module = MODULES.get(op.kind)
     if module is None:
         raise unsupported(graph, op, f"edgeneuro compiles {', '.join(SUPPORTED)}")
+    newest = getattr(module, "MAX_VERSION", {}).get(op.kind)
+    version = op.attrs.get("version", 1)
+    if newest is not None and version > newest:
+        raise unsupported(
+            graph,
+            op,
+            f"version {version} is newer than edgeneuro knows (1 to {newest}); convert with an older converter",
+        )
     return module.lower(op, graph)
 
 

@@ -23,6 +23,7 @@ from edgeneuro.ops.base import Kernel, activation, require_int8, unsupported
 
 KINDS = ("ADD", "SUB", "MUL")
 C_FILE = "binary_s8"
+MAX_VERSION = {"ADD": 4, "SUB": 5, "MUL": 6}  # newest TFLite op versions handled
 RANK = 5
 LEFT_SHIFT = 20
 

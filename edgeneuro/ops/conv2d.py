@@ -26,6 +26,7 @@ from edgeneuro.ops.base import (
 
 KINDS = ("CONV_2D",)
 C_FILE = "conv2d_s8"
+MAX_VERSION = {"CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:

@@ -26,6 +26,7 @@ from edgeneuro.ops.base import (
 
 KINDS = ("DEPTHWISE_CONV_2D",)
 C_FILE = "depthwise_conv2d_s8"
+MAX_VERSION = {"DEPTHWISE_CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:

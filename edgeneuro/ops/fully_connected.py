@@ -17,6 +17,7 @@ from edgeneuro.ops.base import Kernel, activation, channel_multipliers, requanti
 
 KINDS = ("FULLY_CONNECTED",)
 C_FILE = "fully_connected_s8"
+MAX_VERSION = {"FULLY_CONNECTED": 10}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:

@@ -16,6 +16,7 @@ from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("MEAN",)
 C_FILE = "mean_s8"
+MAX_VERSION = {"MEAN": 3}  # newest TFLite op versions handled
 MAX_RANK = 4
 
 

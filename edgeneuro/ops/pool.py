@@ -15,6 +15,7 @@ from edgeneuro.ops.base import Kernel, activation, check_shape, out_size, paddin
 
 KINDS = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
 C_FILE = "pool_s8"
+MAX_VERSION = {"MAX_POOL_2D": 3, "AVERAGE_POOL_2D": 3}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:

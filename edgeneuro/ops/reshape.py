@@ -9,6 +9,7 @@ from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
 C_FILE = None
+MAX_VERSION = {"RESHAPE": 1, "EXPAND_DIMS": 1, "SQUEEZE": 2}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:

@@ -26,6 +26,7 @@ from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("SOFTMAX",)
 C_FILE = "softmax_s8"
+MAX_VERSION = {"SOFTMAX": 3}  # newest TFLite op versions handled
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUM_INTEGER_BITS = 12
 
