@@ -54,6 +54,25 @@ class Plan:
         }
 
 
+def _first_fit(
+    order: list[str], sizes: dict[str, int], first: dict[str, int], last: dict[str, int]
+) -> tuple[dict[str, int], int]:
+    """Place buffers in ``order``, each at the lowest aligned offset that overlaps no placed
+    buffer alive at the same time. Returns offsets and the arena size."""
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
+    offsets: dict[str, int] = {}
+    for r in order:
+        conflicts = sorted((o, e) for o, e, f, l in placed if not (l < first[r] or last[r] < f))
+        offset = 0
+        for o, e in conflicts:
+            if offset + sizes[r] <= o:
+                break
+            offset = max(offset, _align(e))
+        offsets[r] = offset
+        placed.append((offset, offset + sizes[r], first[r], last[r]))
+    return offsets, _align(max((e for _, e, _, _ in placed), default=0))
+
+
 def const_operands(graph: Graph, kernels: list[Kernel]) -> list[str]:
     """Constant tensors that kernels take as operands (not as weights), each once."""
     return list(dict.fromkeys(n for k in kernels for n in k.inputs if graph.t(n).is_const))
@@ -95,21 +114,28 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     for n in graph.outputs:
         touch(n, steps)
 
-    sizes = {r: max(graph.t(m).nbytes for m in ms) for r, ms in members.items()}
-    order = sorted(members, key=lambda r: (-sizes[r], first[r]))
-    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
-    offsets_by_root: dict[str, int] = {}
-    for r in order:
-        conflicts = sorted((o, e) for o, e, f, l in placed if not (l < first[r] or last[r] < f))
-        offset = 0
-        for o, e in conflicts:
-            if offset + sizes[r] <= o:
+    # In place: an element-wise kernel may write its output over an input read for the last time.
+    for s, k in enumerate(kernels):
+        for i in k.inplace:
+            name, out = k.inputs[i], k.outputs[0]
+            if graph.t(name).is_const:
+                continue
+            r_in, r_out = find(name), find(out)
+            if r_in != r_out and last[r_in] == s and first[r_out] == s and graph.t(name).nbytes == graph.t(out).nbytes:
+                root[r_out] = r_in
+                last[r_in] = last.pop(r_out)
+                first.pop(r_out)
+                members[r_in] += members.pop(r_out)
                 break
-            offset = max(offset, _align(e))
-        offsets_by_root[r] = offset
-        placed.append((offset, offset + sizes[r], first[r], last[r]))
 
-    arena = _align(max((e for _, e, _, _ in placed), default=0))
+    sizes = {r: max(graph.t(m).nbytes for m in ms) for r, ms in members.items()}
+    orders = (  # packing heuristics; the smallest arena wins
+        sorted(members, key=lambda r: (-sizes[r], first[r])),
+        sorted(members, key=lambda r: (-(last[r] - first[r]), -sizes[r])),
+        sorted(members, key=lambda r: (-sizes[r] * (last[r] - first[r] + 1), first[r])),
+        sorted(members, key=lambda r: (first[r], -sizes[r])),
+    )
+    offsets_by_root, arena = min((_first_fit(order, sizes, first, last) for order in orders), key=lambda p: p[1])
     lower = max(
         (sum(sizes[r] for r in members if first[r] <= s <= last[r]) for s in range(-1, steps + 1)),
         default=0,

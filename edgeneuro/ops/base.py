@@ -30,6 +30,9 @@ class Kernel:
     outputs: tuple[str, ...] = ()
     macs: int = 0  # multiply-accumulates with weights (CONV, DEPTHWISE, FC), the MLPerf Tiny convention
     summary: str = ""
+    # inputs (by index) whose bytes the output may overwrite: the kernel reads element i of that
+    # input before it writes element i of the output, and the two have the same size
+    inplace: tuple[int, ...] = ()
 
     @property
     def const_bytes(self) -> int:

@@ -76,6 +76,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         params=params,
         inputs=(a.name, b.name),
         outputs=(y.name,),
+        inplace=tuple(i for i, t in enumerate((a, b)) if t.size == y.size),
         summary=f"{list(a.shape)} {op.kind.lower()} {list(b.shape)}"
         + ("" if activation(op) == "NONE" else f" {activation(op)}"),
     )
