@@ -40,11 +40,45 @@ def _save_outputs(path: Path, suffix: str, outputs: dict) -> None:
             raise InputError(f"the model has {len(outputs)} outputs ({', '.join(outputs)}); give --output FILE.npz")
 
 
+def _shapes(a: argparse.Namespace) -> dict[str, tuple[int, ...]]:
+    from edgeneuro.frontends.onnx import parse_shapes
+
+    return parse_shapes(a.shape)
+
+
+def _model(a: argparse.Namespace, work: Path) -> Path:
+    """The model to compile: the given file, or with --calibrate its int8 QDQ quantization
+    (onnxruntime's quantize_static on the calibration samples), written into ``work``."""
+    model = Path(a.model)
+    if not getattr(a, "calibrate", None):
+        return model
+    import numpy as np
+
+    from edgeneuro.compress.quantize import quantize_onnx
+    from edgeneuro.errors import InputError
+
+    if model.suffix.lower() != ".onnx":
+        raise InputError(f"{model}: --calibrate quantizes float ONNX models; quantize TFLite models when converting")
+    if not model.is_file():
+        raise InputError(f"{model}: no such file")
+    try:
+        data = np.load(a.calibrate, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
+    return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
+
+
 def cmd_compile(a: argparse.Namespace) -> int:
-    from edgeneuro import boards
+    import shutil
+
+    from edgeneuro import boards, frontends
     from edgeneuro.compiler import compile_model
 
-    c = compile_model(Path(a.model), boards.load(a.board), Path(a.out))
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
+        model = _model(a, Path(d))
+        c = compile_model(model, boards.load(a.board), Path(a.out), frontends.load(model, _shapes(a)))
+        if model != Path(a.model):
+            shutil.copy(model, c.out_dir / model.name)  # keep the quantized model beside its C
     p = c.plan
     print(
         f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
@@ -59,11 +93,11 @@ def cmd_run(a: argparse.Namespace) -> int:
     from edgeneuro.runner import run_on_board
 
     board = boards.load(a.board)
-    if a.build_dir:
-        res = run_on_board(Path(a.model), board, Path(a.input), Path(a.build_dir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
-            res = run_on_board(Path(a.model), board, Path(a.input), Path(d) / "build")
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
+        model = _model(a, Path(d))
+        build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
+        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a))
+        if not a.build_dir:
             res.report.pop("elf")
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
@@ -82,7 +116,8 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from edgeneuro import boards
     from edgeneuro.inspect import inspect_model, render_text
 
-    doc = inspect_model(Path(a.model), boards.load(a.board))
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
+        doc = inspect_model(_model(a, Path(d)), boards.load(a.board), _shapes(a))
     print(json.dumps(doc, indent=2) if a.json else render_text(doc))
     return 0 if doc["fits"] else 3
 
@@ -119,9 +154,20 @@ def parser() -> argparse.ArgumentParser:
         help="model -> C sources and a memory plan",
         description=f"Compile an int8 TFLite model to C. Operators: {', '.join(SUPPORTED)}.",
     )
-    c.add_argument("model", help="a .tflite model (full int8)")
+    c.add_argument("model", help="a .tflite model (full int8) or a QDQ int8 .onnx model")
     c.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`)")
     c.add_argument("-o", "--out", required=True, help="output folder for the sources and plan.json")
+    c.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=D0xD1...",
+        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
+    )
+    c.add_argument(
+        "--calibrate",
+        metavar="DATA.npy",
+        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
+    )
     c.set_defaults(fn=cmd_compile)
 
     r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
@@ -131,12 +177,34 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
+    r.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=D0xD1...",
+        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
+    )
+    r.add_argument(
+        "--calibrate",
+        metavar="DATA.npy",
+        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
+    )
     r.set_defaults(fn=cmd_run)
 
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
     i.add_argument("model")
     i.add_argument("--board", default="mps2-an386")
     i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.add_argument(
+        "--shape",
+        action="append",
+        metavar="NAME=D0xD1...",
+        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
+    )
+    i.add_argument(
+        "--calibrate",
+        metavar="DATA.npy",
+        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
+    )
     i.set_defaults(fn=cmd_inspect)
 
     b = sub.add_parser("boards", help="list the boards")

@@ -12,10 +12,10 @@ from edgeneuro.compiler import compile_model
 from edgeneuro.errors import BoardError, ToolError
 
 
-def inspect_model(model: Path, board: Board) -> dict[str, Any]:
+def inspect_model(model: Path, board: Board, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
     """Layers (op, shapes, MACs, parameters, weight bytes), totals, and whether the model fits the
     board. Flash and RAM come from building the firmware when the cross compiler is there."""
-    graph = frontends.load(model)
+    graph = frontends.load(model, shapes)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-inspect-") as d:
         fits_error = None
         try:
@@ -92,7 +92,8 @@ def render_text(doc: dict[str, Any]) -> str:
     ]
     if "flash_bytes" in doc:
         lines += [
-            f"flash    {doc['flash_bytes']:,} B of {b['flash_bytes']:,} ({doc['flash_used_pct']}%), firmware ELF with the run harness",
+            f"flash    {doc['flash_bytes']:,} B of {b['flash_bytes']:,} ({doc['flash_used_pct']}%), "
+            "firmware ELF with its run harness",
             f"RAM      {doc['ram_bytes']:,} B of {b['ram_bytes']:,} ({doc['ram_used_pct']}%), .data + .bss + stack",
         ]
     lines.append(f"board    {b['name']} ({b['core']}, {b['clock_hz'] / 1e6:g} MHz): "

@@ -78,10 +78,12 @@ def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
     return _decode(c, res.records, len(x))[0]
 
 
-def run_on_board(model: Path, board: Board, inputs: Path, build_dir: Path) -> Result:
+def run_on_board(
+    model: Path, board: Board, inputs: Path, build_dir: Path, shapes: dict[str, tuple[int, ...]] | None = None
+) -> Result:
     from edgeneuro import frontends
 
-    graph = frontends.load(model)
+    graph = frontends.load(model, shapes)
     x = load_inputs(inputs, graph)
     c = compile_model(model, board, build_dir, graph)
     elf = build.build_firmware(c.out_dir, board)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterable
 
@@ -35,3 +36,36 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """Float samples → int8 with the model input's quantization (round half away from zero)."""
     q = np.floor(np.abs(x / scale) + 0.5) * np.sign(x) + zero_point
     return np.clip(q, -128, 127).astype(np.int8)
+
+
+def quantize_onnx(float_model, calibration: np.ndarray, out, per_channel: bool = True):
+    """Quantize a float32 ONNX model to QDQ int8 (int8 activations and weights, per-channel
+    weights) with onnxruntime's ``quantize_static``, calibrating on ``calibration`` (samples of
+    the model's single input, batch axis first). Returns ``out``."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from edgeneuro.errors import InputError
+
+    model = onnx.load(str(float_model))
+    inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    if len(inputs) != 1:
+        raise InputError(f"{float_model}: --calibrate takes models with one input, this one has {len(inputs)}")
+    name = inputs[0].name
+    data = np.asarray(calibration, np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter([{name: d[None]} for d in data])  # samples are [N, *input shape without batch]
+
+        def get_next(self):
+            return next(self.it, None)
+
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer advertises pre-processing
+    try:
+        quantize_static(str(float_model), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)  # fmt: skip
+    except Exception as e:
+        raise InputError(f"{float_model}: calibration failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
+                         f"give samples shaped [N, *input '{name}' shape without batch]") from e  # fmt: skip
+    return out

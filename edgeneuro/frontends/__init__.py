@@ -8,7 +8,8 @@ from edgeneuro.errors import ModelError
 from edgeneuro.ir import Graph
 
 
-def load(path: str | Path) -> Graph:
+def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+    """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX)."""
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: no such file")
@@ -18,4 +19,8 @@ def load(path: str | Path) -> Graph:
         from edgeneuro.frontends import tflite
 
         return tflite.load(p)
-    raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite models")
+    if p.suffix.lower() == ".onnx":
+        from edgeneuro.frontends import onnx
+
+        return onnx.load(p, shapes)
+    raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite and .onnx models")

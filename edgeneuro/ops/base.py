@@ -105,6 +105,19 @@ def activation(op: Op) -> str:
     return op.attrs.get("fused_activation_function", "NONE")
 
 
+def window(attrs: dict, ih: int, iw: int, kh: int, kw: int, sh: int, sw: int, dh: int = 1, dw: int = 1):
+    """Output size and top/left padding of a sliding window: TFLite's SAME / VALID, or EXPLICIT
+    padding ``attrs["pads"] = [top, left, bottom, right]`` (what the ONNX front end produces).
+    Returns (out_h, out_w, pad_top, pad_left); taps in the padding contribute nothing."""
+    if attrs["padding"] == "EXPLICIT":
+        top, left, bottom, right = attrs["pads"]
+        oh = (ih + top + bottom - ((kh - 1) * dh + 1)) // sh + 1
+        ow = (iw + left + right - ((kw - 1) * dw + 1)) // sw + 1
+        return oh, ow, top, left
+    oh, ow = out_size(attrs["padding"], ih, kh, sh, dh), out_size(attrs["padding"], iw, kw, sw, dw)
+    return oh, ow, padding(attrs["padding"], ih, kh, sh, dh, oh), padding(attrs["padding"], iw, kw, sw, dw, ow)
+
+
 def check_shape(graph: Graph, op: Op, t: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(t.shape) != tuple(expected):
         raise unsupported(graph, op, f"output '{t.name}' has shape {list(t.shape)}, expected {list(expected)}")

@@ -17,11 +17,10 @@ from edgeneuro.ops.base import (
     activation,
     channel_multipliers,
     check_shape,
-    out_size,
-    padding,
     requantize,
     unsupported,
     weighted_operands,
+    window,
 )
 
 KINDS = ("CONV_2D",)
@@ -42,8 +41,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, f"{oc} filters cannot be split into {groups} groups")
     a = op.attrs
     sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h_factor"], a["dilation_w_factor"]
-    oh = out_size(a["padding"], ih, kh, sh, dh)
-    ow = out_size(a["padding"], iw, kw, sw, dw)
+    oh, ow, pad_h, pad_w = window(a, ih, iw, kh, kw, sh, sw, dh, dw)
     check_shape(g, op, y, (n, oh, ow, oc))
     mult, shift = channel_multipliers(x, w, y)
     act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
@@ -62,8 +60,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         stride_w=sw,
         dil_h=dh,
         dil_w=dw,
-        pad_h=padding(a["padding"], ih, kh, sh, dh, oh),
-        pad_w=padding(a["padding"], iw, kw, sw, dw, ow),
+        pad_h=pad_h,
+        pad_w=pad_w,
         in_zp=x.zero_point,
         out_zp=y.zero_point,
         act_min=act_min,

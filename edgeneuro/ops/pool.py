@@ -11,7 +11,7 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range
-from edgeneuro.ops.base import Kernel, activation, check_shape, out_size, padding, require_int8, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, activation, check_shape, require_int8, same_quant, unsupported, window
 
 KINDS = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
 C_FILE = "pool_s8"
@@ -28,7 +28,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     a = op.attrs
     n, ih, iw, c = x.shape
     fh, fw, sh, sw = a["filter_height"], a["filter_width"], a["stride_h"], a["stride_w"]
-    oh, ow = out_size(a["padding"], ih, fh, sh, 1), out_size(a["padding"], iw, fw, sw, 1)
+    oh, ow, pad_h, pad_w = window(a, ih, iw, fh, fw, sh, sw)
     check_shape(g, op, y, (n, oh, ow, c))
     act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     is_max = op.kind == "MAX_POOL_2D"
@@ -46,8 +46,8 @@ def lower(op: Op, g: Graph) -> Kernel:
             k_w=fw,
             stride_h=sh,
             stride_w=sw,
-            pad_h=padding(a["padding"], ih, fh, sh, 1, oh),
-            pad_w=padding(a["padding"], iw, fw, sw, 1, ow),
+            pad_h=pad_h,
+            pad_w=pad_w,
             act_min=act_min,
             act_max=act_max,
         ),
