@@ -96,6 +96,7 @@ def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
         f"-T{fw / 'cortex_m.ld'}",
         "-o",
         str(out),
+        "-lm",
     ]
     _run(cmd, src, f"building firmware for {board.name}")
     return out
@@ -117,6 +118,7 @@ def build_host(src: Path, out: Path | None = None) -> Path:
         str(fw / "main.c"),
         "-o",
         str(out),
+        "-lm",
     ]
     _run(cmd, src, "building the host executable")
     return out

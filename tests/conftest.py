@@ -56,22 +56,39 @@ def mps2():
 
 
 @pytest.fixture(scope="session")
-def cnn1d_model(tmp_path_factory):
-    """A small Conv1D classifier trained for a few steps with TensorFlow and converted to full int8,
-    plus int8 test windows for it."""
+def cnn1d_trained():
+    """A small Conv1D classifier trained for a few steps with TensorFlow, and its training windows."""
     import tensorflow as tf
 
-    from edgeneuro.compress.quantize import quantize_input, to_int8_tflite
     from edgeneuro.demo import synthetic_windows
     from edgeneuro.models.cnn import build_cnn1d
 
     tf.keras.utils.set_random_seed(3)
-    rng = np.random.default_rng(3)
-    x, y = synthetic_windows(96, rng)
+    x, y = synthetic_windows(96, np.random.default_rng(3))
     model = build_cnn1d(x.shape[1], x.shape[2], 2)
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    return model, x
+
+
+@pytest.fixture(scope="session")
+def cnn1d_model(cnn1d_trained, tmp_path_factory):
+    """The trained Conv1D classifier converted to full int8, and int8 test windows for it."""
+    from edgeneuro.compress.quantize import quantize_input, to_int8_tflite
+
+    model, x = cnn1d_trained
     path = tmp_path_factory.mktemp("cnn1d") / "cnn1d_int8.tflite"
     path.write_bytes(to_int8_tflite(model, x))
     g = frontends.load(path)
     t = g.t(g.inputs[0])
     return path, quantize_input(x[:6], t.scale, t.zero_point)
+
+
+@pytest.fixture(scope="session")
+def cnn1d_float_model(cnn1d_trained, tmp_path_factory):
+    """The same classifier converted without quantization (float32 TFLite), and float windows."""
+    import tensorflow as tf
+
+    model, x = cnn1d_trained
+    path = tmp_path_factory.mktemp("cnn1d") / "cnn1d_float.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    return path, x[:4].astype(np.float32)

@@ -137,3 +137,18 @@ def test_mlperf_tiny_bitexact_on_qemu(name, tmp_path):
     tflm = next(m for m in baseline["models"].values() if m["file"] == model.name)
     assert report["macs"] == tflm["macs"]
     assert report["arena_lower_bound_bytes"] <= report["arena_bytes"] <= tflm["cmsis_nn"]["arena_bytes"]
+
+
+@pytest.mark.slow
+def test_float_model_on_qemu(cnn1d_float_model, tmp_path):
+    """A float32 TFLite model runs with the float kernels on the Cortex-M4F: every layer but the
+    softmax is bit-exact with TFLM, so the outputs agree to a few ulp (expf differs)."""
+    model, x = cnn1d_float_model
+    from edgeneuro import frontends
+
+    assert all(graph_t.dtype in ("float32", "int32") for graph_t in frontends.load(model).tensors.values())
+    y, report = run_cli(model, x, tmp_path)
+    expected = tflm_run(model, x)
+    ulp = np.abs(y.view(np.int32).astype(np.int64) - expected.view(np.int32).astype(np.int64))
+    assert ulp.max() <= 8, ulp.max()
+    assert report["macs"] > 0 and report["instructions"] > report["macs"]

@@ -33,7 +33,7 @@ def test_wheel_contains_templates_firmware_and_boards(tmp_path):
         "edgeneuro/_data/templates/model.c.j2",
         "edgeneuro/_data/firmware/main.c",
         "edgeneuro/_data/firmware/cortex_m.ld",
-        "edgeneuro/_data/firmware/kernels/conv2d_s8.c",
+        "edgeneuro/_data/firmware/kernels/conv2d.c",
         "edgeneuro/_data/boards/mps2-an386.yaml",
         "edgeneuro/cli.py",
     ]:

@@ -28,9 +28,22 @@ def _env() -> jinja2.Environment:
     )
 
 
+def c_literal(v) -> str:
+    """A C literal for a parameter or array element; floats as exact hexadecimal float32 literals."""
+    if isinstance(v, (float, np.floating)):
+        f = float(np.float32(v))
+        if f == float(np.finfo(np.float32).max):
+            return "FLT_MAX"
+        if f == -float(np.finfo(np.float32).max):
+            return "-FLT_MAX"
+        return f"{f.hex()}f"
+    v = int(v)
+    return "INT32_MIN" if v == -(2**31) else str(v)
+
+
 def _c_array_body(a: np.ndarray, per_line: int = 24) -> str:
     flat = a.reshape(-1)
-    vals = [str(int(v)) if v != -(2**31) else "INT32_MIN" for v in flat]
+    vals = [c_literal(v) for v in flat.tolist()]
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     return ",\n".join("    " + line for line in lines) if lines else "    0"
 
@@ -40,7 +53,13 @@ def _macs_text(n: int) -> str:
 
 
 def _operand(name: str, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> str:
-    return const_syms[name] if graph.t(name).is_const else f"&arena[{plan.offsets[name]}]"
+    """How a kernel call names a tensor: a constant's symbol, or its place in the arena (cast to
+    the tensor's C type; arena offsets are 8-byte aligned)."""
+    t = graph.t(name)
+    if t.is_const:
+        return const_syms[name]
+    where = f"&arena[{plan.offsets[name]}]"
+    return where if t.dtype == "int8" else f"({C_TYPES[t.dtype]} *){where}"
 
 
 def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> dict[str, Any]:
@@ -52,14 +71,14 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
     ]
     args = [_operand(n, graph, plan, const_syms) for n in k.inputs]
     args += [f"{sym}_{n}" for n, _ in k.consts]
-    args += [f"&arena[{plan.offsets[n]}]" for n in k.outputs]
+    args += [_operand(n, graph, plan, const_syms) for n in k.outputs]
     return {
         "step": step,
         "kind": k.op.kind,
         "index": k.op.index,
         "fn": k.fn,
         "sym": sym,
-        "params": k.params,
+        "params": {name: c_literal(v) for name, v in k.params.items()},
         "consts": consts,
         "args": args,
         "in_shape": list(x.shape),

@@ -73,6 +73,35 @@ def weighted_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tens
     return x, w, b.data.astype(np.int32).reshape(channels), y
 
 
+def float_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
+    """Input, constant float32 weights, float32 bias (zeros when absent) and output of a float
+    CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED."""
+    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    b = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+    for t in (x, w, y) + ((b,) if b is not None else ()):
+        if t.dtype != "float32":
+            raise unsupported(graph, op, f"tensor '{t.name}' is {t.dtype} in a float32 operator")
+    if w.data is None or (b is not None and b.data is None):
+        raise unsupported(graph, op, "weights and bias must be constant")
+    channels = w.shape[channel_axis]
+    bias = b.data.astype(np.float32).reshape(channels) if b is not None else np.zeros(channels, np.float32)
+    return x, w, bias, y
+
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def float_activation_range(op: Op) -> tuple[float, float]:
+    """TFLite ``CalculateActivationRange`` for float kernels."""
+    return {"NONE": (-FLT_MAX, FLT_MAX), "RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}[
+        activation(op)
+    ]
+
+
+def float_clamp(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.minimum(np.maximum(v, np.float32(lo)), np.float32(hi)).astype(np.float32)
+
+
 def channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Per output channel: QuantizeMultiplier(double(s_in) * double(s_w[c]) / double(s_out))."""
     scales = w.quant.scale if w.quant.per_channel else w.quant.scale * w.shape[w.quant.axis]

@@ -10,19 +10,19 @@ kernels):
   ``sub_common.cc`` does), and the quotients accordingly.
 - MUL: ``MBQM((x1 - zp1) * (x2 - zp2), QuantizeMultiplier(s1 * s2 / s_out)) + zp_out``.
 
-All results are clamped to the fused activation's range.
+All results are clamped to the fused activation's range. float32: ``a + b``, ``a - b``, ``a * b``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgeneuro.ir import Graph, Op
+from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, activation, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, activation, float_activation_range, float_clamp, require_int8, unsupported
 
 KINDS = ("ADD", "SUB", "MUL")
-C_FILE = "binary_s8"
+C_FILE = "binary"
 MAX_VERSION = {"ADD": 4, "SUB": 5, "MUL": 6}  # newest TFLite op versions handled
 RANK = 5
 LEFT_SHIFT = 20
@@ -38,9 +38,27 @@ def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
     return strides
 
 
+def _int8_multipliers(kind: str, a: Tensor, b: Tensor, y: Tensor) -> dict[str, int]:
+    if kind == "MUL":
+        m, s = quantize_multiplier(a.scale * b.scale / y.scale)
+        return dict(a_mult=0, a_shift=0, b_mult=0, b_shift=0, left_shift=0, out_mult=m, out_shift=s)
+    if kind == "ADD":
+        twice_max = 2 * max(a.scale, b.scale)
+        ra, rb, ro = a.scale / twice_max, b.scale / twice_max, twice_max / ((1 << LEFT_SHIFT) * y.scale)
+    else:  # SUB: float32 arithmetic, then widened
+        f = np.float32
+        twice_max = f(2) * max(f(a.scale), f(b.scale))
+        ra, rb = float(f(a.scale) / twice_max), float(f(b.scale) / twice_max)
+        ro = float(twice_max / (f(1 << LEFT_SHIFT) * f(y.scale)))
+    (am, ash), (bm, bsh), (om, osh) = (quantize_multiplier(r) for r in (ra, rb, ro))
+    return dict(a_mult=am, a_shift=ash, b_mult=bm, b_shift=bsh, left_shift=LEFT_SHIFT, out_mult=om, out_shift=osh)
+
+
 def lower(op: Op, g: Graph) -> Kernel:
     a, b, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    require_int8(g, op, a, b, y)
+    is_float = a.dtype == b.dtype == y.dtype == "float32"
+    if not is_float:
+        require_int8(g, op, a, b, y)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError as e:
@@ -50,29 +68,20 @@ def lower(op: Op, g: Graph) -> Kernel:
     if len(shape) > RANK:
         raise unsupported(g, op, f"rank {len(shape)} above {RANK}")
     out = (1,) * (RANK - len(shape)) + tuple(shape)
-    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     params = {f"d{i}": out[i] for i in range(RANK)}
     params.update({f"a{i}": s for i, s in enumerate(_strides(a.shape, out))})
     params.update({f"b{i}": s for i, s in enumerate(_strides(b.shape, out))})
-    params.update(a_zp=a.zero_point, b_zp=b.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-    if op.kind == "MUL":
-        m, s = quantize_multiplier(a.scale * b.scale / y.scale)
-        params.update(op=2, a_mult=0, a_shift=0, b_mult=0, b_shift=0, left_shift=0, out_mult=m, out_shift=s)
+    params["op"] = KINDS.index(op.kind)  # 0 ADD, 1 SUB, 2 MUL
+    if is_float:
+        act_min, act_max = float_activation_range(op)
+        params.update(act_min=act_min, act_max=act_max)
     else:
-        if op.kind == "ADD":
-            twice_max = 2 * max(a.scale, b.scale)
-            ra, rb, ro = a.scale / twice_max, b.scale / twice_max, twice_max / ((1 << LEFT_SHIFT) * y.scale)
-        else:  # SUB: float32 arithmetic, then widened
-            f = np.float32
-            twice_max = f(2) * max(f(a.scale), f(b.scale))
-            ra, rb = float(f(a.scale) / twice_max), float(f(b.scale) / twice_max)
-            ro = float(twice_max / (f(1 << LEFT_SHIFT) * f(y.scale)))
-        (am, ash), (bm, bsh), (om, osh) = (quantize_multiplier(r) for r in (ra, rb, ro))
-        params.update(op=0 if op.kind == "ADD" else 1, a_mult=am, a_shift=ash, b_mult=bm, b_shift=bsh,
-                      left_shift=LEFT_SHIFT, out_mult=om, out_shift=osh)  # fmt: skip
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+        params.update(a_zp=a.zero_point, b_zp=b.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
+        params.update(_int8_multipliers(op.kind, a, b, y))
     return Kernel(
         op=op,
-        fn="en_binary_s8",
+        fn="en_binary_f32" if is_float else "en_binary_s8",
         params=params,
         inputs=(a.name, b.name),
         outputs=(y.name,),
@@ -85,6 +94,11 @@ def lower(op: Op, g: Graph) -> Kernel:
 def reference(k: Kernel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     p = k.params
     out = tuple(p[f"d{i}"] for i in range(RANK))
+    if k.fn == "en_binary_f32":
+        fa = np.broadcast_to(a.reshape((1,) * (RANK - a.ndim) + a.shape), out).astype(np.float32)
+        fb = np.broadcast_to(b.reshape((1,) * (RANK - b.ndim) + b.shape), out).astype(np.float32)
+        r = (fa + fb, fa - fb, fa * fb)[p["op"]]
+        return float_clamp(r, p["act_min"], p["act_max"])
     xa = np.broadcast_to(a.reshape((1,) * (RANK - a.ndim) + a.shape), out).astype(np.int64) - p["a_zp"]
     xb = np.broadcast_to(b.reshape((1,) * (RANK - b.ndim) + b.shape), out).astype(np.int64) - p["b_zp"]
     if p["op"] == 2:

@@ -17,6 +17,9 @@ from edgeneuro.ops.base import (
     activation,
     channel_multipliers,
     check_shape,
+    float_activation_range,
+    float_clamp,
+    float_operands,
     requantize,
     unsupported,
     weighted_operands,
@@ -24,12 +27,13 @@ from edgeneuro.ops.base import (
 )
 
 KINDS = ("CONV_2D",)
-C_FILE = "conv2d_s8"
+C_FILE = "conv2d"
 MAX_VERSION = {"CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, w, bias, y = weighted_operands(g, op)
+    is_float = g.t(op.inputs[0]).dtype == "float32"
+    x, w, bias, y = float_operands(g, op) if is_float else weighted_operands(g, op)
     if len(x.shape) != 4:
         raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
     n, ih, iw, ic = x.shape
@@ -43,8 +47,6 @@ def lower(op: Op, g: Graph) -> Kernel:
     sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h_factor"], a["dilation_w_factor"]
     oh, ow, pad_h, pad_w = window(a, ih, iw, kh, kw, sh, sw, dh, dw)
     check_shape(g, op, y, (n, oh, ow, oc))
-    mult, shift = channel_multipliers(x, w, y)
-    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     params = dict(
         batches=n,
         in_h=ih,
@@ -62,32 +64,34 @@ def lower(op: Op, g: Graph) -> Kernel:
         dil_w=dw,
         pad_h=pad_h,
         pad_w=pad_w,
-        in_zp=x.zero_point,
-        out_zp=y.zero_point,
-        act_min=act_min,
-        act_max=act_max,
     )
+    if is_float:
+        act_min, act_max = float_activation_range(op)
+        params.update(act_min=act_min, act_max=act_max)
+        fn, consts = "en_conv2d_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
+    else:
+        mult, shift = channel_multipliers(x, w, y)
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
+        fn = "en_conv2d_s8"
+        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
     act = activation(op) if activation(op) != "NONE" else ""
     return Kernel(
         op=op,
-        fn="en_conv2d_s8",
+        fn=fn,
         params=params,
         inputs=(x.name,),
-        consts=(
-            ("weights", w.data.astype(np.int8)),
-            ("bias", bias),
-            ("mult", mult),
-            ("shift", shift),
-        ),
+        consts=consts,
         outputs=(y.name,),
         macs=n * oh * ow * oc * kh * kw * wic,
         summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} groups {groups} {act}".strip(),
     )
 
 
-def reference(
-    k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray
-) -> np.ndarray:
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
+    if k.fn == "en_conv2d_f32":
+        return _reference_f32(k, x, w, bias)
+    mult, shift = requant
     p = k.params
     n, ih, iw, ic = x.shape
     oc, kh, kw, fc = w.shape
@@ -111,3 +115,30 @@ def reference(
                 acc[..., gi * per_group : (gi + 1) * per_group] += np.einsum("nhwc,oc->nhwo", cin, wg)
     acc += bias.astype(np.int64)
     return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])
+
+
+def _reference_f32(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Float32 in TFLite's summation order (filter row, filter column, input channel), each
+    product and sum rounded to float32 as the C kernel does (no fused multiply-add)."""
+    p = k.params
+    n, ih, iw, ic = x.shape
+    oc, kh, kw, fc = w.shape
+    oh, ow, sh, sw, dh, dw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
+    pt, pl = p["pad_h"], p["pad_w"]
+    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
+    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
+    xs = np.pad(x.astype(np.float32), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    inside = np.pad(np.ones((ih, iw), bool), ((pt, pb), (pl, pr)))
+    per_group = oc // (ic // fc)
+    group_of = np.arange(oc) // per_group
+    acc = np.zeros((n, oh, ow, oc), np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            live = inside[rows, cols][None, :, :, None]  # taps outside the image are skipped, not added
+            patch = xs[:, rows, cols, :]
+            for c in range(fc):
+                term = patch[..., group_of * fc + c] * w[:, i, j, c].astype(np.float32)
+                acc = np.where(live, acc + term, acc)
+    return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])

@@ -17,6 +17,9 @@ from edgeneuro.ops.base import (
     activation,
     channel_multipliers,
     check_shape,
+    float_activation_range,
+    float_clamp,
+    float_operands,
     requantize,
     unsupported,
     weighted_operands,
@@ -24,12 +27,13 @@ from edgeneuro.ops.base import (
 )
 
 KINDS = ("DEPTHWISE_CONV_2D",)
-C_FILE = "depthwise_conv2d_s8"
+C_FILE = "depthwise_conv2d"
 MAX_VERSION = {"DEPTHWISE_CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, w, bias, y = weighted_operands(g, op, channel_axis=3)
+    is_float = g.t(op.inputs[0]).dtype == "float32"
+    x, w, bias, y = float_operands(g, op, 3) if is_float else weighted_operands(g, op, channel_axis=3)
     if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[0] != 1:
         raise unsupported(g, op, f"input {list(x.shape)} / weights {list(w.shape)}, expected NHWC and [1, KH, KW, C*M]")
     n, ih, iw, ic = x.shape
@@ -41,21 +45,27 @@ def lower(op: Op, g: Graph) -> Kernel:
     sh, sw, dh, dw = a["stride_h"], a["stride_w"], a["dilation_h_factor"], a["dilation_w_factor"]
     oh, ow, pad_h, pad_w = window(a, ih, iw, kh, kw, sh, sw, dh, dw)
     check_shape(g, op, y, (n, oh, ow, oc))
-    mult, shift = channel_multipliers(x, w, y)
-    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     params = dict(
         batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, depth_mult=mult_depth, k_h=kh, k_w=kw,
-        stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
-        pad_h=pad_h, pad_w=pad_w,
-        in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max,
+        stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_h=pad_h, pad_w=pad_w,
     )  # fmt: skip
+    if is_float:
+        act_min, act_max = float_activation_range(op)
+        params.update(act_min=act_min, act_max=act_max)
+        fn, consts = "en_depthwise_conv2d_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
+    else:
+        mult, shift = channel_multipliers(x, w, y)
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
+        fn = "en_depthwise_conv2d_s8"
+        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
     act = activation(op)
     return Kernel(
         op=op,
-        fn="en_depthwise_conv2d_s8",
+        fn=fn,
         params=params,
         inputs=(x.name,),
-        consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift)),
+        consts=consts,
         outputs=(y.name,),
         macs=n * oh * ow * oc * kh * kw,
         summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} x{mult_depth}"
@@ -63,9 +73,10 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
-def reference(
-    k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray
-) -> np.ndarray:
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
+    if k.fn == "en_depthwise_conv2d_f32":
+        return _reference_f32(k, x, w, bias)
+    mult, shift = requant
     p = k.params
     n, ih, iw, ic = x.shape
     _, kh, kw, oc = w.shape
@@ -82,3 +93,24 @@ def reference(
             acc += patch * w[0, i, j, :].astype(np.int64)
     acc += bias.astype(np.int64)
     return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])
+
+
+def _reference_f32(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Float32, summing over filter rows then columns as TFLite does, rounding each step."""
+    p = k.params
+    n, ih, iw, ic = x.shape
+    _, kh, kw, oc = w.shape
+    oh, ow, sh, sw, dh, dw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
+    pt, pl = p["pad_h"], p["pad_w"]
+    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
+    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
+    xs = np.repeat(np.pad(x.astype(np.float32), ((0, 0), (pt, pb), (pl, pr), (0, 0))), p["depth_mult"], axis=3)
+    inside = np.pad(np.ones((ih, iw), bool), ((pt, pb), (pl, pr)))
+    acc = np.zeros((n, oh, ow, oc), np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            live = inside[rows, cols][None, :, :, None]
+            acc = np.where(live, acc + xs[:, rows, cols, :] * w[0, i, j, :].astype(np.float32), acc)
+    return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])

@@ -13,15 +13,26 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range, quantize_multiplier
-from edgeneuro.ops.base import Kernel, activation, channel_multipliers, requantize, unsupported, weighted_operands
+from edgeneuro.ops.base import (
+    Kernel,
+    activation,
+    channel_multipliers,
+    float_activation_range,
+    float_clamp,
+    float_operands,
+    requantize,
+    unsupported,
+    weighted_operands,
+)
 
 KINDS = ("FULLY_CONNECTED",)
-C_FILE = "fully_connected_s8"
+C_FILE = "fully_connected"
 MAX_VERSION = {"FULLY_CONNECTED": 10}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, w, bias, y = weighted_operands(g, op)
+    is_float = g.t(op.inputs[0]).dtype == "float32"
+    x, w, bias, y = float_operands(g, op) if is_float else weighted_operands(g, op)
     if len(w.shape) != 2:
         raise unsupported(g, op, f"weights of rank {len(w.shape)}, expected 2")
     units, depth = w.shape
@@ -30,43 +41,44 @@ def lower(op: Op, g: Graph) -> Kernel:
     batches = x.size // depth
     if y.size != batches * units:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {batches * units}")
-    if w.quant.per_channel:
-        mult, shift = channel_multipliers(x, w, y)
-    else:
-        product = float(np.float32(x.scale) * np.float32(w.scale))
-        m, e = quantize_multiplier(product / y.scale)
-        mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
-    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     act = activation(op)
+    params = dict(batches=batches, depth=depth, units=units)
+    if is_float:
+        act_min, act_max = float_activation_range(op)
+        params.update(act_min=act_min, act_max=act_max)
+        fn, consts = "en_fully_connected_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
+    else:
+        if w.quant.per_channel:
+            mult, shift = channel_multipliers(x, w, y)
+        else:
+            product = float(np.float32(x.scale) * np.float32(w.scale))
+            m, e = quantize_multiplier(product / y.scale)
+            mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
+        act_min, act_max = activation_range(act, y.scale, y.zero_point)
+        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
+        fn = "en_fully_connected_s8"
+        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
     return Kernel(
         op=op,
-        fn="en_fully_connected_s8",
-        params=dict(
-            batches=batches,
-            depth=depth,
-            units=units,
-            in_zp=x.zero_point,
-            out_zp=y.zero_point,
-            act_min=act_min,
-            act_max=act_max,
-        ),
+        fn=fn,
+        params=params,
         inputs=(x.name,),
-        consts=(
-            ("weights", w.data.astype(np.int8)),
-            ("bias", bias),
-            ("mult", mult),
-            ("shift", shift),
-        ),
+        consts=consts,
         outputs=(y.name,),
         macs=batches * units * depth,
         summary=f"{depth}->{units}" + ("" if act == "NONE" else f" {act}"),
     )
 
 
-def reference(
-    k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray
-) -> np.ndarray:
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
     p = k.params
+    if k.fn == "en_fully_connected_f32":  # float32, summed in depth order, each step rounded
+        xs = x.reshape(p["batches"], p["depth"]).astype(np.float32)
+        acc = np.zeros((p["batches"], p["units"]), np.float32)
+        for d in range(p["depth"]):
+            acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
+        return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
+    mult, shift = requant
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]
     acc = xs @ w.astype(np.int64).T + bias.astype(np.int64)
     return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])

@@ -1,6 +1,8 @@
 """MEAN over any set of axes, int8.
 
-Spec (TFLM ``QuantizedMeanOrSum``, which TFLM uses for every int8 MEAN, equal input and output
+float32: the sum in row-major order of the reduced elements, divided by their count.
+
+int8 spec (TFLM ``QuantizedMeanOrSum``, which TFLM uses for every int8 MEAN, equal input and output
 quantization included): ``MBQM(sum - in_zp*count, mult', shift') + out_zp`` where the 1/count
 factor is folded into the multiplier of ``s_in/s_out`` as TFLite does
 (``s = min(floor(log2(count)), 32, 31 + shift)``, ``mult' = (mult << s) / count``, ``shift' = shift - s``).
@@ -15,7 +17,7 @@ from edgeneuro.ir.quant import quantize_multiplier
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("MEAN",)
-C_FILE = "mean_s8"
+C_FILE = "mean"
 MAX_VERSION = {"MEAN": 3}  # newest TFLite op versions handled
 MAX_RANK = 4
 
@@ -23,7 +25,9 @@ MAX_RANK = 4
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
     axes_t = g.t(op.inputs[1])
-    require_int8(g, op, x, y)
+    is_float = x.dtype == "float32" and y.dtype == "float32"
+    if not is_float:
+        require_int8(g, op, x, y)
     if axes_t.data is None:
         raise unsupported(g, op, "the axes must be constant")
     rank = len(x.shape)
@@ -35,10 +39,6 @@ def lower(op: Op, g: Graph) -> Kernel:
     count = int(np.prod([d for d, r in zip(dims, reduce, strict=True) if r], dtype=np.int64))
     if y.size * count != x.size:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {x.size // max(count, 1)}")
-    mult, shift = quantize_multiplier(x.scale / y.scale)
-    s = min(count.bit_length() - 1, 32, 31 + shift)
-    mult = int((mult << s) // count)
-    shift -= s
     params = dict(
         d0=dims[0],
         d1=dims[1],
@@ -49,12 +49,13 @@ def lower(op: Op, g: Graph) -> Kernel:
         r2=reduce[2],
         r3=reduce[3],
         count=count,
-        mult=mult,
-        shift=shift,
-        in_zp=x.zero_point,
-        out_zp=y.zero_point,
     )
-    return Kernel(op=op, fn="en_mean_s8", params=params, inputs=(x.name,), outputs=(y.name,), summary=f"axes {axes}")
+    if not is_float:
+        mult, shift = quantize_multiplier(x.scale / y.scale)
+        s = min(count.bit_length() - 1, 32, 31 + shift)
+        params.update(mult=int((mult << s) // count), shift=shift - s, in_zp=x.zero_point, out_zp=y.zero_point)
+    fn = "en_mean_f32" if is_float else "en_mean_s8"
+    return Kernel(op=op, fn=fn, params=params, inputs=(x.name,), outputs=(y.name,), summary=f"axes {axes}")
 
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
@@ -63,6 +64,13 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     dims = [p[f"d{i}"] for i in range(MAX_RANK)]
     axes = tuple(i for i in range(MAX_RANK) if p[f"r{i}"])
+    if k.fn == "en_mean_f32":  # float32: sum in row-major order of the reduced axes, then divide
+        xr = np.moveaxis(x.reshape(dims).astype(np.float32), axes, range(MAX_RANK - len(axes), MAX_RANK))
+        flat = xr.reshape(*xr.shape[: MAX_RANK - len(axes)], -1)
+        total = np.zeros(flat.shape[:-1], np.float32)
+        for i in range(flat.shape[-1]):
+            total = total + flat[..., i]
+        return (total / np.float32(p["count"])).astype(np.float32).reshape(-1)
     s = x.reshape(dims).astype(np.int64).sum(axis=axes)
     out = multiply_by_quantized_multiplier(s - p["in_zp"] * p["count"], p["mult"], p["shift"]) + p["out_zp"]
     return np.clip(out, -128, 127).astype(np.int8).reshape(-1)

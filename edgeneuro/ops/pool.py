@@ -11,18 +11,30 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import activation_range
-from edgeneuro.ops.base import Kernel, activation, check_shape, require_int8, same_quant, unsupported, window
+from edgeneuro.ops.base import (
+    Kernel,
+    activation,
+    check_shape,
+    float_activation_range,
+    float_clamp,
+    require_int8,
+    same_quant,
+    unsupported,
+    window,
+)
 
 KINDS = ("MAX_POOL_2D", "AVERAGE_POOL_2D")
-C_FILE = "pool_s8"
+C_FILE = "pool"
 MAX_VERSION = {"MAX_POOL_2D": 3, "AVERAGE_POOL_2D": 3}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
-    require_int8(g, op, x, y)
-    if not same_quant(x, y):
-        raise unsupported(g, op, "input and output quantization differ")
+    is_float = x.dtype == "float32" and y.dtype == "float32"
+    if not is_float:
+        require_int8(g, op, x, y)
+        if not same_quant(x, y):
+            raise unsupported(g, op, "input and output quantization differ")
     if len(x.shape) != 4:
         raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
     a = op.attrs
@@ -30,11 +42,14 @@ def lower(op: Op, g: Graph) -> Kernel:
     fh, fw, sh, sw = a["filter_height"], a["filter_width"], a["stride_h"], a["stride_w"]
     oh, ow, pad_h, pad_w = window(a, ih, iw, fh, fw, sh, sw)
     check_shape(g, op, y, (n, oh, ow, c))
-    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
-    is_max = op.kind == "MAX_POOL_2D"
+    if is_float:
+        act_min, act_max = float_activation_range(op)
+    else:
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+    kind = ("max" if op.kind == "MAX_POOL_2D" else "avg") + ("_pool2d_f32" if is_float else "_pool2d_s8")
     return Kernel(
         op=op,
-        fn="en_max_pool2d_s8" if is_max else "en_avg_pool2d_s8",
+        fn=f"en_{kind}",
         params=dict(
             batches=n,
             in_h=ih,
@@ -60,6 +75,8 @@ def lower(op: Op, g: Graph) -> Kernel:
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     n, oh, ow, c = p["batches"], p["out_h"], p["out_w"], p["channels"]
+    if k.fn.endswith("_f32"):
+        return _reference_f32(k, x)
     out = np.zeros((n, oh, ow, c), np.int64)
     xi = x.astype(np.int64)
     for oy in range(oh):
@@ -77,3 +94,26 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
                 num = np.where(s > 0, s + count // 2, s - count // 2)
                 out[:, oy, ox, :] = np.sign(num) * (np.abs(num) // count)  # C truncation
     return np.clip(out, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def _reference_f32(k: Kernel, x: np.ndarray) -> np.ndarray:
+    """Float32: the maximum, or the sum in window order divided by the count, as TFLite does."""
+    p = k.params
+    out = np.zeros((p["batches"], p["out_h"], p["out_w"], p["channels"]), np.float32)
+    for oy in range(p["out_h"]):
+        y0 = oy * p["stride_h"] - p["pad_h"]
+        for ox in range(p["out_w"]):
+            x0 = ox * p["stride_w"] - p["pad_w"]
+            taps = [
+                x[:, yy, xx, :].astype(np.float32)
+                for yy in range(max(0, y0), min(p["in_h"], y0 + p["k_h"]))
+                for xx in range(max(0, x0), min(p["in_w"], x0 + p["k_w"]))
+            ]
+            if k.fn == "en_max_pool2d_f32":
+                out[:, oy, ox, :] = np.max(taps, axis=0)
+            else:
+                total = np.zeros_like(taps[0])
+                for t in taps:
+                    total = total + t
+                out[:, oy, ox, :] = total / np.float32(len(taps))
+    return float_clamp(out, p["act_min"], p["act_max"])

@@ -1,4 +1,9 @@
-"""SOFTMAX over the last axis, int8 in, int8 out (output scale 1/256, zero point -128).
+"""SOFTMAX over the last axis: float32, or int8 in and int8 out (output scale 1/256, zero point -128).
+
+float32 (TFLite's reference): ``e = exp((x - max) * beta)``, ``y = e * (1 / sum(e))``; the result
+depends on the C library's ``expf`` in the last bits, so float softmax agrees within 4 ulp, not
+bit for bit (3 ulp measured against TFLM).
+
 
 Spec: TFLite's quantized ``reference_ops::Softmax`` built on gemmlowp fixed point: the input
 difference to the row maximum is scaled into Q5.26 by ``PreprocessSoftmaxScaling(beta, s_in, 5)``,
@@ -25,7 +30,7 @@ from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("SOFTMAX",)
-C_FILE = "softmax_s8"
+C_FILE = "softmax"
 MAX_VERSION = {"SOFTMAX": 3}  # newest TFLite op versions handled
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUM_INTEGER_BITS = 12
@@ -33,19 +38,22 @@ ACCUM_INTEGER_BITS = 12
 
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    beta = float(op.attrs.get("beta", 1.0))
+    depth = x.shape[-1]
+    if x.dtype == y.dtype == "float32":
+        return Kernel(op=op, fn="en_softmax_f32", params=dict(rows=x.size // depth, depth=depth, beta=beta),
+                      inputs=(x.name,), outputs=(y.name,), summary=f"beta {beta:g}")  # fmt: skip
     require_int8(g, op, x, y)
     if y.zero_point != -128 or abs(y.scale - 1 / 256) > 1e-3 / 256:
         raise unsupported(
             g, op, f"int8 output must have scale 1/256 and zero point -128 (has {y.scale}, {y.zero_point})"
         )
-    beta = float(op.attrs.get("beta", 1.0))
     real = min(beta * x.scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
     mult, left_shift = quantize_multiplier_greater_than_one(real)
     max_rescaled = (
         1.0 * ((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift)
     )
     diff_min = -int(math.floor(max_rescaled))
-    depth = x.shape[-1]
     return Kernel(
         op=op,
         fn="en_softmax_s8",
@@ -113,6 +121,13 @@ def one_over_one_plus_x_for_x_in_0_1(a):
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
+    if k.fn == "en_softmax_f32":  # exp((x - max) * beta) / sum, in float32; expf may differ by an ulp
+        rows = x.reshape(p["rows"], p["depth"]).astype(np.float32)
+        e = np.exp((rows - rows.max(axis=1, keepdims=True)) * np.float32(p["beta"]))
+        total = np.zeros(p["rows"], np.float32)
+        for c in range(p["depth"]):
+            total = total + e[:, c]
+        return (e * (np.float32(1) / total)[:, None]).astype(np.float32).reshape(-1)
     rows = x.reshape(p["rows"], p["depth"]).astype(np.int64)
     out = np.empty(rows.shape, np.int8)
     for r, row in enumerate(rows):

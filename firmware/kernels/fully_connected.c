@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED int8, weights [units][depth], per-channel or per-tensor requantization.
  * Spec: edgeneuro/ops/fully_connected.py. */
 #include "en_fixedpoint.h"
-#include "fully_connected_s8.h"
+#include "fully_connected.h"
 
 void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
@@ -16,6 +16,23 @@ void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *
             }
             acc = en_requant(acc + bias[u], mult[u], shift[u]) + p->out_zp;
             *output++ = en_clamp_s8(acc, p->act_min, p->act_max);
+        }
+    }
+}
+
+void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float *input, const float *weights,
+                            const float *bias, float *output)
+{
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const float *in = input + b * p->depth;
+        for (int32_t u = 0; u < p->units; ++u) {
+            const float *w = weights + u * p->depth;
+            float acc = 0.0f;
+            for (int32_t d = 0; d < p->depth; ++d) {
+                acc += in[d] * w[d];
+            }
+            acc += bias[u];
+            *output++ = acc < p->act_min ? p->act_min : (acc > p->act_max ? p->act_max : acc);
         }
     }
 }

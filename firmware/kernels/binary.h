@@ -1,6 +1,6 @@
 /* ADD, SUB and MUL int8 kernel with broadcasting. Spec: edgeneuro/ops/binary.py. */
-#ifndef EN_BINARY_S8_H
-#define EN_BINARY_S8_H
+#ifndef EN_BINARY_H
+#define EN_BINARY_H
 
 #include <stdint.h>
 
@@ -14,5 +14,13 @@ typedef struct {
 } en_binary_s8_params;
 
 void en_binary_s8(const en_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+
+typedef struct {
+    int32_t d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4;
+    int32_t op; /* 0 ADD, 1 SUB, 2 MUL */
+    float act_min, act_max;
+} en_binary_f32_params;
+
+void en_binary_f32(const en_binary_f32_params *p, const float *a, const float *b, float *output);
 
 #endif

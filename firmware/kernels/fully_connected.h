@@ -1,7 +1,7 @@
 /* FULLY_CONNECTED int8 kernel: parameters fixed at compile time, then activations, constants, outputs.
  * Spec: the numpy reference in edgeneuro/ops/. */
-#ifndef EN_FULLY_CONNECTED_S8_H
-#define EN_FULLY_CONNECTED_S8_H
+#ifndef EN_FULLY_CONNECTED_H
+#define EN_FULLY_CONNECTED_H
 
 #include <stdint.h>
 
@@ -11,5 +11,13 @@ typedef struct {
 
 void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output);
+
+typedef struct {
+    int32_t batches, depth, units;
+    float act_min, act_max;
+} en_fully_connected_f32_params;
+
+void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float *input, const float *weights,
+                            const float *bias, float *output);
 
 #endif

@@ -1,7 +1,9 @@
 /* SOFTMAX int8 -> int8 (scale 1/256, zero point -128) in gemmlowp fixed point, as TFLite's
  * quantized reference. Spec: edgeneuro/ops/softmax.py. */
+#include <math.h>
+
 #include "en_fixedpoint.h"
-#include "softmax_s8.h"
+#include "softmax.h"
 
 #define SCALED_DIFF_INTEGER_BITS 5
 #define ACCUM_INTEGER_BITS 12
@@ -107,6 +109,27 @@ void en_softmax_s8(const en_softmax_s8_params *p, const int8_t *input, int8_t *o
             } else {
                 out[c] = -128;
             }
+        }
+    }
+}
+
+void en_softmax_f32(const en_softmax_f32_params *p, const float *input, float *output)
+{
+    for (int32_t r = 0; r < p->rows; ++r) {
+        const float *in = input + r * p->depth;
+        float *out = output + r * p->depth;
+        float max = in[0];
+        for (int32_t c = 1; c < p->depth; ++c) {
+            max = in[c] > max ? in[c] : max;
+        }
+        float sum = 0.0f;
+        for (int32_t c = 0; c < p->depth; ++c) {
+            out[c] = expf((in[c] - max) * p->beta);
+            sum += out[c];
+        }
+        const float reciprocal = 1.0f / sum;
+        for (int32_t c = 0; c < p->depth; ++c) {
+            out[c] = out[c] * reciprocal;
         }
     }
 }
