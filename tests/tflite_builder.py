@@ -11,7 +11,14 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as S
 
-DTYPES = {"int8": S.TensorType.INT8, "int32": S.TensorType.INT32, "float32": S.TensorType.FLOAT32}
+DTYPES = {
+    "int8": S.TensorType.INT8,
+    "int16": S.TensorType.INT16,
+    "int32": S.TensorType.INT32,
+    "int64": S.TensorType.INT64,
+    "float32": S.TensorType.FLOAT32,
+}
+NP = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "float32": np.float32}
 ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 PAD = {"SAME": 0, "VALID": 1}
 
@@ -40,11 +47,7 @@ class ModelBuilder:
             t.quantization = q
         if data is not None:
             b = S.BufferT()
-            b.data = (
-                np.ascontiguousarray(data)
-                .astype({"int8": np.int8, "int32": np.int32, "float32": np.float32}[dtype])
-                .tobytes()
-            )
+            b.data = np.ascontiguousarray(data).astype(NP[dtype]).tobytes()
             self.buffers.append(b)
             t.buffer = len(self.buffers) - 1
         else:

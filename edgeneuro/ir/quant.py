@@ -102,3 +102,13 @@ def activation_range(activation: str, scale: float, zero_point: int, dtype: str 
             min(qmax, quantize_value(1.0, scale, zero_point)),
         )
     raise ValueError(f"fused activation {activation}")
+
+
+def multiply_by_quantized_multiplier_int64(x, multiplier, shift):
+    """TFLite ``MultiplyByQuantizedMultiplier(int64_t x, ...)`` of the 16x8 kernels: the multiplier
+    is reduced to 16 bits (rounded), then one rounding right shift by ``15 - shift``."""
+    x = np.asarray(x, dtype=np.int64)
+    multiplier = np.asarray(multiplier, dtype=np.int64)
+    reduced = np.where(multiplier < 0x7FFF0000, (multiplier + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - np.asarray(shift, dtype=np.int64)
+    return (x * reduced + (np.int64(1) << (total - 1))) >> total

@@ -52,11 +52,19 @@ def require_int8(graph: Graph, op: Op, *tensors: Tensor) -> None:
 
 
 def weighted_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
-    """Input, constant symmetric int8 weights (output channels on ``channel_axis``), int32 bias
-    (zeros when the model has none) and output of a CONV_2D / FULLY_CONNECTED-like operator."""
+    """Input, constant symmetric int8 weights (output channels on ``channel_axis``), bias (zeros
+    when the model has none) and output of a CONV_2D / FULLY_CONNECTED-like operator. Activations
+    are int8 (bias int32) or, in TFLite's 16x8 mode, int16 with zero point 0 (bias int64)."""
     x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
     b = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
-    require_int8(graph, op, x, w, y)
+    if x.dtype == y.dtype == "int16" and x.quant and y.quant:
+        if x.zero_point != 0 or y.zero_point != 0:
+            raise unsupported(graph, op, "int16 activations must have zero point 0")
+        require_int8(graph, op, w)
+        bias_type = np.int64
+    else:
+        require_int8(graph, op, x, w, y)
+        bias_type = np.int32
     if w.data is None:
         raise unsupported(graph, op, "weights must be constant")
     if any(z != 0 for z in w.quant.zero_point):
@@ -67,10 +75,12 @@ def weighted_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tens
             graph, op, f"{len(w.quant.scale)} weight scales on axis {w.quant.axis} for {channels} output channels"
         )
     if b is None:
-        return x, w, np.zeros(channels, np.int32), y
-    if b.dtype != "int32" or b.data is None or b.size != channels:
-        raise unsupported(graph, op, f"bias '{b.name}' must be a constant int32 vector of {channels}")
-    return x, w, b.data.astype(np.int32).reshape(channels), y
+        return x, w, np.zeros(channels, bias_type), y
+    if b.dtype not in ("int32", "int64") or b.data is None or b.size != channels:
+        raise unsupported(graph, op, f"bias '{b.name}' must be a constant integer vector of {channels}")
+    if bias_type is np.int32 and b.dtype != "int32":
+        raise unsupported(graph, op, f"bias '{b.name}' is {b.dtype}; int8 kernels take int32 biases")
+    return x, w, b.data.astype(bias_type).reshape(channels), y
 
 
 def float_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
@@ -150,6 +160,14 @@ def window(attrs: dict, ih: int, iw: int, kh: int, kw: int, sh: int, sw: int, dh
 def check_shape(graph: Graph, op: Op, t: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(t.shape) != tuple(expected):
         raise unsupported(graph, op, f"output '{t.name}' has shape {list(t.shape)}, expected {list(expected)}")
+
+
+def requantize16(acc: np.ndarray, mult, shift, act_min: int, act_max: int) -> np.ndarray:
+    """The 16x8 kernels' requantization: int64 accumulator, reduced multiplier, int16 result."""
+    from edgeneuro.ir.quant import multiply_by_quantized_multiplier_int64
+
+    y = multiply_by_quantized_multiplier_int64(acc, mult, shift)
+    return np.clip(y, act_min, act_max).astype(np.int16)
 
 
 def requantize(acc: np.ndarray, mult, shift, out_zp: int, act_min: int, act_max: int) -> np.ndarray:

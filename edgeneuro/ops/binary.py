@@ -3,9 +3,9 @@
 Spec (TFLM ``add_common.cc`` / ``sub_common.cc`` / ``mul_common.cc`` and the reference integer
 kernels):
 
-- ADD / SUB: both inputs are shifted left by 20 bits after removing their zero points, scaled to a
+- ADD / SUB: both inputs are shifted left by 20 bits (15 for int16) after removing their zero points, scaled to a
   common scale ``2 * max(s1, s2)`` with ``QuantizeMultiplier(s_i / (2 max))``, added (subtracted),
-  then rescaled with ``QuantizeMultiplier(2 max / (2**20 * s_out))``; every rescale is
+  then rescaled with ``QuantizeMultiplier(2 max / (2**shift * s_out))``; every rescale is
   ``MultiplyByQuantizedMultiplier``. ADD computes ``2 max`` in double, SUB in float32 (as TFLM's
   ``sub_common.cc`` does), and the quotients accordingly.
 - MUL: ``MBQM((x1 - zp1) * (x2 - zp2), QuantizeMultiplier(s1 * s2 / s_out)) + zp_out``.
@@ -25,7 +25,6 @@ KINDS = ("ADD", "SUB", "MUL")
 C_FILE = "binary"
 MAX_VERSION = {"ADD": 4, "SUB": 5, "MUL": 6}  # newest TFLite op versions handled
 RANK = 5
-LEFT_SHIFT = 20
 
 
 def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
@@ -38,26 +37,27 @@ def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
     return strides
 
 
-def _int8_multipliers(kind: str, a: Tensor, b: Tensor, y: Tensor) -> dict[str, int]:
+def _int_multipliers(kind: str, a: Tensor, b: Tensor, y: Tensor, left_shift: int) -> dict[str, int]:
     if kind == "MUL":
         m, s = quantize_multiplier(a.scale * b.scale / y.scale)
         return dict(a_mult=0, a_shift=0, b_mult=0, b_shift=0, left_shift=0, out_mult=m, out_shift=s)
     if kind == "ADD":
         twice_max = 2 * max(a.scale, b.scale)
-        ra, rb, ro = a.scale / twice_max, b.scale / twice_max, twice_max / ((1 << LEFT_SHIFT) * y.scale)
+        ra, rb, ro = a.scale / twice_max, b.scale / twice_max, twice_max / ((1 << left_shift) * y.scale)
     else:  # SUB: float32 arithmetic, then widened
         f = np.float32
         twice_max = f(2) * max(f(a.scale), f(b.scale))
         ra, rb = float(f(a.scale) / twice_max), float(f(b.scale) / twice_max)
-        ro = float(twice_max / (f(1 << LEFT_SHIFT) * f(y.scale)))
+        ro = float(twice_max / (f(1 << left_shift) * f(y.scale)))
     (am, ash), (bm, bsh), (om, osh) = (quantize_multiplier(r) for r in (ra, rb, ro))
-    return dict(a_mult=am, a_shift=ash, b_mult=bm, b_shift=bsh, left_shift=LEFT_SHIFT, out_mult=om, out_shift=osh)
+    return dict(a_mult=am, a_shift=ash, b_mult=bm, b_shift=bsh, left_shift=left_shift, out_mult=om, out_shift=osh)
 
 
 def lower(op: Op, g: Graph) -> Kernel:
     a, b, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     is_float = a.dtype == b.dtype == y.dtype == "float32"
-    if not is_float:
+    is_int16 = a.dtype == b.dtype == y.dtype == "int16" and all(t.quant for t in (a, b, y))
+    if not is_float and not is_int16:
         require_int8(g, op, a, b, y)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
@@ -76,12 +76,12 @@ def lower(op: Op, g: Graph) -> Kernel:
         act_min, act_max = float_activation_range(op)
         params.update(act_min=act_min, act_max=act_max)
     else:
-        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point, y.dtype)
         params.update(a_zp=a.zero_point, b_zp=b.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        params.update(_int8_multipliers(op.kind, a, b, y))
+        params.update(_int_multipliers(op.kind, a, b, y, left_shift=15 if is_int16 else 20))
     return Kernel(
         op=op,
-        fn="en_binary_f32" if is_float else "en_binary_s8",
+        fn="en_binary_f32" if is_float else ("en_binary_s16" if is_int16 else "en_binary_s8"),
         params=params,
         inputs=(a.name, b.name),
         outputs=(y.name,),
@@ -108,4 +108,4 @@ def reference(k: Kernel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         sb = multiply_by_quantized_multiplier(xb << p["left_shift"], p["b_mult"], p["b_shift"])
         raw = sa + sb if p["op"] == 0 else sa - sb
     y = multiply_by_quantized_multiplier(raw, p["out_mult"], p["out_shift"]) + p["out_zp"]
-    return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
+    return np.clip(y, p["act_min"], p["act_max"]).astype(np.int16 if k.fn == "en_binary_s16" else np.int8)

@@ -21,6 +21,7 @@ from edgeneuro.ops.base import (
     float_clamp,
     float_operands,
     requantize,
+    requantize16,
     unsupported,
     weighted_operands,
     window,
@@ -71,9 +72,9 @@ def lower(op: Op, g: Graph) -> Kernel:
         fn, consts = "en_conv2d_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
     else:
         mult, shift = channel_multipliers(x, w, y)
-        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
+        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point, y.dtype)
         params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        fn = "en_conv2d_s8"
+        fn = "en_conv2d_s16" if x.dtype == "int16" else "en_conv2d_s8"
         consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
     act = activation(op) if activation(op) != "NONE" else ""
     return Kernel(
@@ -91,7 +92,16 @@ def lower(op: Op, g: Graph) -> Kernel:
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
     if k.fn == "en_conv2d_f32":
         return _reference_f32(k, x, w, bias)
-    mult, shift = requant
+    p = k.params
+    mult, shift = (a.astype(np.int64) for a in requant)
+    acc = _accumulate(k, x, w) + bias.astype(np.int64)
+    if k.fn == "en_conv2d_s16":
+        return requantize16(acc, mult, shift, p["act_min"], p["act_max"])
+    return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
+
+
+def _accumulate(k: Kernel, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Exact integer sums of (input - zero point) * weight; padding taps contribute nothing."""
     p = k.params
     n, ih, iw, ic = x.shape
     oc, kh, kw, fc = w.shape
@@ -100,8 +110,7 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
     pt, pl = p["pad_h"], p["pad_w"]
     pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
     pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
-    xs = x.astype(np.int64) - p["in_zp"]  # padding contributes zero after the offset
-    xs = np.pad(xs, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    xs = np.pad(x.astype(np.int64) - p["in_zp"], ((0, 0), (pt, pb), (pl, pr), (0, 0)))
     groups = ic // fc
     per_group = oc // groups
     acc = np.zeros((n, oh, ow, oc), np.int64)
@@ -113,8 +122,7 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
                 cin = patch[..., gi * fc : (gi + 1) * fc]
                 wg = w64[gi * per_group : (gi + 1) * per_group, i, j, :]
                 acc[..., gi * per_group : (gi + 1) * per_group] += np.einsum("nhwc,oc->nhwo", cin, wg)
-    acc += bias.astype(np.int64)
-    return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])
+    return acc
 
 
 def _reference_f32(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:

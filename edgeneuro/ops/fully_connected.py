@@ -21,6 +21,7 @@ from edgeneuro.ops.base import (
     float_clamp,
     float_operands,
     requantize,
+    requantize16,
     unsupported,
     weighted_operands,
 )
@@ -48,15 +49,17 @@ def lower(op: Op, g: Graph) -> Kernel:
         params.update(act_min=act_min, act_max=act_max)
         fn, consts = "en_fully_connected_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
     else:
+        if w.quant.per_channel and x.dtype == "int16":
+            raise unsupported(g, op, "16x8 with per-channel weights (TFLite Micro takes per-tensor weights there)")
         if w.quant.per_channel:
             mult, shift = channel_multipliers(x, w, y)
         else:
             product = float(np.float32(x.scale) * np.float32(w.scale))
             m, e = quantize_multiplier(product / y.scale)
             mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
-        act_min, act_max = activation_range(act, y.scale, y.zero_point)
+        act_min, act_max = activation_range(act, y.scale, y.zero_point, y.dtype)
         params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        fn = "en_fully_connected_s8"
+        fn = "en_fully_connected_s16" if x.dtype == "int16" else "en_fully_connected_s8"
         consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
     return Kernel(
         op=op,
@@ -78,7 +81,9 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
         for d in range(p["depth"]):
             acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
-    mult, shift = requant
+    mult, shift = (a.astype(np.int64) for a in requant)
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]
     acc = xs @ w.astype(np.int64).T + bias.astype(np.int64)
-    return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])
+    if k.fn == "en_fully_connected_s16":
+        return requantize16(acc, mult, shift, p["act_min"], p["act_max"])
+    return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])

@@ -15,6 +15,9 @@ typedef struct {
 
 void en_binary_s8(const en_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 
+typedef en_binary_s8_params en_binary_s16_params;
+void en_binary_s16(const en_binary_s16_params *p, const int16_t *a, const int16_t *b, int16_t *output);
+
 typedef struct {
     int32_t d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4;
     int32_t op; /* 0 ADD, 1 SUB, 2 MUL */

@@ -34,6 +34,20 @@ static inline int32_t en_requant(int32_t x, int32_t mult, int32_t shift)
     return en_rdbpot(en_srdhm(x * (int32_t)(1u << left), mult), right);
 }
 
+/* MultiplyByQuantizedMultiplier for the int64 accumulators of the 16x8 kernels: the multiplier
+ * reduced to 16 bits, then one rounding shift. */
+static inline int32_t en_requant64(int64_t x, int32_t mult, int32_t shift)
+{
+    const int64_t reduced = mult < 0x7FFF0000 ? ((mult + (1 << 15)) >> 16) : 0x7FFF;
+    const int total = 15 - shift;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
+}
+
+static inline int16_t en_clamp_s16(int32_t v, int32_t lo, int32_t hi)
+{
+    return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
 static inline int8_t en_clamp_s8(int32_t v, int32_t lo, int32_t hi)
 {
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));

@@ -36,3 +36,19 @@ void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float 
         }
     }
 }
+
+void en_fully_connected_s16(const en_fully_connected_s16_params *p, const int16_t *input, const int8_t *weights,
+                            const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *output)
+{
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *in = input + b * p->depth;
+        for (int32_t u = 0; u < p->units; ++u) {
+            const int8_t *w = weights + u * p->depth;
+            int64_t acc = 0;
+            for (int32_t d = 0; d < p->depth; ++d) {
+                acc += (int32_t)in[d] * (int32_t)w[d];
+            }
+            *output++ = en_clamp_s16(en_requant64(acc + bias[u], mult[u], shift[u]), p->act_min, p->act_max);
+        }
+    }
+}
