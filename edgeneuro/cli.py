@@ -149,62 +149,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="cmd", required=True)
 
+    def model_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("model", help="a .tflite model (int8, 16x8 or float32) or an .onnx model (QDQ int8)")
+        sp.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
+        sp.add_argument(
+            "--shape",
+            action="append",
+            metavar="NAME=D0xD1...",
+            help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
+        )
+        sp.add_argument("--calibrate", metavar="DATA.npy",
+                        help="quantize a float ONNX model to int8 first, calibrating on these samples "
+                        "[N, *input shape without batch]")  # fmt: skip
+
     c = sub.add_parser(
         "compile",
         help="model -> C sources and a memory plan",
-        description=f"Compile an int8 TFLite model to C. Operators: {', '.join(SUPPORTED)}.",
+        description=f"Compile a model to C. Operators: {', '.join(SUPPORTED)}.",
     )
-    c.add_argument("model", help="a .tflite model (full int8) or a QDQ int8 .onnx model")
-    c.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`)")
+    model_args(c)
     c.add_argument("-o", "--out", required=True, help="output folder for the sources and plan.json")
-    c.add_argument(
-        "--shape",
-        action="append",
-        metavar="NAME=D0xD1...",
-        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
-    )
-    c.add_argument(
-        "--calibrate",
-        metavar="DATA.npy",
-        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
-    )
     c.set_defaults(fn=cmd_compile)
 
     r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
-    r.add_argument("model")
-    r.add_argument("--board", default="mps2-an386")
+    model_args(r)
     r.add_argument("--input", required=True, help="IN.npy: [N, *model input shape without batch]")
     r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
-    r.add_argument(
-        "--shape",
-        action="append",
-        metavar="NAME=D0xD1...",
-        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
-    )
-    r.add_argument(
-        "--calibrate",
-        metavar="DATA.npy",
-        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
-    )
     r.set_defaults(fn=cmd_run)
 
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
-    i.add_argument("model")
-    i.add_argument("--board", default="mps2-an386")
+    model_args(i)
     i.add_argument("--json", action="store_true", help="machine-readable output")
-    i.add_argument(
-        "--shape",
-        action="append",
-        metavar="NAME=D0xD1...",
-        help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
-    )
-    i.add_argument(
-        "--calibrate",
-        metavar="DATA.npy",
-        help="quantize a float ONNX model to int8 first, calibrating on these samples [N, *input shape]",
-    )
     i.set_defaults(fn=cmd_inspect)
 
     b = sub.add_parser("boards", help="list the boards")
