@@ -48,6 +48,11 @@ static inline int16_t en_clamp_s16(int32_t v, int32_t lo, int32_t hi)
     return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+static inline float en_clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
 static inline int8_t en_clamp_s8(int32_t v, int32_t lo, int32_t hi)
 {
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));

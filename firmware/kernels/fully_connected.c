@@ -1,54 +1,49 @@
-/* FULLY_CONNECTED int8, weights [units][depth], per-channel or per-tensor requantization.
- * Spec: edgeneuro/ops/fully_connected.py. */
-#include "en_fixedpoint.h"
+/* FULLY_CONNECTED, weights [units][depth]: int8 (per-channel or per-tensor requantization), 16x8
+ * and float32. Spec: edgeneuro/ops/fully_connected.py. */
 #include "fully_connected.h"
+
+#include "en_fixedpoint.h"
+
+/* The loop of all three variants: acc = sum over d of TERM(in[d], w[d]), then FINISH(acc, u). */
+#define EN_FC_LOOPS(IN_T, W_T, ACC_T, TERM, FINISH)        \
+    for (int32_t b = 0; b < p->batches; ++b) {             \
+        const IN_T *in = input + b * p->depth;             \
+        for (int32_t u = 0; u < p->units; ++u) {           \
+            const W_T *w = weights + u * p->depth;         \
+            ACC_T acc = 0;                                 \
+            for (int32_t d = 0; d < p->depth; ++d) {       \
+                acc += TERM(in[d], w[d]);                  \
+            }                                              \
+            *output++ = FINISH(acc, u);                    \
+        }                                                  \
+    }
 
 void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
 {
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in = input + b * p->depth;
-        for (int32_t u = 0; u < p->units; ++u) {
-            const int8_t *w = weights + u * p->depth;
-            int32_t acc = 0;
-            for (int32_t d = 0; d < p->depth; ++d) {
-                acc += ((int32_t)in[d] - p->in_zp) * (int32_t)w[d];
-            }
-            acc = en_requant(acc + bias[u], mult[u], shift[u]) + p->out_zp;
-            *output++ = en_clamp_s8(acc, p->act_min, p->act_max);
-        }
-    }
-}
-
-void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float *input, const float *weights,
-                            const float *bias, float *output)
-{
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const float *in = input + b * p->depth;
-        for (int32_t u = 0; u < p->units; ++u) {
-            const float *w = weights + u * p->depth;
-            float acc = 0.0f;
-            for (int32_t d = 0; d < p->depth; ++d) {
-                acc += in[d] * w[d];
-            }
-            acc += bias[u];
-            *output++ = acc < p->act_min ? p->act_min : (acc > p->act_max ? p->act_max : acc);
-        }
-    }
+#define TERM(x, w) (((int32_t)(x) - p->in_zp) * (int32_t)(w))
+#define FINISH(acc, u) en_clamp_s8(en_requant((acc) + bias[u], mult[u], shift[u]) + p->out_zp, p->act_min, p->act_max)
+    EN_FC_LOOPS(int8_t, int8_t, int32_t, TERM, FINISH)
+#undef TERM
+#undef FINISH
 }
 
 void en_fully_connected_s16(const en_fully_connected_s16_params *p, const int16_t *input, const int8_t *weights,
                             const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *output)
 {
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int16_t *in = input + b * p->depth;
-        for (int32_t u = 0; u < p->units; ++u) {
-            const int8_t *w = weights + u * p->depth;
-            int64_t acc = 0;
-            for (int32_t d = 0; d < p->depth; ++d) {
-                acc += (int32_t)in[d] * (int32_t)w[d];
-            }
-            *output++ = en_clamp_s16(en_requant64(acc + bias[u], mult[u], shift[u]), p->act_min, p->act_max);
-        }
-    }
+#define TERM(x, w) ((int32_t)(x) * (int32_t)(w))
+#define FINISH(acc, u) en_clamp_s16(en_requant64((acc) + bias[u], mult[u], shift[u]), p->act_min, p->act_max)
+    EN_FC_LOOPS(int16_t, int8_t, int64_t, TERM, FINISH)
+#undef TERM
+#undef FINISH
+}
+
+void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float *input, const float *weights,
+                            const float *bias, float *output)
+{
+#define TERM(x, w) ((x) * (w))
+#define FINISH(acc, u) en_clampf((acc) + bias[u], p->act_min, p->act_max)
+    EN_FC_LOOPS(float, float, float, TERM, FINISH)
+#undef TERM
+#undef FINISH
 }
