@@ -7,10 +7,9 @@ which copies, for each of the ``outer = prod(shape[:axis])`` rows, the ``shape_i
 bytes of input i in input order. Nothing is requantized, so the reference is ``np.concatenate``.
 
 C calling convention: the number of arguments depends on the number of inputs, so there is one
-entry point per count, ``en_concatenation_s8_<n>(params, activations..., constants..., output)``.
-Constant inputs are passed after the activations (as every kernel's constants are);
-``src<i>`` gives, for input i in the model's order, its position in that argument list, and
-``chunk<i>`` its bytes per row.
+entry point per count, ``en_concatenation_s8_<n>(params, input0, ..., input<n-1>, output)``, the
+inputs in the model's order (constant inputs are constant operands, in flash); ``chunk<i>`` is
+input i's bytes per row.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from edgeneuro.ir import Graph, Op
 from edgeneuro.ops.base import Kernel, activation, require_int8, same_quant, unsupported
 
 KINDS = ("CONCATENATION",)
-C_FILE = "concatenation_s8"
+C_FILE = "concatenation"
+MAX_VERSION = {"CONCATENATION": 4}  # newest TFLite op versions handled (2: int8; 3, 4: int16, uint32, rejected by type)
 MAX_INPUTS = 10  # TFLM kMaxInputNum
 
 
@@ -48,7 +48,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, f"axis {axis} for rank {rank}")
     axis %= rank
     for x in xs:
-        if len(x.shape) != rank or any(a != b for i, (a, b) in enumerate(zip(x.shape, y.shape)) if i != axis):
+        if len(x.shape) != rank or any(x.shape[i] != y.shape[i] for i in range(rank) if i != axis):
             raise unsupported(
                 g, op, f"input '{x.name}' {list(x.shape)} does not fit output {list(y.shape)} on axis {axis}"
             )
@@ -56,35 +56,15 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(
             g, op, f"inputs add up to {sum(x.shape[axis] for x in xs)} on axis {axis}, output has {y.shape[axis]}"
         )
-    if all(x.is_const for x in xs):
-        raise unsupported(g, op, "every input is a constant (fold it when converting)")
-
     outer = int(np.prod(y.shape[:axis], dtype=np.int64))
     inner = int(np.prod(y.shape[axis + 1 :], dtype=np.int64))
-    acts = [x for x in xs if not x.is_const]
-    # Argument slot of each input: activations first (in order), then constants (in order).
-    slot, next_act, next_const = [], 0, len(acts)
-    for x in xs:
-        if x.is_const:
-            slot.append(next_const)
-            next_const += 1
-        else:
-            slot.append(next_act)
-            next_act += 1
     params = {"n": len(xs), "outer": outer}
-    for i in range(MAX_INPUTS):
-        params[f"chunk{i}"] = xs[i].shape[axis] * inner if i < len(xs) else 0
-    for i in range(MAX_INPUTS):
-        params[f"src{i}"] = slot[i] if i < len(xs) else 0
-    const_arrays = tuple(
-        (f"in{i}", np.ascontiguousarray(x.data, dtype=np.int8)) for i, x in enumerate(xs) if x.is_const
-    )
+    params |= {f"chunk{i}": xs[i].shape[axis] * inner if i < len(xs) else 0 for i in range(MAX_INPUTS)}
     return Kernel(
         op=op,
         fn=f"en_concatenation_s8_{len(xs)}",
         params=params,
-        inputs=tuple(x.name for x in acts),
-        consts=const_arrays,
+        inputs=tuple(op.inputs),
         outputs=(y.name,),
         summary=f"axis {axis}, {len(xs)} inputs",
     )
@@ -92,9 +72,5 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 def reference(k: Kernel, *arrays: np.ndarray) -> np.ndarray:
     p = k.params
-    n, outer = p["n"], p["outer"]
-    args = [np.asarray(a, np.int8).reshape(outer, -1) for a in arrays]
-    parts = [args[p[f"src{i}"]] for i in range(n)]
-    for i, part in enumerate(parts):
-        assert part.shape[1] == p[f"chunk{i}"]
+    parts = [np.asarray(a, np.int8).reshape(p["outer"], p[f"chunk{i}"]) for i, a in enumerate(arrays)]
     return np.concatenate(parts, axis=1).reshape(-1)
