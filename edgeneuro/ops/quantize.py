@@ -14,9 +14,6 @@ Spec (TFLM ``quantize_common.cc`` / ``dequantize.cc``):
   int32 are rejected (TFLM overflows there).
 * DEQUANTIZE, ``reference_ops::Dequantize``: ``y = (float)s_in * (float)(x - zp_in)``, one float32
   product.
-
-The float32 scale reaches the C kernels as its IEEE-754 bit pattern (``scale_bits``), since kernel
-parameters are int32.
 """
 
 from __future__ import annotations
@@ -42,10 +39,6 @@ def _per_tensor(g: Graph, op: Op, t: Tensor) -> None:
         raise unsupported(g, op, f"tensor '{t.name}' is quantized per channel; TFLM takes one scale here")
 
 
-def _scale_bits(scale: float) -> int:
-    return int(np.array([scale], np.float32).view(np.int32)[0])
-
-
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
     if x.size != y.size:
@@ -55,7 +48,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         if x.dtype not in RANGES or y.dtype != "float32":
             raise unsupported(g, op, f"{pair}; edgeneuro dequantizes int8 or int16 to float32")
         _per_tensor(g, op, x)
-        params = {"size": x.size, "in_zp": x.zero_point, "scale_bits": _scale_bits(x.scale)}
+        params = {"size": x.size, "in_zp": x.zero_point, "scale": float(np.float32(x.scale))}
         return Kernel(
             op=op,
             fn=f"en_dequantize_{SHORT[x.dtype]}_f32",
@@ -73,7 +66,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         params = {
             "size": x.size,
             "out_zp": y.zero_point,
-            "scale_bits": _scale_bits(y.scale),
+            "scale": float(np.float32(y.scale)),
             "act_min": lo,
             "act_max": hi,
         }
@@ -102,18 +95,14 @@ def lower(op: Op, g: Graph) -> Kernel:
     return Kernel(op=op, fn=fn, params=params, inputs=(x.name,), outputs=(y.name,), summary=summary, inplace=inplace)
 
 
-def _float_scale(bits: int) -> np.float32:
-    return np.array([bits], np.int32).view(np.float32)[0]
-
-
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     if k.op.kind == "DEQUANTIZE":
         d = (np.asarray(x).astype(np.int32) - p["in_zp"]).astype(np.float32)
-        return (_float_scale(p["scale_bits"]) * d).astype(np.float32).reshape(-1)
+        return (np.float32(p["scale"]) * d).astype(np.float32).reshape(-1)
     out_type = np.int8 if p["act_max"] == 127 else np.int16
     if "mult" not in p:  # from float32
-        v = (np.asarray(x, np.float32) / _float_scale(p["scale_bits"])).astype(np.float64).reshape(-1)
+        v = (np.asarray(x, np.float32) / np.float32(p["scale"])).astype(np.float64).reshape(-1)
         v = np.where(np.isnan(v), 0.0, np.clip(v, -SATURATE, SATURATE))
         r = np.sign(v) * np.floor(np.abs(v) + 0.5)  # roundf: halves away from zero (exact in float64)
         q = r.astype(np.int64) + p["out_zp"]

@@ -2,16 +2,6 @@
 #include "en_fixedpoint.h"
 #include "quantize.h"
 
-static float en_scale(int32_t bits)
-{
-    union {
-        int32_t i;
-        float f;
-    } u;
-    u.i = bits;
-    return u.f;
-}
-
 static int32_t en_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);
@@ -43,7 +33,7 @@ static int32_t en_quantize_value(float x, float scale, const en_quantize_f32_par
 
 void en_quantize_f32_s8(const en_quantize_f32_params *p, const float *input, int8_t *output)
 {
-    const float scale = en_scale(p->scale_bits);
+    const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int8_t)en_quantize_value(input[i], scale, p);
     }
@@ -51,7 +41,7 @@ void en_quantize_f32_s8(const en_quantize_f32_params *p, const float *input, int
 
 void en_quantize_f32_s16(const en_quantize_f32_params *p, const float *input, int16_t *output)
 {
-    const float scale = en_scale(p->scale_bits);
+    const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)en_quantize_value(input[i], scale, p);
     }
@@ -92,7 +82,7 @@ void en_quantize_s16_s16(const en_requantize_params *p, const int16_t *input, in
 
 void en_dequantize_s8_f32(const en_dequantize_params *p, const int8_t *input, float *output)
 {
-    const float scale = en_scale(p->scale_bits);
+    const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = scale * (float)(input[i] - p->in_zp);
     }
@@ -100,7 +90,7 @@ void en_dequantize_s8_f32(const en_dequantize_params *p, const int8_t *input, fl
 
 void en_dequantize_s16_f32(const en_dequantize_params *p, const int16_t *input, float *output)
 {
-    const float scale = en_scale(p->scale_bits);
+    const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = scale * (float)(input[i] - p->in_zp);
     }

@@ -1,5 +1,4 @@
 /* QUANTIZE (float32 -> int8/int16, int8/int16 -> int8/int16) and DEQUANTIZE (int8/int16 -> float32).
- * A float32 scale arrives as its IEEE-754 bit pattern (scale_bits).
  * Spec: the numpy reference in edgeneuro/ops/quantize.py. */
 #ifndef EN_QUANTIZE_H
 #define EN_QUANTIZE_H
@@ -7,7 +6,8 @@
 #include <stdint.h>
 
 typedef struct {
-    int32_t size, out_zp, scale_bits, act_min, act_max;
+    int32_t size, out_zp, act_min, act_max;
+    float scale;
 } en_quantize_f32_params;
 
 typedef struct {
@@ -15,7 +15,8 @@ typedef struct {
 } en_requantize_params;
 
 typedef struct {
-    int32_t size, in_zp, scale_bits;
+    int32_t size, in_zp;
+    float scale;
 } en_dequantize_params;
 
 typedef en_quantize_f32_params en_quantize_f32_s8_params;
