@@ -33,7 +33,9 @@ from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multip
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("RELU", "RELU6", "LEAKY_RELU")
-C_FILE = "relu_s8"
+C_FILE = "relu"
+# newest TFLite op versions handled (RELU/RELU6 3 and LEAKY_RELU 2: int16, rejected by type)
+MAX_VERSION = {"RELU": 3, "RELU6": 3, "LEAKY_RELU": 2}
 
 
 def _operands(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
@@ -71,6 +73,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             ),
             inputs=(x.name,),
             outputs=(y.name,),
+            inplace=(0,),
             summary="requantized" if (x.scale, in_zp) != (y.scale, out_zp) else "",
         )
     if op.kind == "RELU6":
@@ -84,6 +87,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             params=dict(size=size, zero=in_zp, six=six),
             inputs=(x.name,),
             outputs=(y.name,),
+            inplace=(0,),
             summary=f"clamp [{in_zp}, {six}]",
         )
     alpha = float(op.attrs.get("alpha", 0.2))
@@ -106,6 +110,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         ),
         inputs=(x.name,),
         outputs=(y.name,),
+        inplace=(0,),
         summary=f"alpha {alpha:g}",
     )
 

@@ -1,7 +1,7 @@
 /* RELU (requantizing), RELU6 (a clamp in the input's quantization, as TFLM) and LEAKY_RELU (two
  * multipliers) on int8. Spec: edgeneuro/ops/relu.py. */
 #include "en_fixedpoint.h"
-#include "relu_s8.h"
+#include "relu.h"
 
 void en_relu_s8(const en_relu_s8_params *p, const int8_t *input, int8_t *output)
 {

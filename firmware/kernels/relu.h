@@ -1,7 +1,7 @@
 /* RELU, RELU6 and LEAKY_RELU int8 kernels: parameters fixed at compile time, then activations,
  * outputs. Spec: the numpy reference in edgeneuro/ops/relu.py. */
-#ifndef EN_RELU_S8_H
-#define EN_RELU_S8_H
+#ifndef EN_RELU_H
+#define EN_RELU_H
 
 #include <stdint.h>
 

@@ -1,0 +1,19 @@
+/* LOGISTIC and TANH int8 kernels: parameters fixed at compile time, then activations, outputs.
+ * Spec: the numpy reference in edgeneuro/ops/sigmoid.py. */
+#ifndef EN_SIGMOID_H
+#define EN_SIGMOID_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t size, in_zp, mult, shift, radius;
+} en_logistic_s8_params;
+
+typedef struct {
+    int32_t size, in_zp, mult, shift, radius;
+} en_tanh_s8_params;
+
+void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t *output);
+void en_tanh_s8(const en_tanh_s8_params *p, const int8_t *input, int8_t *output);
+
+#endif
