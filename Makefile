@@ -13,8 +13,8 @@ lint: setup
 	.venv/bin/ruff format --check edgeneuro tests bench
 
 test: lint
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n auto
 
 # The quick loop while developing: no QEMU, no TensorFlow training.
 test-fast: setup
-	.venv/bin/pytest -q -m "not sim and not slow"
+	.venv/bin/pytest -q -n auto -m "not sim and not slow"

@@ -90,17 +90,18 @@ def test_unknown_operator_version(tmp_path):
     assert_clean_error(proc, "future.tflite", "operator #0 FULLY_CONNECTED", "version 99 is newer than edgeneuro knows")
 
 
-def test_float_model_rejected(tmp_path):
+def test_float_operator_without_a_float_kernel(tmp_path):
+    """FULLY_CONNECTED has a float32 kernel, LOGISTIC has only int8 ones: named at compile time."""
     b = ModelBuilder()
     x = b.tensor([1, 4], "float32")
     w = b.tensor([2, 4], "float32", data=np.ones((2, 4)))
+    h = b.tensor([1, 2], "float32")
     y = b.tensor([1, 2], "float32")
-    b.op("FULLY_CONNECTED", [x, w, -1], [y], fc_options("NONE"), "FullyConnectedOptions")
+    b.op("FULLY_CONNECTED", [x, w, -1], [h], fc_options("NONE"), "FullyConnectedOptions")
+    b.op("LOGISTIC", [h], [y])
     model = tmp_path / "float.tflite"
     model.write_bytes(b.build([x], [y]))
-    assert_clean_error(
-        edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "operator #0 FULLY_CONNECTED", "float32"
-    )
+    assert_clean_error(edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "operator #1 LOGISTIC", "float32")
 
 
 def test_unknown_board(tmp_path):

@@ -125,7 +125,11 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         path = out / name
         path.write_text(env.get_template(template).render(**ctx))
         written.append(path)
+    # Only the kernels this model calls, with the shared fixed-point header.
     kdir = out / KERNEL_SOURCES
-    shutil.copytree(resource_dir("firmware") / "kernels", kdir)
+    kdir.mkdir()
+    src = resource_dir("firmware") / "kernels"
+    for name in ["en_fixedpoint.h", *ctx["headers"], *(h[:-2] + ".c" for h in ctx["headers"])]:
+        shutil.copy(src / name, kdir / name)
     written += sorted(kdir.iterdir())
     return written
