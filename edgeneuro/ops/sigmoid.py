@@ -26,9 +26,9 @@ import math
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, round_half_away
+from edgeneuro.ir.gemmlowp import exp_on_negative_values, reciprocal_one_plus_x, sat_shl
+from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier, round_half_away
 from edgeneuro.ir.quant import rounding_divide_by_pot as rdbpot
-from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
 
 KINDS = ("LOGISTIC", "TANH")
@@ -69,59 +69,11 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
-def _sat_shl(x, n: int):
-    """gemmlowp ``SaturatingRoundingMultiplyByPOT<n>`` for n > 0 (int32 saturation)."""
-    x = np.asarray(x, np.int64)
-    limit = (1 << (31 - n)) - 1
-    return np.where(x > limit, INT32_MAX, np.where(x < -limit, INT32_MIN, x << n))
-
-
-def _exp_on_interval(a):
-    """exp(a) for a in [-1/4, 0), Q0.31 in and out (Taylor series around -1/8)."""
-    const_term, one_third = 1895147668, 715827883
-    x = a + (1 << 28)
-    x2 = srdhm(x, x)
-    x3 = srdhm(x2, x)
-    x4 = srdhm(x2, x2)
-    inner = rdbpot(srdhm(rdbpot(x4, 2) + x3, one_third) + x2, 1)
-    return const_term + srdhm(const_term, x + inner)
-
-
-def exp_on_negative_values(a, integer_bits: int):
-    """gemmlowp ``exp_on_negative_values`` of a Q<integer_bits> value a <= 0, Q0.31 result."""
-    a = np.asarray(a, np.int64)
-    frac_bits = 31 - integer_bits
-    one_quarter = 1 << (frac_bits - 2)
-    a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter
-    result = _exp_on_interval(_sat_shl(a_mod_quarter_minus_quarter, integer_bits))
-    remainder = a_mod_quarter_minus_quarter - a
-    multipliers = {-2: 1672461947, -1: 1302514674, 0: 790015084, 1: 290630308, 2: 39332535, 3: 720401, 4: 242}
-    for exponent, m in multipliers.items():
-        if integer_bits > exponent:
-            result = np.where(remainder & (1 << (frac_bits + exponent)), srdhm(result, m), result)
-    assert integer_bits <= 5  # gemmlowp clamps below -32 for more integer bits; not needed here
-    return np.where(a == 0, INT32_MAX, result)
-
-
-def _newton_raphson_reciprocal(a):
-    """x ~= 2 / (1 + a) = 1 / half_denominator in Q2.29 for a Q0.31 value a in [0, 1), where
-    ``half_denominator = RoundingHalfSum(a, 1)``: three Newton-Raphson steps (gemmlowp's
-    ``one_over_one_plus_x_for_x_in_0_1`` halves it, ``one_minus_x_over_one_plus_x_for_x_in_0_1``
-    subtracts one)."""
-    s = np.asarray(a, np.int64) + INT32_MAX
-    half_denominator = np.where(s >= 0, (s + 1) // 2, -((1 - s) // 2))  # (s +- 1) / 2, truncating
-    x = 1515870810 + srdhm(half_denominator, -1010580540)
-    for _ in range(3):
-        one_minus = (1 << 29) - srdhm(half_denominator, x)
-        x = x + _sat_shl(srdhm(x, one_minus), 2)
-    return x
-
-
 def logistic(a):
     """gemmlowp ``logistic`` of a Q4.27 value, Q0.31 result."""
     a = np.asarray(a, np.int64)
     abs_a = np.where(a > 0, a, -a)
-    if_positive = _sat_shl(_newton_raphson_reciprocal(exp_on_negative_values(-abs_a, 4)), 1)
+    if_positive = sat_shl(reciprocal_one_plus_x(exp_on_negative_values(-abs_a, 4)), 1)
     return np.where(a == 0, 1 << 30, np.where(a > 0, if_positive, INT32_MAX - if_positive))
 
 
@@ -129,7 +81,7 @@ def tanh(a):
     """gemmlowp ``tanh`` of a Q4.27 value, Q0.31 result."""
     a = np.asarray(a, np.int64)
     n = np.where(a < 0, a, -a)
-    t = _sat_shl(_newton_raphson_reciprocal(exp_on_negative_values(n, 5)) - (1 << 29), 2)
+    t = sat_shl(reciprocal_one_plus_x(exp_on_negative_values(n, 5)) - (1 << 29), 2)
     return np.where(a == 0, 0, np.where(a < 0, -t, t))
 
 

@@ -8,7 +8,7 @@ bit for bit (3 ulp measured against TFLM).
 Spec: TFLite's quantized ``reference_ops::Softmax`` built on gemmlowp fixed point: the input
 difference to the row maximum is scaled into Q5.26 by ``PreprocessSoftmaxScaling(beta, s_in, 5)``,
 exponentiated with ``exp_on_negative_values``, summed in Q12.19, and divided with a Newton-Raphson
-reciprocal (``one_over_one_plus_x_for_x_in_0_1``). The functions below are that arithmetic in
+reciprocal (``one_over_one_plus_x_for_x_in_0_1``); edgeneuro/ir/gemmlowp.py has that arithmetic in
 numpy, scalar by scalar where gemmlowp is, vectorized over the row.
 """
 
@@ -19,9 +19,8 @@ import math
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
+from edgeneuro.ir.gemmlowp import exp_on_negative_values, one_over_one_plus_x
 from edgeneuro.ir.quant import (
-    INT32_MAX,
-    INT32_MIN,
     multiply_by_quantized_multiplier,
     quantize_multiplier_greater_than_one,
     rounding_divide_by_pot,
@@ -64,61 +63,6 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
-def _sat_shl(x, n: int):
-    """gemmlowp ``SaturatingRoundingMultiplyByPOT`` with a positive exponent."""
-    x = np.asarray(x, np.int64)
-    return np.clip(x << n, INT32_MIN, INT32_MAX)
-
-
-def _exp_on_interval(a):
-    """exp(a) for a in [-1/4, 0), Q0.31 in and out."""
-    const_term = 1895147668
-    one_third = 715827883
-    x = a + (1 << 28)
-    x2 = srdhm(x, x)
-    x3 = srdhm(x2, x)
-    x4 = srdhm(x2, x2)
-    x4_over_4 = rounding_divide_by_pot(x4, 2)
-    inner = rounding_divide_by_pot(srdhm(x4_over_4 + x3, one_third) + x2, 1)
-    return const_term + srdhm(const_term, x + inner)
-
-
-def exp_on_negative_values(a):
-    """gemmlowp ``exp_on_negative_values`` for a Q5.26 input, Q0.31 output."""
-    a = np.asarray(a, np.int64)
-    frac_bits = 31 - SCALED_DIFF_INTEGER_BITS
-    one_quarter = 1 << (frac_bits - 2)
-    mask = one_quarter - 1
-    a_mod_quarter_minus_quarter = (a & mask) - one_quarter
-    result = _exp_on_interval(_sat_shl(a_mod_quarter_minus_quarter, SCALED_DIFF_INTEGER_BITS))
-    remainder = a_mod_quarter_minus_quarter - a
-    for exponent, m in (
-        (-2, 1672461947),
-        (-1, 1302514674),
-        (0, 790015084),
-        (1, 290630308),
-        (2, 39332535),
-        (3, 720401),
-        (4, 242),
-    ):
-        if SCALED_DIFF_INTEGER_BITS > exponent:
-            bit = 1 << (frac_bits + exponent)
-            result = np.where(remainder & bit, srdhm(result, m), result)
-    return np.where(a == 0, INT32_MAX, result)
-
-
-def one_over_one_plus_x_for_x_in_0_1(a):
-    a = np.asarray(a, np.int64)
-    s = a + INT32_MAX
-    half_denominator = np.where(s >= 0, (s + 1) // 2, -((-(s - 1)) // 2))
-    x = 1515870810 + srdhm(half_denominator, -1010580540)
-    for _ in range(3):
-        hdx = srdhm(half_denominator, x)
-        one_minus = (1 << 29) - hdx
-        x = x + _sat_shl(srdhm(x, one_minus), 2)
-    return _sat_shl(x, 1)
-
-
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     if k.fn == "en_softmax_f32":  # exp((x - max) * beta) / sum, in float32; expf may differ by an ulp
@@ -134,14 +78,14 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
         diff = row - row.max()
         valid = diff >= p["diff_min"]
         scaled = multiply_by_quantized_multiplier(diff, p["mult"], p["left_shift"])
-        e = exp_on_negative_values(scaled)
+        e = exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
         sum_of_exps = int(np.sum(np.where(valid, rounding_divide_by_pot(e, ACCUM_INTEGER_BITS), 0)))
         headroom_plus_one = 32 - sum_of_exps.bit_length()  # count leading zeros of a positive int32
         num_bits_over_unit = ACCUM_INTEGER_BITS - headroom_plus_one
         shifted_sum_minus_one = ((sum_of_exps << headroom_plus_one) - (1 << 31)) & 0xFFFFFFFF
         if shifted_sum_minus_one >= 1 << 31:
             shifted_sum_minus_one -= 1 << 32
-        shifted_scale = one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one)
+        shifted_scale = one_over_one_plus_x(shifted_sum_minus_one)
         unsat = rounding_divide_by_pot(srdhm(shifted_scale, e), num_bits_over_unit + 31 - 8)
         out[r] = np.where(valid, np.clip(unsat - 128, -128, 127), -128)
     return out.reshape(-1)

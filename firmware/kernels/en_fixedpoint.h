@@ -58,4 +58,63 @@ static inline int8_t en_clamp_s8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* gemmlowp's fixed-point transcendentals (SOFTMAX, LOGISTIC, TANH); numpy twins in
+ * edgeneuro/ir/gemmlowp.py. */
+
+/* SaturatingRoundingMultiplyByPOT<n>, n > 0. */
+static inline int32_t en_sat_shl(int32_t x, int n)
+{
+    const int32_t limit = (int32_t)((INT64_C(1) << (31 - n)) - 1);
+    if (x > limit) {
+        return INT32_MAX;
+    }
+    if (x < -limit) {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << n);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out (Taylor series around -1/8). */
+static inline int32_t en_exp_on_interval(int32_t a)
+{
+    const int32_t constant_term = 1895147668;
+    const int32_t one_third = 715827883;
+    const int32_t x = a + (1 << 28);
+    const int32_t x2 = en_srdhm(x, x);
+    const int32_t x3 = en_srdhm(x2, x);
+    const int32_t x4 = en_srdhm(x2, x2);
+    const int32_t inner = en_rdbpot(en_srdhm(en_rdbpot(x4, 2) + x3, one_third) + x2, 1);
+    return constant_term + en_srdhm(constant_term, x + inner);
+}
+
+/* exp(a) for a <= 0 with integer_bits (at most 5) integer bits, Q0.31 result. */
+static inline int32_t en_exp_on_negative_values(int32_t a, int integer_bits)
+{
+    static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int frac_bits = 31 - integer_bits;
+    const int32_t one_quarter = (int32_t)1 << (frac_bits - 2);
+    const int32_t a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter;
+    int32_t result = en_exp_on_interval(en_sat_shl(a_mod_quarter_minus_quarter, integer_bits));
+    const int32_t remainder = a_mod_quarter_minus_quarter - a;
+    for (int e = -2; e <= 4; ++e) {
+        if (integer_bits > e && (remainder & ((int32_t)1 << (frac_bits + e)))) {
+            result = en_srdhm(result, multipliers[e + 2]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 2 / (1 + a) in Q2.29 for a Q0.31 value a in [0, 1), three Newton-Raphson steps. */
+static inline int32_t en_reciprocal_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = 1515870810 + en_srdhm(half_denominator, -1010580540);
+    for (int i = 0; i < 3; ++i) {
+        const int32_t one_minus = (1 << 29) - en_srdhm(half_denominator, x);
+        x = x + en_sat_shl(en_srdhm(x, one_minus), 2);
+    }
+    return x;
+}
+
 #endif
