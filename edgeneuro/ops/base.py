@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
-from edgeneuro.ir.quant import quantize_multiplier
+from edgeneuro.ir.quant import activation_range, quantize_multiplier
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,44 @@ def float_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor,
     channels = w.shape[channel_axis]
     bias = b.data.astype(np.float32).reshape(channels) if b is not None else np.zeros(channels, np.float32)
     return x, w, bias, y
+
+
+def layer_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tensor, Tensor, np.ndarray, Tensor]:
+    """The operands of a weighted layer, float32 or quantized by the input's type."""
+    if graph.t(op.inputs[0]).dtype == "float32":
+        return float_operands(graph, op, channel_axis)
+    return weighted_operands(graph, op, channel_axis)
+
+
+VARIANTS = {"int8": "s8", "int16": "s16", "float32": "f32"}
+
+
+def layer_kernel(
+    graph: Graph,
+    op: Op,
+    name: str,
+    x: Tensor,
+    w: Tensor,
+    bias: np.ndarray,
+    y: Tensor,
+    params: dict,
+    variants: tuple[str, ...] = ("s8", "s16", "f32"),
+    multipliers: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[str, tuple[tuple[str, np.ndarray], ...]]:
+    """The type-specific half of a weighted layer: adds the activation range (and zero points) to
+    ``params`` and returns the kernel ``en_<name>_<s8|s16|f32>`` and its constants (weights, bias,
+    and for integer kernels the per-channel multipliers, ``multipliers`` or from the scales)."""
+    variant = VARIANTS.get(x.dtype)
+    if variant not in variants:
+        raise unsupported(graph, op, f"{x.dtype} activations (edgeneuro has {', '.join(variants)} kernels for it)")
+    if variant == "f32":
+        params.update(zip(("act_min", "act_max"), float_activation_range(op), strict=True))
+        return f"en_{name}_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
+    mult, shift = multipliers if multipliers is not None else channel_multipliers(x, w, y)
+    act_min, act_max = activation_range(activation(op), y.scale, y.zero_point, y.dtype)
+    params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
+    consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
+    return f"en_{name}_{variant}", consts
 
 
 FLT_MAX = float(np.finfo(np.float32).max)

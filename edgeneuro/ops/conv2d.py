@@ -11,19 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import activation_range
 from edgeneuro.ops.base import (
     Kernel,
     activation,
-    channel_multipliers,
     check_shape,
-    float_activation_range,
     float_clamp,
-    float_operands,
+    layer_kernel,
+    layer_operands,
     requantize,
     requantize16,
     unsupported,
-    weighted_operands,
     window,
 )
 
@@ -33,8 +30,7 @@ MAX_VERSION = {"CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    is_float = g.t(op.inputs[0]).dtype == "float32"
-    x, w, bias, y = float_operands(g, op) if is_float else weighted_operands(g, op)
+    x, w, bias, y = layer_operands(g, op)
     if len(x.shape) != 4:
         raise unsupported(g, op, f"input rank {len(x.shape)}, expected 4 (NHWC)")
     n, ih, iw, ic = x.shape
@@ -66,16 +62,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         pad_h=pad_h,
         pad_w=pad_w,
     )
-    if is_float:
-        act_min, act_max = float_activation_range(op)
-        params.update(act_min=act_min, act_max=act_max)
-        fn, consts = "en_conv2d_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
-    else:
-        mult, shift = channel_multipliers(x, w, y)
-        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point, y.dtype)
-        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        fn = "en_conv2d_s16" if x.dtype == "int16" else "en_conv2d_s8"
-        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
+    fn, consts = layer_kernel(g, op, "conv2d", x, w, bias, y, params)
     act = activation(op) if activation(op) != "NONE" else ""
     return Kernel(
         op=op,

@@ -11,18 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import activation_range
 from edgeneuro.ops.base import (
     Kernel,
     activation,
-    channel_multipliers,
     check_shape,
-    float_activation_range,
     float_clamp,
-    float_operands,
+    layer_kernel,
+    layer_operands,
     requantize,
     unsupported,
-    weighted_operands,
     window,
 )
 
@@ -32,8 +29,7 @@ MAX_VERSION = {"DEPTHWISE_CONV_2D": 7}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    is_float = g.t(op.inputs[0]).dtype == "float32"
-    x, w, bias, y = float_operands(g, op, 3) if is_float else weighted_operands(g, op, channel_axis=3)
+    x, w, bias, y = layer_operands(g, op, channel_axis=3)
     if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[0] != 1:
         raise unsupported(g, op, f"input {list(x.shape)} / weights {list(w.shape)}, expected NHWC and [1, KH, KW, C*M]")
     n, ih, iw, ic = x.shape
@@ -49,16 +45,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, depth_mult=mult_depth, k_h=kh, k_w=kw,
         stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_h=pad_h, pad_w=pad_w,
     )  # fmt: skip
-    if is_float:
-        act_min, act_max = float_activation_range(op)
-        params.update(act_min=act_min, act_max=act_max)
-        fn, consts = "en_depthwise_conv2d_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
-    else:
-        mult, shift = channel_multipliers(x, w, y)
-        act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
-        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        fn = "en_depthwise_conv2d_s8"
-        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
+    fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"))
     act = activation(op)
     return Kernel(
         op=op,

@@ -12,18 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import activation_range, quantize_multiplier
+from edgeneuro.ir.quant import quantize_multiplier
 from edgeneuro.ops.base import (
     Kernel,
     activation,
-    channel_multipliers,
-    float_activation_range,
     float_clamp,
-    float_operands,
+    layer_kernel,
+    layer_operands,
     requantize,
     requantize16,
     unsupported,
-    weighted_operands,
 )
 
 KINDS = ("FULLY_CONNECTED",)
@@ -32,8 +30,7 @@ MAX_VERSION = {"FULLY_CONNECTED": 10}  # newest TFLite op versions handled
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    is_float = g.t(op.inputs[0]).dtype == "float32"
-    x, w, bias, y = float_operands(g, op) if is_float else weighted_operands(g, op)
+    x, w, bias, y = layer_operands(g, op)
     if len(w.shape) != 2:
         raise unsupported(g, op, f"weights of rank {len(w.shape)}, expected 2")
     units, depth = w.shape
@@ -44,23 +41,14 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, expected {batches * units}")
     act = activation(op)
     params = dict(batches=batches, depth=depth, units=units)
-    if is_float:
-        act_min, act_max = float_activation_range(op)
-        params.update(act_min=act_min, act_max=act_max)
-        fn, consts = "en_fully_connected_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
-    else:
-        if w.quant.per_channel and x.dtype == "int16":
-            raise unsupported(g, op, "16x8 with per-channel weights (TFLite Micro takes per-tensor weights there)")
-        if w.quant.per_channel:
-            mult, shift = channel_multipliers(x, w, y)
-        else:
-            product = float(np.float32(x.scale) * np.float32(w.scale))
-            m, e = quantize_multiplier(product / y.scale)
-            mult, shift = np.full(units, m, np.int32), np.full(units, e, np.int32)
-        act_min, act_max = activation_range(act, y.scale, y.zero_point, y.dtype)
-        params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
-        fn = "en_fully_connected_s16" if x.dtype == "int16" else "en_fully_connected_s8"
-        consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))
+    multipliers = None
+    if w.quant is not None and not w.quant.per_channel:  # per tensor: the product is taken in float32
+        product = float(np.float32(x.scale) * np.float32(w.scale))
+        m, e = quantize_multiplier(product / y.scale)
+        multipliers = np.full(units, m, np.int32), np.full(units, e, np.int32)
+    elif w.quant is not None and x.dtype == "int16":
+        raise unsupported(g, op, "16x8 with per-channel weights (TFLite Micro takes per-tensor weights there)")
+    fn, consts = layer_kernel(g, op, "fully_connected", x, w, bias, y, params, multipliers=multipliers)
     return Kernel(
         op=op,
         fn=fn,
