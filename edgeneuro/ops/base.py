@@ -157,6 +157,28 @@ def channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np
     return np.array([m for m, _ in pairs], np.int32), np.array([e for _, e in pairs], np.int32)
 
 
+def byte_copy_operands(graph: Graph, op: Op, max_rank: int) -> tuple[Tensor, Tensor]:
+    """Input and output of an int8 operator that moves bytes without arithmetic (PAD, TRANSPOSE,
+    STRIDED_SLICE): one per-tensor quantization on both sides, rank 1 to ``max_rank``."""
+    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    require_int8(graph, op, x, y)
+    if not same_quant(x, y) or x.quant.per_channel or y.quant.per_channel:
+        raise unsupported(graph, op, "input and output quantization differ (TFLM would copy the bytes unchanged)")
+    if not 1 <= len(x.shape) <= max_rank:
+        raise unsupported(graph, op, f"input rank {len(x.shape)}; TFLM takes 1-D to {max_rank}-D tensors here")
+    return x, y
+
+
+def const_operand(graph: Graph, op: Op, index: int, what: str) -> Tensor:
+    """A constant int32 operand (paddings, permutation, slice bounds)."""
+    t = graph.t(op.inputs[index])
+    if t.data is None:
+        raise unsupported(graph, op, f"the {what} must be a constant tensor")
+    if t.dtype != "int32":
+        raise unsupported(graph, op, f"the {what} '{t.name}' must be int32, not {t.dtype}")
+    return t
+
+
 def same_quant(a: Tensor, b: Tensor) -> bool:
     return a.quant is not None and b.quant is not None and a.scale == b.scale and a.zero_point == b.zero_point
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, check_shape, require_int8, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, byte_copy_operands, check_shape, const_operand, same_quant, unsupported
 
 KINDS = ("PAD", "PADV2")
 C_FILE = "pad"
@@ -27,17 +27,10 @@ MAX_RANK = 5
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
-    require_int8(g, op, x, y)
-    if not same_quant(x, y) or x.quant.per_channel or y.quant.per_channel:
-        raise unsupported(g, op, "input and output quantization differ (TFLM would copy the bytes unchanged)")
+    x, y = byte_copy_operands(g, op, MAX_RANK)
     rank = len(x.shape)
-    if not 1 <= rank <= MAX_RANK:
-        raise unsupported(g, op, f"input rank {rank}; TFLM pads 1-D to {MAX_RANK}-D tensors")
-    pt = g.t(op.inputs[1])
-    if pt.data is None:
-        raise unsupported(g, op, "the paddings must be a constant tensor")
-    if pt.dtype != "int32" or pt.size != 2 * rank:
+    pt = const_operand(g, op, 1, "paddings")
+    if pt.size != 2 * rank:
         raise unsupported(g, op, f"paddings '{pt.name}' must be int32 [{rank}, 2], not {pt.dtype} {list(pt.shape)}")
     pads = np.asarray(pt.data, np.int64).reshape(rank, 2)
     if (pads < 0).any():

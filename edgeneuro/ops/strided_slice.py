@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, check_shape, require_int8, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, byte_copy_operands, check_shape, unsupported
 
 KINDS = ("STRIDED_SLICE",)
 C_FILE = "strided_slice"
@@ -43,10 +43,7 @@ def _count(start: int, stop: int, stride: int) -> int:
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
-    require_int8(g, op, x, y)
-    if not same_quant(x, y) or x.quant.per_channel or y.quant.per_channel:
-        raise unsupported(g, op, "input and output quantization differ (TFLM would copy the bytes unchanged)")
+    x, y = byte_copy_operands(g, op, MAX_RANK)
     a = op.attrs
     for name in ("ellipsis_mask", "new_axis_mask"):
         if a.get(name, 0):
@@ -54,8 +51,6 @@ def lower(op: Op, g: Graph) -> Kernel:
     if a.get("offset", False):
         raise unsupported(g, op, "offset=true: TFLM ignores StridedSliceOptions.offset, so edgeneuro rejects it")
     rank = len(x.shape)
-    if not 1 <= rank <= MAX_RANK:
-        raise unsupported(g, op, f"input rank {rank}; TFLM slices 1-D to {MAX_RANK}-D tensors")
     vectors = []
     for role, name in zip(("begin", "end", "strides"), op.inputs[1:4], strict=True):
         t = g.t(name)
