@@ -480,6 +480,31 @@ class _Importer:
             self.emit("QUANTIZE", [mid], [y], node)
         self.values[yq_name] = Value(y)
 
+    def op_Concat(self, node: Any) -> None:
+        vals = [self.value(n, node) for n in node.input]
+        rank = len(self.onnx_shape(vals[0]))
+        layout = next((v.layout for v in vals if v.layout != "onnx"), "onnx")
+        axis = _attr(node, "axis") % rank
+        if layout == "nhwc":
+            axis = NCHW_TO_NHWC.index(axis)
+        elif layout == "nlc":
+            axis = {0: 0, 1: 3, 2: 2}[axis]
+        yq_name, yq, _ = self.output_quant(node)
+        names = []
+        for v in vals:  # CONCATENATION copies bytes: bring every input to the output's quantization
+            name = self.to_layout(v, layout, node)
+            t = self.tensors[name]
+            if t.quant != yq:
+                req = self.add_tensor(f"{name}_q", t.shape, "int8", yq)
+                self.emit("QUANTIZE", [name], [req], node)
+                name = req
+            names.append(name)
+        shape = list(self.tensors[names[0]].shape)
+        shape[axis] = sum(self.tensors[n].shape[axis] for n in names)
+        y = self.add_tensor(yq_name, shape, "int8", yq)
+        self.emit("CONCATENATION", names, [y], node, axis=axis, fused_activation_function="NONE")
+        self.values[yq_name] = Value(y, layout)
+
     def op_Relu(self, node: Any) -> None:
         x = self.value(node.input[0], node)
         yq_name, yq, _ = self.output_quant(node)
