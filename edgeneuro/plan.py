@@ -147,6 +147,9 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         for i, r in enumerate(sorted(members, key=lambda r: offsets_by_root[r]))
     )
     offsets = {m: offsets_by_root[r] for r, ms in members.items() for m in ms}
+    first_use: dict[int, list[str]] = {}  # constant operands, counted at the first layer that reads them
+    for n in const_operands(graph, kernels):
+        first_use.setdefault(next(s for s, k in enumerate(kernels) if n in k.inputs), []).append(n)
     layers = tuple(
         {
             "step": s,
@@ -156,7 +159,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
             "input_shapes": [list(graph.t(n).shape) for n in k.inputs],
             "output_shape": list(graph.t(k.outputs[0]).shape),
             "macs": k.macs,
-            "weights_bytes": k.const_bytes,
+            "weights_bytes": k.const_bytes + sum(graph.t(n).nbytes for n in first_use.get(s, ())),
         }
         for s, k in enumerate(kernels)
     )

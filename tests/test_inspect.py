@@ -40,3 +40,19 @@ def test_inspect_text_and_a_board_that_is_too_small(tmp_path):
     proc = edgeneuro("inspect", str(KWS), "--board", str(board))
     assert proc.returncode == 3
     assert "DOES NOT FIT" in proc.stdout and "29,072 B" in proc.stdout and "16,384 B of flash" in proc.stdout
+
+
+def test_constant_operands_count_as_weights(tmp_path):
+    """An ADD of a constant: its bytes are flash, counted in the layer and in the total."""
+    import numpy as np
+    from tflite_builder import ModelBuilder, options
+
+    b = ModelBuilder()
+    x = b.tensor([1, 64], scale=0.1, zero_point=0)
+    c = b.tensor([1, 64], scale=0.1, zero_point=0, data=np.arange(64))
+    y = b.tensor([1, 64], scale=0.2, zero_point=0)
+    b.op("ADD", [x, c], [y], options("AddOptions"), "AddOptions")
+    model = tmp_path / "add.tflite"
+    model.write_bytes(b.build([x], [y]))
+    doc = json.loads(edgeneuro("inspect", str(model), "--json").stdout)
+    assert doc["layers"][0]["weights_bytes"] == 64 == doc["weights_bytes"]
