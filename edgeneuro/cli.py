@@ -122,6 +122,42 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return 0 if doc["fits"] else 3
 
 
+def cmd_score(a: argparse.Namespace) -> int:
+    from edgeneuro.data.annotations import read_events_tsv
+    from edgeneuro.metrics.events import score
+
+    ref = read_events_tsv(a.ref, a.duration)
+    hyp = read_events_tsv(a.hyp, a.duration if a.duration is not None else ref.duration)
+    if abs(hyp.duration - ref.duration) > 1.0:
+        raise InputError(f"{a.hyp}: recordingDuration {hyp.duration:g} s, but {a.ref} says {ref.duration:g} s")
+    r = score(ref, hyp)
+    if a.json:
+        print(json.dumps(r, indent=2))
+        return 0
+
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f} %"
+
+    print(f"reference seizures  {r['reference_events']} in {r['hours']:.2f} h")
+    print(f"sensitivity         {pct(r['sensitivity'])} ({r['true_positives']} detected)")
+    print(f"precision           {pct(r['precision'])}")
+    print(f"F1                  {pct(r['f1'])}")
+    print(
+        f"false positives     {r['false_positives']} ({r['fp_per_hour']:.3f} per hour, {r['fp_per_day']:.2f} per 24 h)"
+    )
+    lat = r["mean_latency_s"]
+    print(f"detection latency   {'n/a' if lat is None else f'{lat:.1f} s mean'}")
+    return 0
+
+
+def cmd_synth(a: argparse.Namespace) -> int:
+    from edgeneuro.data.synthetic import CHANNELS, NOTICE, write_dataset
+
+    paths = write_dataset(Path(a.out), a.subjects, a.recordings, a.minutes * 60, a.fs, CHANNELS[: a.channels], a.seed)
+    print(f"{NOTICE}: {len(paths)} EDF+ recordings with SzCORE and CHB-MIT annotations under {a.out}/")
+    return 0
+
+
 def cmd_boards(a: argparse.Namespace) -> int:
     from edgeneuro import boards
 
@@ -184,6 +220,23 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(fn=cmd_inspect)
 
+    sc = sub.add_parser("score", help="SzCORE event scoring of two annotation files of one recording")
+    sc.add_argument("ref", help="reference SzCORE/BIDS *_events.tsv")
+    sc.add_argument("hyp", help="hypothesis SzCORE/BIDS *_events.tsv")
+    sc.add_argument("--duration", type=float, help="recording length in seconds (default: recordingDuration)")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(fn=cmd_score)
+
+    sy = sub.add_parser("synth", help="write a SYNTHETIC EEG data set (EDF+, SzCORE and CHB-MIT annotations)")
+    sy.add_argument("out")
+    sy.add_argument("--subjects", type=int, default=2)
+    sy.add_argument("--recordings", type=int, default=2, help="recordings per subject")
+    sy.add_argument("--minutes", type=float, default=10.0, help="length of each recording")
+    sy.add_argument("--fs", type=float, default=256.0, help="sampling rate, Hz")
+    sy.add_argument("--channels", type=int, default=4, help="number of bipolar channels (1 to 8)")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.set_defaults(fn=cmd_synth)
+
     b = sub.add_parser("boards", help="list the boards")
     b.set_defaults(fn=cmd_boards)
 
@@ -209,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edgeneuro: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`edgeneuro ... | head`)
+        sys.stderr.close()
+        return 0
 
 
 def main_exit() -> None:

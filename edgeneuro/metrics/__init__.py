@@ -1,0 +1,1 @@
+"""Seizure-detection metrics: post-processing of window decisions and SzCORE event scoring."""
