@@ -122,6 +122,41 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     return 0 if doc["fits"] else 3
 
 
+def _print_scores(r: dict) -> None:
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f} %"
+
+    e, w = r["event"], r["window"]
+    fp_h = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.3f}"
+    print(f"event-based  sensitivity {pct(e['sensitivity'])}, precision {pct(e['precision'])}, F1 {pct(e['f1'])}, "
+          f"{fp_h} false positives per hour ({e['true_positives']}/{e['reference_events']} seizures, "
+          f"{e['hours']:.2f} h)")  # fmt: skip
+    print(f"window-based sensitivity {pct(w['sensitivity'])}, specificity {pct(w['specificity'])}, "
+          f"accuracy {pct(w['accuracy'])} ({w['windows']} windows)")  # fmt: skip
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from edgeneuro.train import train
+
+    r = train(Path(a.data), a.family, Path(a.out), a.window, a.stride, a.epochs, tuple(a.test_subject or ()),
+              a.fs, tuple(a.channels.split(",")) if a.channels else None, a.labels, a.seed, verbose=2)  # fmt: skip
+    print(f"{a.family} model -> {a.out}/model.keras (tested on {', '.join(r['test_subjects'])})")
+    _print_scores(r)
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from edgeneuro.train import evaluate_model
+
+    r = evaluate_model(Path(a.model), Path(a.data), tuple(a.subject or ()))
+    if a.json:
+        print(json.dumps(r, indent=2))
+    else:
+        print(f"{a.model} on {', '.join(r['subjects'])}")
+        _print_scores(r)
+    return 0
+
+
 def cmd_score(a: argparse.Namespace) -> int:
     from edgeneuro.data.annotations import read_events_tsv
     from edgeneuro.metrics.events import score
@@ -219,6 +254,27 @@ def parser() -> argparse.ArgumentParser:
     model_args(i)
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(fn=cmd_inspect)
+
+    t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm) on EDF recordings, split by subject")
+    t.add_argument("data", help="folder of EDF+ recordings with SzCORE *_events.tsv or CHB-MIT summaries")
+    t.add_argument("--family", default="cnn", choices=("dnn", "cnn", "lstm"))
+    t.add_argument("-o", "--out", required=True, help="folder for model.keras, meta.json, calibration.npy")
+    t.add_argument("--window", type=float, default=4.0, help="window length, s")
+    t.add_argument("--stride", type=float, default=2.0, help="window stride, s")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--test-subject", action="append", help="subject held out for testing (default: the last)")
+    t.add_argument("--fs", type=float, help="resample to this rate, Hz (default: the recordings' rate)")
+    t.add_argument("--channels", help="comma-separated montage (default: all channels of the first recording)")
+    t.add_argument("--labels", default="binary", choices=("binary", "ictal"), help="ictal: 3 classes with pre-ictal")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(fn=cmd_train)
+
+    ev = sub.add_parser("eval", help="window- and event-based seizure metrics of a trained or compressed model")
+    ev.add_argument("model", help="model.keras or a .tflite with meta.json beside it")
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--subject", action="append", help="subjects to evaluate on (default: the model's test subjects)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(fn=cmd_eval)
 
     sc = sub.add_parser("score", help="SzCORE event scoring of two annotation files of one recording")
     sc.add_argument("ref", help="reference SzCORE/BIDS *_events.tsv")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 
-def build_cnn1d(samples: int, channels: int, classes: int, filters: tuple[int, ...] = (8, 16)):
+def build_cnn1d(samples: int, channels: int, classes: int, filters: tuple[int, ...] = (8, 16), batch_size=None):
     """Conv1D(k7, s2) → MaxPool(2) → Conv1D(k5) → global average → Dense → softmax."""
     import tf_keras as keras
 
-    layers = [keras.layers.Input((samples, channels))]
+    layers = [keras.layers.Input((samples, channels), batch_size=batch_size)]
     layers.append(keras.layers.Conv1D(filters[0], 7, strides=2, activation="relu"))
     layers.append(keras.layers.MaxPooling1D(2))
     for f in filters[1:]:

@@ -1,0 +1,247 @@
+"""Training and evaluating seizure detectors on EEG recordings (EDF+ with SzCORE or CHB-MIT
+annotations), split by subject so that no subject is both trained and tested on."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeneuro.data.annotations import Seizures, read_chbmit_summary, read_events_tsv
+from edgeneuro.data.edf import read_edf
+from edgeneuro.data.windows import ICTAL, cut
+from edgeneuro.errors import InputError
+from edgeneuro.metrics.events import score, smooth, to_events
+
+META = "meta.json"
+
+
+@dataclass(frozen=True)
+class Item:
+    subject: str
+    edf: Path
+    seizures: Seizures
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a model expects of its input: written beside every trained or compressed model."""
+
+    family: str
+    window: float
+    stride: float
+    fs: float
+    channels: tuple[str, ...]
+    labels: str
+    input_scale_uv: float  # window values are microvolts / this
+    train_subjects: tuple[str, ...]
+    test_subjects: tuple[str, ...]
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / META
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @staticmethod
+    def load(model: Path) -> Meta:
+        path = Path(model).parent / META
+        if not path.is_file():
+            raise InputError(f"{model}: no {META} beside the model (written by `edgeneuro train`)")
+        d = json.loads(path.read_text())
+        return Meta(**{**d, "channels": tuple(d["channels"]), "train_subjects": tuple(d["train_subjects"]),
+                       "test_subjects": tuple(d["test_subjects"])})  # fmt: skip
+
+
+def discover(data: Path) -> list[Item]:
+    """Every EDF under ``data`` with its seizures: a sibling ``<stem>_events.tsv`` (SzCORE/BIDS) or
+    the folder's CHB-MIT ``chbNN-summary.txt``. The subject is the folder name (``chbNN``) or the
+    BIDS ``sub-XX`` label."""
+    data = Path(data)
+    edfs = sorted(data.rglob("*.edf"))
+    if not edfs:
+        raise InputError(f"{data}: no .edf recordings")
+    items, summaries = [], {}
+    for edf in edfs:
+        m = re.match(r"(sub-[^_]+)", edf.name)
+        subject = m.group(1) if m else edf.parent.name
+        tsv = edf.with_name(edf.stem.removesuffix("_eeg") + "_events.tsv")
+        if tsv.is_file():
+            seizures = read_events_tsv(tsv)
+        else:
+            summary = next(edf.parent.glob("*-summary.txt"), None)
+            if summary is None:
+                raise InputError(f"{edf}: no {tsv.name} and no CHB-MIT summary beside it")
+            table = summaries.setdefault(summary, read_chbmit_summary(summary))
+            if edf.name not in table:
+                raise InputError(f"{summary}: no entry for {edf.name}")
+            seizures = Seizures(table[edf.name], read_edf(edf).duration, str(summary)).check()
+        items.append(Item(subject, edf, seizures))
+    return items
+
+
+def windows_of(item: Item, meta: Meta):
+    rec = read_edf(item.edf).select(meta.channels).resample(meta.fs)
+    w = cut(rec, item.seizures, meta.window, meta.stride, labels=meta.labels)
+    return w, w.x / np.float32(meta.input_scale_uv)
+
+
+def seizure_class(meta: Meta) -> int:
+    return ICTAL if meta.labels == "ictal" else 1
+
+
+def evaluate(predict: Callable[[np.ndarray], np.ndarray], items: list[Item], meta: Meta, vote: int = 3) -> dict:
+    """Window predictions → smoothed decisions → events, scored per recording with SzCORE's rules
+    and summed over recordings; plus sample-based (window) sensitivity, specificity, accuracy."""
+    tp = fp = ref_events = 0
+    hours = 0.0
+    correct = total = ictal_hit = ictal = inter_ok = inter = 0
+    latencies: list[float] = []
+    per_recording = []
+    sz = seizure_class(meta)
+    for item in items:
+        w, x = windows_of(item, meta)
+        pred = np.asarray(predict(x))
+        is_sz = w.y == sz
+        said = pred == sz
+        correct += int(np.sum(pred == w.y))
+        total += len(pred)
+        ictal += int(is_sz.sum())
+        ictal_hit += int((said & is_sz).sum())
+        inter += int((~is_sz).sum())
+        inter_ok += int((~said & ~is_sz).sum())
+        hyp = to_events(smooth(said, vote), w.start, meta.window, item.seizures.duration)
+        r = score(item.seizures, hyp)
+        tp, fp, ref_events, hours = tp + r["true_positives"], fp + r["false_positives"], ref_events + r[
+            "reference_events"], hours + r["hours"]  # fmt: skip
+        latencies += r["latency_s"]
+        per_recording.append({"recording": str(item.edf), **{k: r[k] for k in ("sensitivity", "false_positives")}})
+    sens = tp / ref_events if ref_events else None
+    prec = tp / (tp + fp) if tp + fp else None
+    return {
+        "event": {
+            "sensitivity": sens,
+            "precision": prec,
+            "f1": 2 * tp / (2 * tp + fp + (ref_events - tp)) if ref_events + fp else None,
+            "fp_per_hour": fp / hours if hours else None,
+            "fp_per_day": fp / hours * 24 if hours else None,
+            "true_positives": tp, "false_positives": fp, "reference_events": ref_events, "hours": hours,
+            "mean_latency_s": float(np.mean(latencies)) if latencies else None,
+        },
+        "window": {
+            "accuracy": correct / total if total else None,
+            "sensitivity": ictal_hit / ictal if ictal else None,
+            "specificity": inter_ok / inter if inter else None,
+            "windows": total,
+        },
+        "recordings": per_recording,
+    }  # fmt: skip
+
+
+def train(
+    data: Path,
+    family: str,
+    out: Path,
+    window: float = 4.0,
+    stride: float = 2.0,
+    epochs: int = 20,
+    test_subjects: tuple[str, ...] = (),
+    fs: float | None = None,
+    channels: tuple[str, ...] | None = None,
+    labels: str = "binary",
+    seed: int = 0,
+    verbose: int = 2,
+) -> dict[str, Any]:
+    """Train ``family`` on every subject but the test subjects (default: the last subject), with
+    balanced class weights and early stopping on a validation split; save ``model.keras``,
+    ``meta.json`` and ``calibration.npy`` in ``out``; evaluate on the test subjects."""
+    import tensorflow as tf
+
+    from edgeneuro import models
+
+    items = discover(data)
+    subjects = sorted({i.subject for i in items})
+    if len(subjects) < 2:
+        raise InputError(f"{data}: one subject ({subjects[0]}); a subject-wise split needs two or more")
+    test = tuple(test_subjects) or (subjects[-1],)
+    unknown = set(test) - set(subjects)
+    if unknown:
+        raise InputError(f"{data}: no subject {', '.join(sorted(unknown))} (has {', '.join(subjects)})")
+    first = read_edf(items[0].edf)
+    meta = Meta(family, window, stride, fs or first.fs, tuple(channels or first.channels), labels, 100.0,
+                tuple(s for s in subjects if s not in test), test)  # fmt: skip
+    xs, ys = [], []
+    for item in items:
+        if item.subject in test:
+            continue
+        w, x = windows_of(item, meta)
+        xs.append(x)
+        ys.append(w.y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    classes = 3 if labels == "ictal" else 2
+    counts = np.bincount(y, minlength=classes)
+    weights = {c: (len(y) / (classes * counts[c]) if counts[c] else 0.0) for c in range(classes)}
+    tf.keras.utils.set_random_seed(seed)
+    model = models.build(family, x.shape[1], x.shape[2], classes)
+    order = np.random.default_rng(seed).permutation(len(y))
+    split = int(len(order) * 0.85)
+    stop = tf.keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+    model.fit(x[order[:split]], y[order[:split]], validation_data=(x[order[split:]], y[order[split:]]),
+              epochs=epochs, batch_size=64, class_weight=weights, callbacks=[stop], verbose=verbose)  # fmt: skip
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    meta.save(out)
+    rng = np.random.default_rng(seed)
+    np.save(out / "calibration.npy", x[rng.choice(len(x), min(300, len(x)), replace=False)])
+    test_items = [i for i in items if i.subject in test]
+    scores = evaluate(lambda v: model.predict(v, verbose=0).argmax(1), test_items, meta)
+    report = {"model": str(out / "model.keras"), "train_windows": int(len(y)), "class_counts": counts.tolist(),
+              "test_subjects": list(test), **scores}  # fmt: skip
+    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Class predictions of a model file for float windows: a tf_keras model (.keras, .h5), or a
+    .tflite model run by edgeneuro's own reference kernels (int8 inputs quantized first), which
+    compute what the generated C computes on the chip."""
+    model = Path(model)
+    if not model.exists():
+        raise InputError(f"{model}: no such model")
+    if model.suffix == ".tflite":
+        from edgeneuro import frontends, reference
+        from edgeneuro.compiler import prepare
+        from edgeneuro.compress.quantize import quantize_input
+
+        graph, kernels = prepare(frontends.load(model))
+        t = graph.t(graph.inputs[0])
+
+        def run(x: np.ndarray) -> np.ndarray:
+            xin = quantize_input(x, t.scale, t.zero_point) if t.dtype == "int8" else x.astype(np.float32)
+            return reference.run_batch(graph, kernels, xin).reshape(len(x), -1).argmax(1)
+
+        return run
+    from edgeneuro import models
+
+    try:
+        net = models.keras().models.load_model(model)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{model}: not a tf_keras model ({e})") from e
+    return lambda x: net.predict(x, verbose=0).argmax(1)
+
+
+def evaluate_model(model: Path, data: Path, subjects: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Scores of ``model`` on the recordings of ``subjects`` under ``data`` (default: the model's
+    test subjects)."""
+    meta = Meta.load(model)
+    items = discover(data)
+    chosen = set(subjects or meta.test_subjects)
+    picked = [i for i in items if i.subject in chosen]
+    if not picked:
+        raise InputError(f"{data}: no recordings of subject(s) {', '.join(sorted(chosen))}")
+    return {"model": str(model), "subjects": sorted(chosen), **evaluate(predictor(model), picked, meta)}
