@@ -145,6 +145,22 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compress(a: argparse.Namespace) -> int:
+    from edgeneuro.compress.compress import compress
+
+    r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
+                 Path(a.data) if a.data else None, a.epochs)  # fmt: skip
+    print(f"{'step':12} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
+    for s in r["steps"]:
+        e, w = s["event"], s["window"]
+        sens = "n/a" if e["sensitivity"] is None else f"{100 * e['sensitivity']:.1f} %"
+        fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.2f}"
+        print(f"{s['step']:12} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% {100 * w['accuracy']:>10.2f}% "
+              f"{sens:>11} {fph:>7}")  # fmt: skip
+    print(f"-> {a.out} (window accuracy change {r['window_accuracy_change_pp']:+.2f} pp)")
+    return 0
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
     from edgeneuro.train import evaluate_model
 
@@ -268,6 +284,16 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--labels", default="binary", choices=("binary", "ictal"), help="ictal: 3 classes with pre-ictal")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(fn=cmd_train)
+
+    cp = sub.add_parser("compress", help="prune and quantize a trained model to int8 TFLite, measuring each step")
+    cp.add_argument("model", help="model.keras from `edgeneuro train` (meta.json beside it)")
+    cp.add_argument("-o", "--out", required=True, help="the .tflite to write")
+    cp.add_argument("--prune", type=float, default=0.0, help="target sparsity of the weight matrices, e.g. 0.5")
+    cp.add_argument("--quantize", default="int8", choices=("int8",))
+    cp.add_argument("--calibrate", help="X.npy: float windows for the int8 ranges (default: calibration.npy)")
+    cp.add_argument("--data", help="recordings for fine-tuning and scoring (default: the training folder)")
+    cp.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs while pruning")
+    cp.set_defaults(fn=cmd_compress)
 
     ev = sub.add_parser("eval", help="window- and event-based seizure metrics of a trained or compressed model")
     ev.add_argument("model", help="model.keras or a .tflite with meta.json beside it")

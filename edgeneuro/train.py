@@ -15,7 +15,7 @@ import numpy as np
 from edgeneuro.data.annotations import Seizures, read_chbmit_summary, read_events_tsv
 from edgeneuro.data.edf import read_edf
 from edgeneuro.data.windows import ICTAL, cut
-from edgeneuro.errors import InputError
+from edgeneuro.errors import InputError, UnsupportedOperator
 from edgeneuro.metrics.events import score, smooth, to_events
 
 META = "meta.json"
@@ -41,6 +41,7 @@ class Meta:
     input_scale_uv: float  # window values are microvolts / this
     train_subjects: tuple[str, ...]
     test_subjects: tuple[str, ...]
+    data: str = ""  # the folder the model was trained on
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / META
@@ -142,6 +143,20 @@ def evaluate(predict: Callable[[np.ndarray], np.ndarray], items: list[Item], met
     }  # fmt: skip
 
 
+def training_windows(items: list[Item], meta: Meta) -> tuple[np.ndarray, np.ndarray]:
+    """All windows and labels of the model's training subjects."""
+    parts = [windows_of(i, meta) for i in items if i.subject in meta.train_subjects]
+    if not parts:
+        raise InputError(f"no recordings of the training subjects {', '.join(meta.train_subjects)}")
+    return np.concatenate([x for _, x in parts]), np.concatenate([w.y for w, _ in parts])
+
+
+def class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
+    """Balanced weights: the rare ictal class counts as much as the rest."""
+    counts = np.bincount(y, minlength=classes)
+    return {c: (len(y) / (classes * counts[c]) if counts[c] else 0.0) for c in range(classes)}
+
+
 def train(
     data: Path,
     family: str,
@@ -173,18 +188,11 @@ def train(
         raise InputError(f"{data}: no subject {', '.join(sorted(unknown))} (has {', '.join(subjects)})")
     first = read_edf(items[0].edf)
     meta = Meta(family, window, stride, fs or first.fs, tuple(channels or first.channels), labels, 100.0,
-                tuple(s for s in subjects if s not in test), test)  # fmt: skip
-    xs, ys = [], []
-    for item in items:
-        if item.subject in test:
-            continue
-        w, x = windows_of(item, meta)
-        xs.append(x)
-        ys.append(w.y)
-    x, y = np.concatenate(xs), np.concatenate(ys)
+                tuple(s for s in subjects if s not in test), test, str(Path(data).resolve()))  # fmt: skip
+    x, y = training_windows(items, meta)
     classes = 3 if labels == "ictal" else 2
     counts = np.bincount(y, minlength=classes)
-    weights = {c: (len(y) / (classes * counts[c]) if counts[c] else 0.0) for c in range(classes)}
+    weights = class_weights(y, classes)
     tf.keras.utils.set_random_seed(seed)
     model = models.build(family, x.shape[1], x.shape[2], classes)
     order = np.random.default_rng(seed).permutation(len(y))
@@ -218,13 +226,21 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
         from edgeneuro.compiler import prepare
         from edgeneuro.compress.quantize import quantize_input
 
-        graph, kernels = prepare(frontends.load(model))
+        graph = frontends.load(model)
         t = graph.t(graph.inputs[0])
 
-        def run(x: np.ndarray) -> np.ndarray:
-            xin = quantize_input(x, t.scale, t.zero_point) if t.dtype == "int8" else x.astype(np.float32)
-            return reference.run_batch(graph, kernels, xin).reshape(len(x), -1).argmax(1)
+        def prepare_input(x: np.ndarray) -> np.ndarray:
+            return quantize_input(x, t.scale, t.zero_point) if t.dtype == "int8" else x.astype(np.float32)
 
+        try:
+            graph, kernels = prepare(graph)
+        except UnsupportedOperator:  # e.g. the int8 LSTM, which edgeneuro cannot compile yet: TFLM runs it
+            return _tflm_predictor(model, prepare_input)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return reference.run_batch(graph, kernels, prepare_input(x)).reshape(len(x), -1).argmax(1)
+
+        run.runtime = "edgeneuro reference kernels"  # type: ignore[attr-defined]
         return run
     from edgeneuro import models
 
@@ -232,7 +248,31 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
         net = models.keras().models.load_model(model)
     except (OSError, ValueError) as e:
         raise InputError(f"{model}: not a tf_keras model ({e})") from e
-    return lambda x: net.predict(x, verbose=0).argmax(1)
+
+    def run_keras(x: np.ndarray) -> np.ndarray:
+        return net.predict(x, verbose=0).argmax(1)
+
+    run_keras.runtime = "tf_keras"  # type: ignore[attr-defined]
+    return run_keras
+
+
+def _tflm_predictor(model: Path, prepare_input: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError as e:
+        raise InputError(f"{model}: edgeneuro cannot run it yet and tflite-micro is not installed") from e
+    interp = runtime.Interpreter.from_file(str(model))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = []
+        for s in prepare_input(x):
+            interp.set_input(s[None], 0)
+            interp.invoke()
+            out.append(int(np.argmax(interp.get_output(0))))
+        return np.array(out)
+
+    run.runtime = "tflite-micro"  # type: ignore[attr-defined]
+    return run
 
 
 def evaluate_model(model: Path, data: Path, subjects: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -244,4 +284,10 @@ def evaluate_model(model: Path, data: Path, subjects: tuple[str, ...] = ()) -> d
     picked = [i for i in items if i.subject in chosen]
     if not picked:
         raise InputError(f"{data}: no recordings of subject(s) {', '.join(sorted(chosen))}")
-    return {"model": str(model), "subjects": sorted(chosen), **evaluate(predictor(model), picked, meta)}
+    predict = predictor(model)
+    return {
+        "model": str(model),
+        "runtime": predict.runtime,
+        "subjects": sorted(chosen),
+        **evaluate(predict, picked, meta),
+    }

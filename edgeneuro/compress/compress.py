@@ -1,0 +1,123 @@
+"""`edgeneuro compress`: magnitude pruning with a schedule and fine-tuning
+(tensorflow-model-optimization), then full-int8 post-training quantization, with the size and the
+seizure metrics of each step measured on the model's held-out subjects."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeneuro.errors import InputError
+from edgeneuro.train import META, Meta, class_weights, discover, evaluate, predictor, training_windows
+
+
+def _sparsity(model) -> float:
+    weights = [w for layer in model.layers for w in layer.get_weights() if w.ndim > 1]
+    total = sum(w.size for w in weights)
+    return float(sum(int((w == 0).sum()) for w in weights) / total) if total else 0.0
+
+
+def _int8_weight_bytes(path: Path) -> int:
+    """Flash for the constants of a quantized model: edgeneuro's plan when it compiles the model,
+    else the constant tensors of the flatbuffer."""
+    from edgeneuro import frontends
+    from edgeneuro.compiler import prepare
+    from edgeneuro.errors import UnsupportedOperator
+    from edgeneuro.plan import plan_memory
+
+    graph = frontends.load(path)
+    try:
+        return plan_memory(*prepare(graph)).weights_bytes
+    except UnsupportedOperator:
+        return sum(t.nbytes for t in graph.tensors.values() if t.is_const)
+
+
+def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, classes: int):
+    """Magnitude pruning of every weight matrix to ``target`` sparsity on a polynomial schedule
+    over ``epochs`` of fine-tuning; returns the stripped (plain) model."""
+    import tensorflow_model_optimization as tfmot
+
+    from edgeneuro import models
+
+    keras = models.keras()
+    keras.utils.set_random_seed(0)
+    steps = max(1, int(np.ceil(len(x) / 64))) * epochs
+    schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=max(1, steps - 1),
+                                                    frequency=max(1, steps // 20))  # fmt: skip
+    pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
+    pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy"])  # fmt: skip
+    pruned.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])  # fmt: skip
+    return tfmot.sparsity.keras.strip_pruning(pruned)
+
+
+def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
+             calibrate: Path | None = None, data: Path | None = None, epochs: int = 3) -> dict[str, Any]:  # fmt: skip
+    """Prune (optional) and quantize a trained model; write ``out`` (.tflite) with meta.json and
+    compress_report.json beside it."""
+    from edgeneuro import models
+    from edgeneuro.compress.quantize import to_int8_tflite
+
+    model_path, out = Path(model_path), Path(out)
+    if quantize != "int8":
+        raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8")
+    if not 0.0 <= prune_to < 1.0:
+        raise InputError(f"--prune {prune_to}: give a sparsity in [0, 1)")
+    meta = Meta.load(model_path)
+    try:
+        model = models.keras().models.load_model(model_path)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{model_path}: not a tf_keras model ({e})") from e
+    data = Path(data or meta.data)
+    items = discover(data)
+    test = [i for i in items if i.subject in meta.test_subjects]
+    classes = 3 if meta.labels == "ictal" else 2
+    report: dict[str, Any] = {"model": str(model_path), "steps": []}
+
+    def step(name: str, predict, weights_bytes: int, sparsity: float) -> None:
+        """``weights_bytes``: dense storage of the parameters (float32: 4 B each; int8: the flash
+        the compiled model's constants take). Pruning zeroes weights; the dense kernels still
+        store them."""
+        scores = evaluate(predict, test, meta)
+        report["steps"].append({"step": name, "weights_bytes": weights_bytes, "sparsity": sparsity,
+                                "runtime": getattr(predict, "runtime", "tf_keras"), "event": scores["event"],
+                                "window": scores["window"]})  # fmt: skip
+
+    step("float", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()), _sparsity(model))
+    if prune_to > 0:
+        x, y = training_windows(items, meta)
+        model = prune(model, x, y, prune_to, epochs, classes)
+        step(f"pruned {prune_to:.0%}", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()),
+             _sparsity(model))  # fmt: skip
+    if calibrate is not None:
+        cal = np.load(calibrate, allow_pickle=False)
+    else:
+        cal_path = model_path.parent / "calibration.npy"
+        if not cal_path.is_file():
+            raise InputError(f"{model_path}: give --calibrate X.npy (no calibration.npy beside the model)")
+        cal = np.load(cal_path)
+    if tuple(cal.shape[1:]) != tuple(model.input_shape[1:]):
+        raise InputError(f"--calibrate: samples {list(cal.shape[1:])}, the model takes {list(model.input_shape[1:])}")
+    if meta.family == "lstm":  # the int8 LSTM converts only with a fixed batch size
+        fixed = models.build("lstm", *model.input_shape[1:], classes, batch_size=1)
+        fixed.set_weights(model.get_weights())
+        model = fixed
+    blob = to_int8_tflite(model, cal)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as d:  # the model appears complete or not at all
+        tmp = Path(d) / out.name
+        tmp.write_bytes(blob)
+        step("int8", predictor(tmp), _int8_weight_bytes(tmp), _sparsity(model))
+        if out.parent.resolve() != model_path.parent.resolve():
+            shutil.copy(model_path.parent / META, out.parent / META)  # what the model expects of its input
+        tmp.replace(out)
+    first, last = report["steps"][0]["window"]["accuracy"], report["steps"][-1]["window"]["accuracy"]
+    report["window_accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
+    (out.parent / "compress_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
