@@ -60,11 +60,13 @@ def cnn1d_trained():
     """A small Conv1D classifier trained for a few steps with TensorFlow, and its training windows."""
     import tensorflow as tf
 
-    from edgeneuro.demo import synthetic_windows
+    from edgeneuro.data.synthetic import recording
+    from edgeneuro.data.windows import cut
     from edgeneuro.models.cnn import build_cnn1d
 
     tf.keras.utils.set_random_seed(3)
-    x, y = synthetic_windows(96, np.random.default_rng(3))
+    w = cut(*recording(np.random.default_rng(3), 300.0, 128.0), window=2.0, stride=3.0)
+    x, y = w.x / np.float32(100), w.y
     model = build_cnn1d(x.shape[1], x.shape[2], 2)
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     return model, x

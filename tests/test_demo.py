@@ -1,0 +1,25 @@
+"""The README's main job, end to end: synthetic EEG → train → compress → compile → board → metrics."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.sim]
+
+
+def test_demo_pipeline(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "edgeneuro.cli", "demo", "--out", str(tmp_path)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SYNTHETIC" in proc.stdout and "identical to the host's: True" in proc.stdout
+    r = json.loads((tmp_path / "report.json").read_text())
+    board = r["board"]
+    assert board["outputs_compared"] > 1000 and board["outputs_equal_tflm"] == board["outputs_compared"]
+    assert board["metrics"]["event"]["reference_events"] >= 1
+    assert board["arena_lower_bound_bytes"] <= board["arena_bytes"] < board["ram_bytes"]
+    steps = {s["step"]: s for s in r["compress"]["steps"]}
+    assert steps["int8"]["weights_bytes"] < steps["float"]["weights_bytes"]
