@@ -302,7 +302,7 @@ class _Importer:
             xin = self.to_layout(x, "nlc", node)
             layout = "nlc"
         else:
-            pads = [pads[0], pads[1], pads[2], pads[3]]
+            pads = list(pads)  # ONNX order [top, left, bottom, right], as the kernels take it
             xin = self.to_layout(x, "nhwc", node)
             layout = "nhwc"
         n, ih, iw, ic = self.tensors[xin].shape

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 
 def build_cnn1d(samples: int, channels: int, classes: int, filters: tuple[int, ...] = (8, 16), batch_size=None):
     """Conv1D(k7, s2) → MaxPool(2) → Conv1D(k5) → global average → Dense → softmax."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 
 def build_dnn(samples: int, channels: int, classes: int, units: tuple[int, ...] = (32, 16), batch_size=None):
     """Average-pool the window by 4 in time, flatten, then Dense layers with ReLU and a softmax."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
 
 def build_lstm(samples: int, channels: int, classes: int, units: int = 16, batch_size=None):
     """Average-pool the window by 8 in time, one LSTM layer, Dense and softmax. The TFLite
