@@ -136,8 +136,15 @@ def _print_scores(r: dict) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from edgeneuro.train import train
+    from edgeneuro.train import leave_one_subject_out, train
 
+    if a.loso:
+        r = leave_one_subject_out(Path(a.data), a.family, Path(a.out), window=a.window, stride=a.stride,
+                                  epochs=a.epochs, fs=a.fs, labels=a.labels, seed=a.seed, verbose=2,
+                                  channels=tuple(a.channels.split(",")) if a.channels else None)  # fmt: skip
+        print(f"{a.family}: leave-one-subject-out over {', '.join(r['folds'])} -> {a.out}/<subject>/")
+        _print_scores(r)
+        return 0
     r = train(Path(a.data), a.family, Path(a.out), a.window, a.stride, a.epochs, tuple(a.test_subject or ()),
               a.fs, tuple(a.channels.split(",")) if a.channels else None, a.labels, a.seed, verbose=2)  # fmt: skip
     print(f"{a.family} model -> {a.out}/model.keras (tested on {', '.join(r['test_subjects'])})")
@@ -279,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--stride", type=float, default=2.0, help="window stride, s")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--test-subject", action="append", help="subject held out for testing (default: the last)")
+    t.add_argument("--loso", action="store_true", help="leave-one-subject-out: one model per held-out subject")
     t.add_argument("--fs", type=float, help="resample to this rate, Hz (default: the recordings' rate)")
     t.add_argument("--channels", help="comma-separated montage (default: all channels of the first recording)")
     t.add_argument("--labels", default="binary", choices=("binary", "ictal"), help="ictal: 3 classes with pre-ictal")

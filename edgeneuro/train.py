@@ -121,26 +121,43 @@ def evaluate(predict: Callable[[np.ndarray], np.ndarray], items: list[Item], met
             "reference_events"], hours + r["hours"]  # fmt: skip
         latencies += r["latency_s"]
         per_recording.append({"recording": str(item.edf), **{k: r[k] for k in ("sensitivity", "false_positives")}})
-    sens = tp / ref_events if ref_events else None
-    prec = tp / (tp + fp) if tp + fp else None
+    scores = combine_counts(tp, fp, ref_events, hours, correct, total, ictal_hit, ictal, inter_ok, inter)
+    scores["event"]["mean_latency_s"] = float(np.mean(latencies)) if latencies else None
+    return {**scores, "latency_s": latencies, "recordings": per_recording}
+
+
+def combine_counts(tp, fp, ref_events, hours, correct, total, ictal_hit, ictal, inter_ok, inter) -> dict:
+    """Scores from counts summed over recordings (SzCORE sums events before dividing)."""
     return {
         "event": {
-            "sensitivity": sens,
-            "precision": prec,
+            "sensitivity": tp / ref_events if ref_events else None,
+            "precision": tp / (tp + fp) if tp + fp else None,
             "f1": 2 * tp / (2 * tp + fp + (ref_events - tp)) if ref_events + fp else None,
             "fp_per_hour": fp / hours if hours else None,
             "fp_per_day": fp / hours * 24 if hours else None,
             "true_positives": tp, "false_positives": fp, "reference_events": ref_events, "hours": hours,
-            "mean_latency_s": float(np.mean(latencies)) if latencies else None,
         },
         "window": {
             "accuracy": correct / total if total else None,
             "sensitivity": ictal_hit / ictal if ictal else None,
             "specificity": inter_ok / inter if inter else None,
-            "windows": total,
+            "windows": total, "correct": correct, "ictal": ictal, "ictal_detected": ictal_hit,
+            "interictal": inter, "interictal_correct": inter_ok,
         },
-        "recordings": per_recording,
     }  # fmt: skip
+
+
+def combine(reports: list[dict]) -> dict:
+    """Scores of several evaluations (e.g. cross-validation folds) pooled as one."""
+    e = [r["event"] for r in reports]
+    w = [r["window"] for r in reports]
+    latencies = [v for r in reports for v in r.get("latency_s", [])]
+    pooled = combine_counts(*(sum(x[k] for x in e) for k in ("true_positives", "false_positives", "reference_events",
+                                                               "hours")),
+                            *(sum(x[k] for x in w) for k in ("correct", "windows", "ictal_detected", "ictal",
+                                                             "interictal_correct", "interictal")))  # fmt: skip
+    pooled["event"]["mean_latency_s"] = float(np.mean(latencies)) if latencies else None
+    return pooled
 
 
 def training_windows(items: list[Item], meta: Meta) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +228,17 @@ def train(
     report = {"model": str(out / "model.keras"), "train_windows": int(len(y)), "class_counts": counts.tolist(),
               "test_subjects": list(test), **scores}  # fmt: skip
     (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def leave_one_subject_out(data: Path, family: str, out: Path, **options: Any) -> dict[str, Any]:
+    """One model per subject, trained on all the others and tested on it (``out/<subject>/``);
+    the folds' scores pooled."""
+    subjects = sorted({i.subject for i in discover(data)})
+    folds = {s: train(data, family, Path(out) / s, test_subjects=(s,), **options) for s in subjects}
+    report = {"family": family, "folds": {s: {k: f[k] for k in ("event", "window")} for s, f in folds.items()},
+              **combine(list(folds.values()))}  # fmt: skip
+    (Path(out) / "loso_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 

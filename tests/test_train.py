@@ -65,3 +65,17 @@ def test_training_needs_two_subjects_and_known_test_subjects(data, tmp_path):
     assert proc.returncode != 0 and "no subject chb09" in proc.stderr
     proc = edgeneuro("train", str(tmp_path / "empty"), "-o", str(tmp_path / "m"))
     assert proc.returncode != 0 and "no .edf recordings" in proc.stderr
+
+
+def test_leave_one_subject_out(data, tmp_path):
+    proc = edgeneuro("train", str(data), "--family", "dnn", "--loso", "-o", str(tmp_path), "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads((tmp_path / "loso_report.json").read_text())
+    assert sorted(r["folds"]) == ["chb01", "chb02", "chb03"]
+    for s in r["folds"]:
+        assert json.loads((tmp_path / s / "meta.json").read_text())["test_subjects"] == [s]
+    # the pooled scores are the folds' counts summed, not an average of fractions
+    assert r["event"]["reference_events"] == sum(f["event"]["reference_events"] for f in r["folds"].values())
+    assert r["window"]["windows"] == sum(f["window"]["windows"] for f in r["folds"].values())
+    tp = sum(f["event"]["true_positives"] for f in r["folds"].values())
+    assert r["event"]["sensitivity"] == tp / r["event"]["reference_events"]
