@@ -217,6 +217,25 @@ def window(attrs: dict, ih: int, iw: int, kh: int, kw: int, sh: int, sw: int, dh
     return oh, ow, padding(attrs["padding"], ih, kh, sh, dh, oh), padding(attrs["padding"], iw, kw, sw, dw, ow)
 
 
+def taps(p: dict, x: np.ndarray, kh: int, kw: int):
+    """The filter taps of a sliding window (CONV_2D, DEPTHWISE_CONV_2D) over NHWC ``x``, in
+    TFLite's order (rows, then columns): yields ``(i, j, patch, live)`` where ``patch`` is the
+    [n, out_h, out_w, c] input that tap (i, j) meets at every output position, zero in the padding,
+    and ``live`` marks the positions where the tap lies inside the image."""
+    n, ih, iw, _ = x.shape
+    oh, ow, sh, sw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"]
+    dh, dw, pt, pl = p["dil_h"], p["dil_w"], p["pad_h"], p["pad_w"]
+    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
+    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
+    xs = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    inside = np.pad(np.ones((ih, iw), bool), ((pt, pb), (pl, pr)))
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            yield i, j, xs[:, rows, cols, :], inside[rows, cols][None, :, :, None]
+
+
 def check_shape(graph: Graph, op: Op, t: Tensor, expected: tuple[int, ...]) -> None:
     if tuple(t.shape) != tuple(expected):
         raise unsupported(graph, op, f"output '{t.name}' has shape {list(t.shape)}, expected {list(expected)}")

@@ -20,6 +20,7 @@ from edgeneuro.ops.base import (
     layer_operands,
     requantize,
     requantize16,
+    taps,
     unsupported,
     window,
 )
@@ -90,25 +91,16 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
 def _accumulate(k: Kernel, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Exact integer sums of (input - zero point) * weight; padding taps contribute nothing."""
     p = k.params
-    n, ih, iw, ic = x.shape
     oc, kh, kw, fc = w.shape
-    oh, ow = p["out_h"], p["out_w"]
-    sh, sw, dh, dw = p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
-    pt, pl = p["pad_h"], p["pad_w"]
-    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
-    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
-    xs = np.pad(x.astype(np.int64) - p["in_zp"], ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    groups = ic // fc
+    groups = x.shape[3] // fc
     per_group = oc // groups
-    acc = np.zeros((n, oh, ow, oc), np.int64)
+    acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], oc), np.int64)
     w64 = w.astype(np.int64)
-    for i in range(kh):
-        for j in range(kw):
-            patch = xs[:, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw, :]
-            for gi in range(groups):
-                cin = patch[..., gi * fc : (gi + 1) * fc]
-                wg = w64[gi * per_group : (gi + 1) * per_group, i, j, :]
-                acc[..., gi * per_group : (gi + 1) * per_group] += np.einsum("nhwc,oc->nhwo", cin, wg)
+    for i, j, patch, _ in taps(p, x.astype(np.int64) - p["in_zp"], kh, kw):
+        for gi in range(groups):
+            cin = patch[..., gi * fc : (gi + 1) * fc]
+            wg = w64[gi * per_group : (gi + 1) * per_group, i, j, :]
+            acc[..., gi * per_group : (gi + 1) * per_group] += np.einsum("nhwc,oc->nhwo", cin, wg)
     return acc
 
 
@@ -116,24 +108,10 @@ def _reference_f32(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray) ->
     """Float32 in TFLite's summation order (filter row, filter column, input channel), each
     product and sum rounded to float32 as the C kernel does (no fused multiply-add)."""
     p = k.params
-    n, ih, iw, ic = x.shape
     oc, kh, kw, fc = w.shape
-    oh, ow, sh, sw, dh, dw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
-    pt, pl = p["pad_h"], p["pad_w"]
-    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
-    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
-    xs = np.pad(x.astype(np.float32), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    inside = np.pad(np.ones((ih, iw), bool), ((pt, pb), (pl, pr)))
-    per_group = oc // (ic // fc)
-    group_of = np.arange(oc) // per_group
-    acc = np.zeros((n, oh, ow, oc), np.float32)
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
-            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
-            live = inside[rows, cols][None, :, :, None]  # taps outside the image are skipped, not added
-            patch = xs[:, rows, cols, :]
-            for c in range(fc):
-                term = patch[..., group_of * fc + c] * w[:, i, j, c].astype(np.float32)
-                acc = np.where(live, acc + term, acc)
+    group_of = np.arange(oc) // (oc // (x.shape[3] // fc))
+    acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], oc), np.float32)
+    for i, j, patch, live in taps(p, x.astype(np.float32), kh, kw):  # taps outside the image are skipped
+        for c in range(fc):
+            acc = np.where(live, acc + patch[..., group_of * fc + c] * w[:, i, j, c].astype(np.float32), acc)
     return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])

@@ -19,6 +19,7 @@ from edgeneuro.ops.base import (
     layer_kernel,
     layer_operands,
     requantize,
+    taps,
     unsupported,
     window,
 )
@@ -61,43 +62,16 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
-    if k.fn == "en_depthwise_conv2d_f32":
-        return _reference_f32(k, x, w, bias)
-    mult, shift = requant
     p = k.params
-    n, ih, iw, ic = x.shape
-    _, kh, kw, oc = w.shape
-    oh, ow, sh, sw, dh, dw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
-    pt, pl = p["pad_h"], p["pad_w"]
-    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
-    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
-    xs = np.pad(x.astype(np.int64) - p["in_zp"], ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    xs = np.repeat(xs, p["depth_mult"], axis=3)  # channel ic*M + m reads input channel ic
-    acc = np.zeros((n, oh, ow, oc), np.int64)
-    for i in range(kh):
-        for j in range(kw):
-            patch = xs[:, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw, :]
-            acc += patch * w[0, i, j, :].astype(np.int64)
+    m = p["depth_mult"]  # output channel ic*M + m reads input channel ic
+    if k.fn == "en_depthwise_conv2d_f32":  # float32, rows then columns, each step rounded
+        acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], w.shape[3]), np.float32)
+        for i, j, patch, live in taps(p, np.repeat(x.astype(np.float32), m, axis=3), w.shape[1], w.shape[2]):
+            acc = np.where(live, acc + patch * w[0, i, j, :].astype(np.float32), acc)
+        return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
+    mult, shift = requant
+    acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], w.shape[3]), np.int64)
+    for i, j, patch, _ in taps(p, np.repeat(x.astype(np.int64) - p["in_zp"], m, axis=3), w.shape[1], w.shape[2]):
+        acc += patch * w[0, i, j, :].astype(np.int64)
     acc += bias.astype(np.int64)
     return requantize(acc, mult.astype(np.int64), shift.astype(np.int64), p["out_zp"], p["act_min"], p["act_max"])
-
-
-def _reference_f32(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Float32, summing over filter rows then columns as TFLite does, rounding each step."""
-    p = k.params
-    n, ih, iw, ic = x.shape
-    _, kh, kw, oc = w.shape
-    oh, ow, sh, sw, dh, dw = p["out_h"], p["out_w"], p["stride_h"], p["stride_w"], p["dil_h"], p["dil_w"]
-    pt, pl = p["pad_h"], p["pad_w"]
-    pb = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - ih - pt)
-    pr = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - iw - pl)
-    xs = np.repeat(np.pad(x.astype(np.float32), ((0, 0), (pt, pb), (pl, pr), (0, 0))), p["depth_mult"], axis=3)
-    inside = np.pad(np.ones((ih, iw), bool), ((pt, pb), (pl, pr)))
-    acc = np.zeros((n, oh, ow, oc), np.float32)
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
-            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
-            live = inside[rows, cols][None, :, :, None]
-            acc = np.where(live, acc + xs[:, rows, cols, :] * w[0, i, j, :].astype(np.float32), acc)
-    return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
