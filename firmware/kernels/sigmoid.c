@@ -25,7 +25,10 @@ static int32_t tanh_q4(int32_t a)
     return a < 0 ? -t : t;
 }
 
-void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t *output)
+/* Shared by both kernels: inputs beyond +-radius saturate; the rest go through f in Q4.27, and
+ * the Q0.31 result is rounded down by `rshift` bits and offset into int8. */
+static void activate(const en_sigmoid_s8_params *p, const int8_t *input, int8_t *output, int32_t (*f)(int32_t),
+                     int rshift, int32_t offset)
 {
     for (int32_t i = 0; i < p->size; ++i) {
         const int32_t v = (int32_t)input[i] - p->in_zp;
@@ -35,22 +38,17 @@ void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t 
             output[i] = 127;
         } else {
             const int32_t a = en_requant(v, p->mult, p->shift);
-            output[i] = en_clamp_s8(en_rdbpot(logistic_q4(a), 23) - 128, -128, 127);
+            output[i] = en_clamp_s8(en_rdbpot(f(a), rshift) + offset, -128, 127);
         }
     }
 }
 
+void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t *output)
+{
+    activate(p, input, output, logistic_q4, 23, -128); /* output scale 1/256, zero point -128 */
+}
+
 void en_tanh_s8(const en_tanh_s8_params *p, const int8_t *input, int8_t *output)
 {
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t v = (int32_t)input[i] - p->in_zp;
-        if (v <= -p->radius) {
-            output[i] = -128;
-        } else if (v >= p->radius) {
-            output[i] = 127;
-        } else {
-            const int32_t a = en_requant(v, p->mult, p->shift);
-            output[i] = en_clamp_s8(en_rdbpot(tanh_q4(a), 24), -128, 127);
-        }
-    }
+    activate(p, input, output, tanh_q4, 24, 0); /* output scale 1/128, zero point 0 */
 }

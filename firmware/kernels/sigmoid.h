@@ -7,11 +7,9 @@
 
 typedef struct {
     int32_t size, in_zp, mult, shift, radius;
-} en_logistic_s8_params;
-
-typedef struct {
-    int32_t size, in_zp, mult, shift, radius;
-} en_tanh_s8_params;
+} en_sigmoid_s8_params;
+typedef en_sigmoid_s8_params en_logistic_s8_params;
+typedef en_sigmoid_s8_params en_tanh_s8_params;
 
 void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t *output);
 void en_tanh_s8(const en_tanh_s8_params *p, const int8_t *input, int8_t *output);
