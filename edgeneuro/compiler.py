@@ -65,11 +65,13 @@ def compile_model(model: Path, board: Board, out_dir: Path, graph: Graph | None 
     """Compile ``model`` (already loaded as ``graph``, if given) for ``board`` into ``out_dir``.
     The folder appears complete or not at all: sources are written to a temporary sibling and
     renamed into place at the end."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / PLAN_FILE).exists():
+        raise InputError(f"{out_dir}: exists and is not an edgeneuro output folder; choose an empty or new folder")
     graph, kernels = prepare(graph or frontends.load(model))
     plan = plan_memory(graph, kernels)
     check_fits(graph, plan, board)
     sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -77,10 +79,6 @@ def compile_model(model: Path, board: Board, out_dir: Path, graph: Graph | None 
         doc = {"model": str(model), "sha256": sha, "board": board.name, **plan.to_json()}
         (tmp / PLAN_FILE).write_text(json.dumps(doc, indent=2) + "\n")
         if out_dir.exists():
-            if any(out_dir.iterdir()) and not (out_dir / PLAN_FILE).exists():
-                raise InputError(
-                    f"{out_dir}: exists and is not an edgeneuro output folder; choose an empty or new folder"
-                )
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
     finally:
