@@ -156,13 +156,13 @@ def cmd_compress(a: argparse.Namespace) -> int:
     from edgeneuro.compress.compress import compress
 
     r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
-                 Path(a.data) if a.data else None, a.epochs)  # fmt: skip
-    print(f"{'step':12} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
+                 Path(a.data) if a.data else None, a.epochs, a.onnx)  # fmt: skip
+    print(f"{'step':16} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
     for s in r["steps"]:
         e, w = s["event"], s["window"]
         sens = "n/a" if e["sensitivity"] is None else f"{100 * e['sensitivity']:.1f} %"
         fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.2f}"
-        print(f"{s['step']:12} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% {100 * w['accuracy']:>10.2f}% "
+        print(f"{s['step']:16} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% {100 * w['accuracy']:>10.2f}% "
               f"{sens:>11} {fph:>7}")  # fmt: skip
     print(f"-> {a.out} (window accuracy change {r['window_accuracy_change_pp']:+.2f} pp)")
     return 0
@@ -301,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--calibrate", help="X.npy: float windows for the int8 ranges (default: calibration.npy)")
     cp.add_argument("--data", help="recordings for fine-tuning and scoring (default: the training folder)")
     cp.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs while pruning")
+    cp.add_argument("--onnx", action="store_true", help="also export float and QDQ int8 ONNX beside the .tflite")
     cp.set_defaults(fn=cmd_compress)
 
     ev = sub.add_parser("eval", help="window- and event-based seizure metrics of a trained or compressed model")

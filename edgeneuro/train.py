@@ -243,9 +243,9 @@ def leave_one_subject_out(data: Path, family: str, out: Path, **options: Any) ->
 
 
 def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Class predictions of a model file for float windows: a tf_keras model (.keras, .h5), or a
-    .tflite model run by edgeneuro's own reference kernels (int8 inputs quantized first), which
-    compute what the generated C computes on the chip."""
+    """Class predictions of a model file for float windows: a tf_keras model (.keras, .h5), an
+    ONNX model (onnxruntime), or a .tflite model run by edgeneuro's own reference kernels (int8
+    inputs quantized first), which compute what the generated C computes on the chip."""
     model = Path(model)
     if not model.exists():
         raise InputError(f"{model}: no such model")
@@ -270,6 +270,17 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
 
         run.runtime = "edgeneuro reference kernels"  # type: ignore[attr-defined]
         return run
+    if model.suffix == ".onnx":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+
+        def run_onnx(x: np.ndarray) -> np.ndarray:
+            return np.concatenate([sess.run(None, {name: s[None].astype(np.float32)})[0] for s in x]).argmax(1)
+
+        run_onnx.runtime = "onnxruntime"  # type: ignore[attr-defined]
+        return run_onnx
     from edgeneuro import models
 
     try:

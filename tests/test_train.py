@@ -42,7 +42,8 @@ def test_train_eval_compress(family, data, tmp_path):
     assert json.loads(ev.stdout)["event"] == trained["event"]  # the saved model scores as it did in training
 
     prune = ["--prune", "0.5"] if family != "lstm" else []
-    cp = edgeneuro("compress", str(out / "model.keras"), *prune, "-o", str(out / "int8" / "model.tflite"))
+    onnx = ["--onnx"] if family == "cnn" else []
+    cp = edgeneuro("compress", str(out / "model.keras"), *prune, *onnx, "-o", str(out / "int8" / "model.tflite"))
     assert cp.returncode == 0, cp.stderr
     report = json.loads((out / "int8" / "compress_report.json").read_text())
     steps = {s["step"]: s for s in report["steps"]}
@@ -51,6 +52,10 @@ def test_train_eval_compress(family, data, tmp_path):
     if family == "cnn":  # the bar: int8 + 50 % pruning within 0.5 pp of the float window accuracy
         assert steps["pruned 50%"]["sparsity"] == pytest.approx(0.5, abs=0.02)
         assert report["window_accuracy_change_pp"] >= -0.5
+        # ONNX exports (tf2onnx float, onnxruntime QDQ int8), scored by onnxruntime
+        assert steps["model.onnx"]["runtime"] == steps["model.int8.onnx"]["runtime"] == "onnxruntime"
+        assert steps["model.onnx"]["window"]["accuracy"] == steps["pruned 50%"]["window"]["accuracy"]
+        assert abs(steps["model.int8.onnx"]["window"]["accuracy"] - steps["int8"]["window"]["accuracy"]) < 0.02
     ev8 = edgeneuro("eval", str(out / "int8" / "model.tflite"), "--data", str(data), "--json")
     assert ev8.returncode == 0, ev8.stderr
     assert json.loads(ev8.stdout)["window"] == steps["int8"]["window"]

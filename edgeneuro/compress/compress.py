@@ -57,10 +57,32 @@ def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, class
     return tfmot.sparsity.keras.strip_pruning(pruned)
 
 
+def _onnx_weight_bytes(path: Path) -> int:
+    import onnx
+    from onnx import numpy_helper
+
+    return sum(numpy_helper.to_array(t).nbytes for t in onnx.load(str(path)).graph.initializer)
+
+
+def export_onnx(model, path: Path, calibration: np.ndarray) -> tuple[Path, Path]:
+    """The model as float ONNX (tf2onnx, opset 17) and as QDQ int8 ONNX (onnxruntime's
+    quantize_static on ``calibration``): ``path`` and ``<stem>.int8.onnx``."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from edgeneuro.compress.quantize import quantize_onnx
+
+    spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="x"),)
+    tf2onnx.convert.from_keras(model, input_signature=spec, opset=17, output_path=str(path))
+    return path, quantize_onnx(path, calibration, path.with_name(path.stem + ".int8.onnx"))
+
+
 def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
-             calibrate: Path | None = None, data: Path | None = None, epochs: int = 3) -> dict[str, Any]:  # fmt: skip
+             calibrate: Path | None = None, data: Path | None = None, epochs: int = 3,
+             onnx: bool = False) -> dict[str, Any]:  # fmt: skip
     """Prune (optional) and quantize a trained model; write ``out`` (.tflite) with meta.json and
-    compress_report.json beside it."""
+    compress_report.json beside it; with ``onnx``, also ``<out stem>.onnx`` (float) and
+    ``<out stem>.int8.onnx`` (QDQ int8), scored with onnxruntime."""
     from edgeneuro import models
     from edgeneuro.compress.quantize import to_int8_tflite
 
@@ -104,6 +126,9 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         cal = np.load(cal_path)
     if tuple(cal.shape[1:]) != tuple(model.input_shape[1:]):
         raise InputError(f"--calibrate: samples {list(cal.shape[1:])}, the model takes {list(model.input_shape[1:])}")
+    if onnx:
+        for path in export_onnx(model, out.with_suffix(".onnx"), cal):
+            step(path.name, predictor(path), _onnx_weight_bytes(path), _sparsity(model))
     if meta.family == "lstm":  # the int8 LSTM converts only with a fixed batch size
         fixed = models.build("lstm", *model.input_shape[1:], classes, batch_size=1)
         fixed.set_weights(model.get_weights())
