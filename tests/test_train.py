@@ -84,3 +84,18 @@ def test_leave_one_subject_out(data, tmp_path):
     assert r["window"]["windows"] == sum(f["window"]["windows"] for f in r["folds"].values())
     tp = sum(f["event"]["true_positives"] for f in r["folds"].values())
     assert r["event"]["sensitivity"] == tp / r["event"]["reference_events"]
+
+
+@pytest.mark.parametrize("family", ["dnn", "cnn"])
+def test_structured_pruning_shrinks_the_layers(family, data, tmp_path):
+    assert edgeneuro("train", str(data), "--family", family, "-o", str(tmp_path), "--epochs", "3").returncode == 0
+    full = edgeneuro("compress", str(tmp_path / "model.keras"), "-o", str(tmp_path / "full" / "m.tflite"))
+    half = edgeneuro("compress", str(tmp_path / "model.keras"), "--prune-channels", "0.5", "-o",
+                     str(tmp_path / "half" / "m.tflite"))  # fmt: skip
+    assert full.returncode == 0 and half.returncode == 0, half.stderr
+    a = json.loads(edgeneuro("inspect", str(tmp_path / "full" / "m.tflite"), "--json").stdout)
+    b = json.loads(edgeneuro("inspect", str(tmp_path / "half" / "m.tflite"), "--json").stdout)
+    assert b["total_macs"] < 0.75 * a["total_macs"] and b["weights_bytes"] < a["weights_bytes"]
+    steps = json.loads((tmp_path / "half" / "compress_report.json").read_text())["steps"]
+    assert [s["step"] for s in steps] == ["float", "channels -50%", "int8"]
+    assert steps[1]["window"]["accuracy"] > 0.8  # fine-tuned after the cut

@@ -37,6 +37,18 @@ def _int8_weight_bytes(path: Path) -> int:
         return sum(t.nbytes for t in graph.tensors.values() if t.is_const)
 
 
+def fine_tune(model, x: np.ndarray, y: np.ndarray, epochs: int, classes: int):
+    """A few epochs of training with balanced class weights (after structured pruning)."""
+    from edgeneuro import models
+
+    keras = models.keras()
+    keras.utils.set_random_seed(0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0)
+    return model
+
+
 def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, classes: int):
     """Magnitude pruning of every weight matrix to ``target`` sparsity on a polynomial schedule
     over ``epochs`` of fine-tuning; returns the stripped (plain) model."""
@@ -79,7 +91,7 @@ def export_onnx(model, path: Path, calibration: np.ndarray) -> tuple[Path, Path]
 
 def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
              calibrate: Path | None = None, data: Path | None = None, epochs: int = 3,
-             onnx: bool = False) -> dict[str, Any]:  # fmt: skip
+             onnx: bool = False, channels: float = 0.0) -> dict[str, Any]:  # fmt: skip
     """Prune (optional) and quantize a trained model; write ``out`` (.tflite) with meta.json and
     compress_report.json beside it; with ``onnx``, also ``<out stem>.onnx`` (float) and
     ``<out stem>.int8.onnx`` (QDQ int8), scored with onnxruntime."""
@@ -91,6 +103,8 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8")
     if not 0.0 <= prune_to < 1.0:
         raise InputError(f"--prune {prune_to}: give a sparsity in [0, 1)")
+    if not 0.0 <= channels < 1.0:
+        raise InputError(f"--prune-channels {channels}: give a fraction in [0, 1)")
     meta = Meta.load(model_path)
     try:
         model = models.keras().models.load_model(model_path)
@@ -112,6 +126,13 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
                                 "window": scores["window"]})  # fmt: skip
 
     step("float", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()), _sparsity(model))
+    if channels > 0:
+        from edgeneuro.compress.structured import shrink
+
+        x, y = training_windows(items, meta)
+        model = fine_tune(shrink(model, meta.family, channels), x, y, epochs, classes)
+        step(f"channels -{channels:.0%}", lambda v: model.predict(v, verbose=0).argmax(1),
+             4 * int(model.count_params()), _sparsity(model))  # fmt: skip
     if prune_to > 0:
         x, y = training_windows(items, meta)
         model = prune(model, x, y, prune_to, epochs, classes)
