@@ -156,7 +156,7 @@ def cmd_compress(a: argparse.Namespace) -> int:
     from edgeneuro.compress.compress import compress
 
     r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
-                 Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels)  # fmt: skip
+                 Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels, a.qat)  # fmt: skip
     print(f"{'step':16} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
     for s in r["steps"]:
         e, w = s["event"], s["window"]
@@ -300,6 +300,7 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--prune-channels", type=float, default=0.0,
                     help="structured pruning: drop this fraction of each hidden layer's channels")  # fmt: skip
     cp.add_argument("--quantize", default="int8", choices=("int8",))
+    cp.add_argument("--qat", action="store_true", help="quantization-aware fine-tuning before the int8 conversion")
     cp.add_argument("--calibrate", help="X.npy: float windows for the int8 ranges (default: calibration.npy)")
     cp.add_argument("--data", help="recordings for fine-tuning and scoring (default: the training folder)")
     cp.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs while pruning")

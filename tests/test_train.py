@@ -99,3 +99,14 @@ def test_structured_pruning_shrinks_the_layers(family, data, tmp_path):
     steps = json.loads((tmp_path / "half" / "compress_report.json").read_text())["steps"]
     assert [s["step"] for s in steps] == ["float", "channels -50%", "int8"]
     assert steps[1]["window"]["accuracy"] > 0.8  # fine-tuned after the cut
+
+
+def test_quantization_aware_training_keeps_the_pruning(data, tmp_path):
+    assert edgeneuro("train", str(data), "--family", "cnn", "-o", str(tmp_path), "--epochs", "3").returncode == 0
+    proc = edgeneuro("compress", str(tmp_path / "model.keras"), "--prune", "0.5", "--qat", "-o",
+                     str(tmp_path / "q" / "m.tflite"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    steps = {s["step"]: s for s in json.loads((tmp_path / "q" / "compress_report.json").read_text())["steps"]}
+    assert list(steps) == ["float", "pruned 50%", "qat", "int8"]
+    assert steps["qat"]["sparsity"] == pytest.approx(0.5, abs=0.02)  # fine-tuning kept the zeros
+    assert steps["int8"]["runtime"] == "edgeneuro reference kernels" and steps["int8"]["window"]["accuracy"] > 0.8

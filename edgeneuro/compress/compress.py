@@ -91,7 +91,7 @@ def export_onnx(model, path: Path, calibration: np.ndarray) -> tuple[Path, Path]
 
 def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
              calibrate: Path | None = None, data: Path | None = None, epochs: int = 3,
-             onnx: bool = False, channels: float = 0.0) -> dict[str, Any]:  # fmt: skip
+             onnx: bool = False, channels: float = 0.0, qat: bool = False) -> dict[str, Any]:  # fmt: skip
     """Prune (optional) and quantize a trained model; write ``out`` (.tflite) with meta.json and
     compress_report.json beside it; with ``onnx``, also ``<out stem>.onnx`` (float) and
     ``<out stem>.int8.onnx`` (QDQ int8), scored with onnxruntime."""
@@ -137,6 +137,13 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         x, y = training_windows(items, meta)
         model = prune(model, x, y, prune_to, epochs, classes)
         step(f"pruned {prune_to:.0%}", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()),
+             _sparsity(model))  # fmt: skip
+    if qat:
+        from edgeneuro.compress.qat import quantize_aware
+
+        x, y = training_windows(items, meta)
+        model = quantize_aware(model, meta.family, x, y, epochs, class_weights(y, classes))
+        step("qat", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()),
              _sparsity(model))  # fmt: skip
     if calibrate is not None:
         cal = np.load(calibrate, allow_pickle=False)
