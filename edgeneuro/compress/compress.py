@@ -125,26 +125,25 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
                                 "runtime": getattr(predict, "runtime", "tf_keras"), "event": scores["event"],
                                 "window": scores["window"]})  # fmt: skip
 
-    step("float", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()), _sparsity(model))
+    def float_step(name: str) -> None:
+        step(name, lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()), _sparsity(model))
+
+    float_step("float")
+    if channels > 0 or prune_to > 0 or qat:
+        x, y = training_windows(items, meta)  # fine-tuning data, read once
     if channels > 0:
         from edgeneuro.compress.structured import shrink
 
-        x, y = training_windows(items, meta)
         model = fine_tune(shrink(model, meta.family, channels), x, y, epochs, classes)
-        step(f"channels -{channels:.0%}", lambda v: model.predict(v, verbose=0).argmax(1),
-             4 * int(model.count_params()), _sparsity(model))  # fmt: skip
+        float_step(f"channels -{channels:.0%}")
     if prune_to > 0:
-        x, y = training_windows(items, meta)
         model = prune(model, x, y, prune_to, epochs, classes)
-        step(f"pruned {prune_to:.0%}", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()),
-             _sparsity(model))  # fmt: skip
+        float_step(f"pruned {prune_to:.0%}")
     if qat:
         from edgeneuro.compress.qat import quantize_aware
 
-        x, y = training_windows(items, meta)
         model = quantize_aware(model, meta.family, x, y, epochs, class_weights(y, classes))
-        step("qat", lambda v: model.predict(v, verbose=0).argmax(1), 4 * int(model.count_params()),
-             _sparsity(model))  # fmt: skip
+        float_step("qat")
     if calibrate is not None:
         cal = np.load(calibrate, allow_pickle=False)
     else:
