@@ -7,9 +7,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from onnx_models import ort_run
 
+from edgeneuro import boards, frontends
+from edgeneuro.compiler import compile_model
 from edgeneuro.data.synthetic import write_dataset
+from edgeneuro.runner import run_on_host
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +61,12 @@ def test_train_eval_compress(family, data, tmp_path):
         assert steps["model.onnx"]["runtime"] == steps["model.int8.onnx"]["runtime"] == "onnxruntime"
         assert steps["model.onnx"]["window"]["accuracy"] == steps["pruned 50%"]["window"]["accuracy"]
         assert abs(steps["model.int8.onnx"]["window"]["accuracy"] - steps["int8"]["window"]["accuracy"]) < 0.02
+        # ... and edgeneuro compiles the QDQ export (tf2onnx's Unsqueeze/Transpose/Squeeze included)
+        qdq = out / "int8" / "model.int8.onnx"
+        c = compile_model(qdq, boards.load("mps2-an386"), tmp_path / "gen", frontends.load(qdq, {"x": (1, 1024, 4)}))
+        x = np.load(out / "calibration.npy")[:8]
+        (y,) = run_on_host(c, x).values()
+        assert np.abs(y - ort_run(qdq, x)).max() <= 1 / 255 + 1e-6  # one step of the 1/255 output scale
     ev8 = edgeneuro("eval", str(out / "int8" / "model.tflite"), "--data", str(data), "--json")
     assert ev8.returncode == 0, ev8.stderr
     assert json.loads(ev8.stdout)["window"] == steps["int8"]["window"]

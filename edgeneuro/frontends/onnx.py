@@ -81,7 +81,7 @@ class _Importer:
         self.shapes = shapes
         self.inputs: list[str] = []
         self.outputs: list[str] = []
-        self.float_inputs: set[str] = set()  # ONNX names of the float graph inputs
+        self.float_values: set[str] = set()  # ONNX names of float values: the inputs, and layout ops on them
 
     # -- errors ---------------------------------------------------------------------------------
     def unsupported(self, node: Any, why: str) -> UnsupportedOperator:
@@ -192,7 +192,7 @@ class _Importer:
         raise self.unsupported(node, f"Clip({lo}, {hi}) is not a ReLU or ReLU6")
 
     def value(self, name: str, node: Any) -> Value:
-        if name in self.values and name not in self.float_inputs:
+        if name in self.values and name not in self.float_values:
             return self.values[name]
         raise self.unsupported(node, f"input '{name}' is float, not a quantized value ({FLOAT_HINT})")
 
@@ -237,7 +237,7 @@ class _Importer:
         name = self.add_tensor(inp.name, dims, "float32")
         self.inputs.append(name)
         self.values[inp.name] = Value(name)
-        self.float_inputs.add(inp.name)
+        self.float_values.add(inp.name)
 
     @staticmethod
     def _dims(inp: Any) -> list[int | None]:
@@ -253,7 +253,7 @@ class _Importer:
     # QuantizeLinear / DequantizeLinear -------------------------------------------------------
     def op_QuantizeLinear(self, node: Any) -> None:
         src = node.input[0]
-        if src in self.float_inputs:
+        if src in self.float_values:
             quant = self.qparams(node.input[1], node.input[2] if len(node.input) > 2 else None)
             v = self.values[src]
             out = self.add_tensor(node.output[0], self.shape(v), "int8", quant)
@@ -428,31 +428,68 @@ class _Importer:
         self.emit("MEAN", [xin, axes], [y], node, keep_dims=True)
         self.values[yq_name] = Value(y, layout)
 
-    def reshape_to(self, node: Any, shape: tuple[int, ...]) -> None:
-        x = self.value(node.input[0], node)
-        if x.layout != "onnx" and all(d == 1 for d in self.onnx_shape(x)[2:]):
+    def move(self, node: Any, shape: tuple[int, ...], perm: tuple[int, ...] | None = None) -> None:
+        """Reshape-like (RESHAPE view) or TRANSPOSE data movement, on ONNX-layout values. On a
+        float input it stays float until its QuantizeLinear; on int8 values it keeps or, where the
+        quantizer picked a new scale, requantizes the quantization."""
+        src = node.input[0]
+        x = self.values.get(src) or self.value(src, node)
+        if perm is None and x.layout != "onnx" and all(d == 1 for d in self.onnx_shape(x)[2:]):
             xin = x.name  # [N, C, 1, 1] has the same bytes in NHWC
         else:
             xin = self.to_layout(x, "onnx", node)
         t = self.tensors[xin]
+        kind = "TRANSPOSE" if perm is not None else "RESHAPE"
+
+        def emit(name: str, quant) -> str:
+            out = self.add_tensor(name, shape, t.dtype, quant)
+            extra = [self.const(f"{out}_perm", np.array(perm, np.int32))] if perm is not None else []
+            self.emit(kind, [xin, *extra], [out], node)
+            return out
+
+        if src in self.float_values:
+            self.values[node.output[0]] = Value(emit(node.output[0], None))
+            self.float_values.add(node.output[0])
+            return
         yq_name, yq, _ = self.output_quant(node)
         if yq == t.quant:
-            y = self.add_tensor(yq_name, shape, "int8", yq)
-            self.emit("RESHAPE", [xin], [y], node)
-        else:  # a new scale after the reshape: requantize
-            mid = self.add_tensor(f"{yq_name}_r", shape, "int8", t.quant)
-            self.emit("RESHAPE", [xin], [mid], node)
+            y = emit(yq_name, yq)
+        else:  # a new scale after the move: requantize
+            mid = emit(f"{yq_name}_r", t.quant)
             y = self.add_tensor(yq_name, shape, "int8", yq)
             self.emit("QUANTIZE", [mid], [y], node)
         self.values[yq_name] = Value(y)
 
+    def source_shape(self, node: Any) -> tuple[int, ...]:
+        src = node.input[0]
+        return self.onnx_shape(self.values.get(src) or self.value(src, node))
+
+    def op_Unsqueeze(self, node: Any) -> None:
+        shape = list(self.source_shape(node))
+        axes = [int(a) for a in self.consts[node.input[1]]] if len(node.input) > 1 else _attr(node, "axes")
+        rank = len(shape) + len(axes)
+        for a in sorted(a % rank for a in axes):
+            shape.insert(a, 1)
+        self.move(node, tuple(shape))
+
+    def op_Squeeze(self, node: Any) -> None:
+        shape = self.source_shape(node)
+        axes = [int(a) for a in self.consts[node.input[1]]] if len(node.input) > 1 else _attr(node, "axes")
+        drop = {a % len(shape) for a in axes} if axes is not None else {i for i, d in enumerate(shape) if d == 1}
+        self.move(node, tuple(d for i, d in enumerate(shape) if i not in drop))
+
+    def op_Transpose(self, node: Any) -> None:
+        shape = self.source_shape(node)
+        perm = tuple(_attr(node, "perm", list(range(len(shape)))[::-1]))
+        self.move(node, tuple(shape[i] for i in perm), perm)
+
     def op_Flatten(self, node: Any) -> None:
-        src = self.onnx_shape(self.value(node.input[0], node))
+        src = self.source_shape(node)
         axis = _attr(node, "axis", 1) % max(len(src), 1)
-        self.reshape_to(node, (int(np.prod(src[:axis])), int(np.prod(src[axis:]))))
+        self.move(node, (int(np.prod(src[:axis])), int(np.prod(src[axis:]))))
 
     def op_Reshape(self, node: Any) -> None:
-        src = self.onnx_shape(self.value(node.input[0], node))
+        src = self.source_shape(node)
         if node.input[1] not in self.consts:
             raise self.unsupported(node, "the target shape must be constant")
         target = [int(d) for d in self.consts[node.input[1]]]
@@ -460,7 +497,7 @@ class _Importer:
         if -1 in target:
             known = int(np.prod([d for d in target if d != -1]))
             target[target.index(-1)] = int(np.prod(src)) // known
-        self.reshape_to(node, tuple(target))
+        self.move(node, tuple(target))
 
     def op_Softmax(self, node: Any) -> None:
         x = self.value(node.input[0], node)

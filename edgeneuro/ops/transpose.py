@@ -22,7 +22,12 @@ MAX_RANK = 5
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, y = byte_copy_operands(g, op, MAX_RANK)
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    is_float = x.dtype == y.dtype == "float32"
+    if not is_float:
+        x, y = byte_copy_operands(g, op, MAX_RANK)
+    elif not 1 <= len(x.shape) <= MAX_RANK:
+        raise unsupported(g, op, f"input rank {len(x.shape)}; TFLM takes 1-D to {MAX_RANK}-D tensors here")
     rank = len(x.shape)
     pt = const_operand(g, op, 1, "permutation")
     if len(pt.shape) != 1 or pt.size != rank:
@@ -38,7 +43,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     params = {f"dim{i}": dims[i] for i in range(MAX_RANK)}
     params |= {f"perm{i}": full[i] for i in range(MAX_RANK)}
     return Kernel(
-        op=op, fn="en_transpose_s8", params=params, inputs=(x.name,), outputs=(y.name,), summary=f"perm {perm}"
+        op=op,
+        fn="en_transpose_f32" if is_float else "en_transpose_s8",
+        params=params,
+        inputs=(x.name,),
+        outputs=(y.name,),
+        summary=f"perm {perm}",
     )
 
 
@@ -46,4 +56,4 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     dims = [p[f"dim{i}"] for i in range(MAX_RANK)]
     perm = [p[f"perm{i}"] for i in range(MAX_RANK)]
-    return np.asarray(x, np.int8).reshape(dims).transpose(perm).reshape(-1)
+    return np.asarray(x).reshape(dims).transpose(perm).reshape(-1)
