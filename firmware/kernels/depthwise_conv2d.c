@@ -40,19 +40,11 @@
 void en_depthwise_conv2d_s8(const en_depthwise_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
 {
-#define TERM(x, w) (((int32_t)(x) - p->in_zp) * (int32_t)(w))
-#define FINISH(acc, c) en_clamp_s8(en_requant((acc) + bias[c], mult[c], shift[c]) + p->out_zp, p->act_min, p->act_max)
-    EN_DEPTHWISE_LOOPS(int8_t, int8_t, int32_t, TERM, FINISH)
-#undef TERM
-#undef FINISH
+    EN_DEPTHWISE_LOOPS(int8_t, int8_t, int32_t, EN_TERM_S8, EN_FINISH_S8)
 }
 
 void en_depthwise_conv2d_f32(const en_depthwise_conv2d_f32_params *p, const float *input, const float *weights,
                              const float *bias, float *output)
 {
-#define TERM(x, w) ((x) * (w))
-#define FINISH(acc, c) en_clampf((acc) + bias[c], p->act_min, p->act_max)
-    EN_DEPTHWISE_LOOPS(float, float, float, TERM, FINISH)
-#undef TERM
-#undef FINISH
+    EN_DEPTHWISE_LOOPS(float, float, float, EN_TERM_F32, EN_FINISH_F32)
 }

@@ -58,6 +58,17 @@ static inline int8_t en_clamp_s8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* The per-tap term and the final store of the weighted layers (CONV_2D, DEPTHWISE_CONV_2D,
+ * FULLY_CONNECTED), shared by their loop nests. They name the kernel's own parameters: `p` (with
+ * in_zp, out_zp, act_min, act_max), `bias`, and for the integer kernels `mult` and `shift`. */
+#define EN_TERM_S8(x, w) (((int32_t)(x) - p->in_zp) * (int32_t)(w))
+#define EN_FINISH_S8(acc, c) \
+    en_clamp_s8(en_requant((acc) + bias[c], mult[c], shift[c]) + p->out_zp, p->act_min, p->act_max)
+#define EN_TERM_S16(x, w) ((int32_t)(x) * (int32_t)(w)) /* 16x8: zero point 0 */
+#define EN_FINISH_S16(acc, c) en_clamp_s16(en_requant64((acc) + bias[c], mult[c], shift[c]), p->act_min, p->act_max)
+#define EN_TERM_F32(x, w) ((x) * (w))
+#define EN_FINISH_F32(acc, c) en_clampf((acc) + bias[c], p->act_min, p->act_max)
+
 /* gemmlowp's fixed-point transcendentals (SOFTMAX, LOGISTIC, TANH); numpy twins in
  * edgeneuro/ir/gemmlowp.py. */
 

@@ -21,29 +21,17 @@
 void en_fully_connected_s8(const en_fully_connected_s8_params *p, const int8_t *input, const int8_t *weights,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output)
 {
-#define TERM(x, w) (((int32_t)(x) - p->in_zp) * (int32_t)(w))
-#define FINISH(acc, u) en_clamp_s8(en_requant((acc) + bias[u], mult[u], shift[u]) + p->out_zp, p->act_min, p->act_max)
-    EN_FC_LOOPS(int8_t, int8_t, int32_t, TERM, FINISH)
-#undef TERM
-#undef FINISH
+    EN_FC_LOOPS(int8_t, int8_t, int32_t, EN_TERM_S8, EN_FINISH_S8)
 }
 
 void en_fully_connected_s16(const en_fully_connected_s16_params *p, const int16_t *input, const int8_t *weights,
                             const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *output)
 {
-#define TERM(x, w) ((int32_t)(x) * (int32_t)(w))
-#define FINISH(acc, u) en_clamp_s16(en_requant64((acc) + bias[u], mult[u], shift[u]), p->act_min, p->act_max)
-    EN_FC_LOOPS(int16_t, int8_t, int64_t, TERM, FINISH)
-#undef TERM
-#undef FINISH
+    EN_FC_LOOPS(int16_t, int8_t, int64_t, EN_TERM_S16, EN_FINISH_S16)
 }
 
 void en_fully_connected_f32(const en_fully_connected_f32_params *p, const float *input, const float *weights,
                             const float *bias, float *output)
 {
-#define TERM(x, w) ((x) * (w))
-#define FINISH(acc, u) en_clampf((acc) + bias[u], p->act_min, p->act_max)
-    EN_FC_LOOPS(float, float, float, TERM, FINISH)
-#undef TERM
-#undef FINISH
+    EN_FC_LOOPS(float, float, float, EN_TERM_F32, EN_FINISH_F32)
 }
