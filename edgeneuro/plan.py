@@ -1,6 +1,7 @@
 """Static memory plan: every activation tensor gets an offset in one arena, decided from tensor
 lifetimes at compile time (greedy by size, first fit among lifetime conflicts). View operators
-(reshape and friends) share their input's bytes."""
+(reshape and friends) share their input's bytes; a kernel's scratch memory is a buffer alive only
+during its own step, named ``scratch_buffer(step)``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from edgeneuro.ir import Graph
 from edgeneuro.ops import Kernel
 
 ALIGN = 8
+
+
+def scratch_buffer(step: int) -> str:
+    """The plan's name for the working memory of the kernel at ``step``."""
+    return f"scratch:{step}"
 
 
 def _align(n: int) -> int:
@@ -113,6 +119,10 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
             touch(n, s)
     for n in graph.outputs:
         touch(n, steps)
+    scratch = {scratch_buffer(s): k.scratch for s, k in enumerate(kernels) if k.scratch}
+    for s, k in enumerate(kernels):
+        if k.scratch:
+            touch(scratch_buffer(s), s)
 
     # In place: an element-wise kernel may write its output over an input read for the last time.
     for s, k in enumerate(kernels):
@@ -128,7 +138,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
                 members[r_in] += members.pop(r_out)
                 break
 
-    sizes = {r: max(graph.t(m).nbytes for m in ms) for r, ms in members.items()}
+    sizes = {r: max(scratch[m] if m in scratch else graph.t(m).nbytes for m in ms) for r, ms in members.items()}
     orders = (  # packing heuristics; the smallest arena wins
         sorted(members, key=lambda r: (-sizes[r], first[r])),
         sorted(members, key=lambda r: (-(last[r] - first[r]), -sizes[r])),

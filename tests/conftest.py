@@ -25,13 +25,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 
 def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
-    """TensorFlow Lite Micro's reference kernels on the host, one inference per sample."""
+    """TensorFlow Lite Micro's reference kernels on the host, one inference per sample, each from
+    the reset state (TFLM keeps an LSTM's state between Invoke calls until reset)."""
     from tflite_micro.python.tflite_micro import runtime
 
     data = Path(model).read_bytes() if isinstance(model, Path) else model
     interp = runtime.Interpreter.from_bytes(data, arena_size=max(1 << 20, len(data) * 4))
     outs = []
     for s in samples:
+        interp.reset()
         interp.set_input(s.reshape(interp.get_input_details(0)["shape"]), 0)
         interp.invoke()
         y = interp.get_output(0)

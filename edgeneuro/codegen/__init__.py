@@ -14,7 +14,7 @@ from edgeneuro.boards import Board
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
 from edgeneuro.ops import Kernel
-from edgeneuro.plan import Plan, const_operands
+from edgeneuro.plan import Plan, const_operands, scratch_buffer
 from edgeneuro.resources import resource_dir
 
 KERNEL_SOURCES = "kernels"
@@ -72,6 +72,8 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
     args = [_operand(n, graph, plan, const_syms) for n in k.inputs]
     args += [f"{sym}_{n}" for n, _ in k.consts]
     args += [_operand(n, graph, plan, const_syms) for n in k.outputs]
+    if k.scratch:
+        args.append(f"&arena[{plan.offsets[scratch_buffer(step)]}]")
     return {
         "step": step,
         "kind": k.op.kind,

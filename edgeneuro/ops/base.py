@@ -5,8 +5,9 @@ requantization multipliers, activation bounds) into a :class:`Kernel`. The numpy
 (``reference(kernel, *arrays)``) and the generated C call read the *same* Kernel, so the C and the
 reference cannot disagree about parameters, only about arithmetic, which is what the tests check.
 
-C calling convention of every kernel: ``fn(&params, activations..., constants..., outputs...)``
-where ``params`` is a ``<fn>_params`` struct with the fields of ``Kernel.params``.
+C calling convention of every kernel: ``fn(&params, activations..., constants..., outputs...[,
+scratch])`` where ``params`` is a ``<fn>_params`` struct with the fields of ``Kernel.params`` and
+``scratch`` (only for kernels with ``Kernel.scratch`` bytes) is working memory in the arena.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Kernel:
     # inputs (by index) whose bytes the output may overwrite: the kernel reads element i of that
     # input before it writes element i of the output, and the two have the same size
     inplace: tuple[int, ...] = ()
+    # bytes of working memory the kernel needs while it runs (passed last, 8-byte aligned, in the arena)
+    scratch: int = 0
 
     @property
     def const_bytes(self) -> int:

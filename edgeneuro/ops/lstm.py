@@ -1,0 +1,502 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and weights, int16 cell state (TFLite's 8x8->16
+integer LSTM, what the converter emits for a full-int8 tf_keras ``LSTM`` layer).
+
+Spec (TFLM ``lstm_eval.h`` / ``lstm_eval.cc`` / ``lstm_eval_common.cc``, ``EvalLstm<int8, int8,
+int16, int32>``), for every sequence, every time step, with ``h`` the int8 hidden state (zero point
+``h_zp``) and ``c`` the int16 cell state (scale ``2^cell_power``):
+
+* gate ``g`` in forget, input, cell, output (computed in that order, all from the previous ``h``):
+  ``a = sat16(FC(x_t, W_g, bias_g) + FC(h, R_g))`` where each FC is TFLM's int8 -> int16 fully
+  connected (``acc = sum (x - zp) * w [+ bias]``, MultiplyByQuantizedMultiplier with the
+  multiplier of ``double(float(s_x * s_w)) / 2^-12``, clamped to int16): a Q3.12 value.
+  Forget, input and output gates: ``sigmoid16(a)``; the cell gate: ``tanh16(a)`` (the layer's
+  activation, which TFLite's schema can only say is TANH here), Q0.15 results.
+* ``c = mul(f, c)`` then ``c = sat16(c + mul(i, g))``, each ``mul`` an int16 product requantized by
+  QuantizeMultiplier(2^-15 * s_a * s_b / s_out) (``MulElementwise``); then, when the layer has a
+  cell clip, ``c = clamp(c, -q, q)`` with ``q = int16(min(max(clip / s_c, -32768), 32767))``.
+* ``h = clamp8(mul(tanh16(c, cell_power), o) + h_zp)`` with the multiplier of 2^-30 / s_h, and
+  ``h`` is the output at step t (copied unchanged into the output tensor, whatever its
+  quantization says).
+* ``sigmoid16`` / ``tanh16`` are TFLite's int16 LOGISTIC / TANH (``reference_integer_ops``): a
+  256-entry table of sigmoid(i/24) in 0.16 format interpolated on 9 (sigmoid) or 8 (tanh)
+  fractional bits, input scaled by 3 (and by the power of two that brings ``c`` to Q3.12).
+
+State: TFLM keeps ``h`` and ``c`` in variable tensors that survive between Invoke calls until the
+application resets them (``ResetVariableTensors``: ``h`` to its zero point, ``c`` to 0). A tf_keras
+``LSTM`` layer (``stateful=False``) starts every window from zero state, so edgeneuro's kernel resets
+the state at the start of every inference and keeps it in scratch memory; it equals TFLM when TFLM
+is reset before each window. Peephole, projection, layer-norm and CIFG variants are refused (TFLM
+refuses them too), as are float and 16x8 LSTMs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op, Tensor
+from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
+from edgeneuro.ops.base import Kernel, require_int8, unsupported
+
+KINDS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)
+C_FILE = "lstm"
+MAX_VERSION = {"UNIDIRECTIONAL_SEQUENCE_LSTM": 4}
+
+# TFLite's operand order: input-to-{input, forget, cell, output} weights (1-4), recurrent-to-{...}
+# weights (5-8), peephole (9-11), gate biases (12-15), projection (16-17), state (18 hidden,
+# 19 cell), layer norm (20-23). Gates are computed in TFLM's order: forget, input, cell, output.
+GATES = ("forget", "input", "cell", "output")
+_TFLITE_GATE = {"input": 0, "forget": 1, "cell": 2, "output": 3}
+_VARIANTS = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection", 17: "projection"}
+_VARIANTS.update({i: "layer normalization" for i in range(20, 24)})
+GATE_FC_SCALE = 2.0**-12  # gate pre-activations are Q3.12
+GATE_OUT_SCALE = 2.0**-15  # gate outputs are Q0.15
+
+# TFLite's sigmoid_table_uint16: sigmoid(i / 24) in 0.16 fixed point, i = 0..255 (the values of
+# TFLite's and CMSIS-NN's table; they are not a plain rounding of the function, so they are data).
+SIGMOID_TABLE = np.array(
+    # fmt: off
+    [
+        32768,
+        33451,
+        34133,
+        34813,
+        35493,
+        36169,
+        36843,
+        37513,
+        38180,
+        38841,
+        39498,
+        40149,
+        40794,
+        41432,
+        42064,
+        42688,
+        43304,
+        43912,
+        44511,
+        45102,
+        45683,
+        46255,
+        46817,
+        47369,
+        47911,
+        48443,
+        48964,
+        49475,
+        49975,
+        50464,
+        50942,
+        51409,
+        51865,
+        52311,
+        52745,
+        53169,
+        53581,
+        53983,
+        54374,
+        54755,
+        55125,
+        55485,
+        55834,
+        56174,
+        56503,
+        56823,
+        57133,
+        57433,
+        57724,
+        58007,
+        58280,
+        58544,
+        58800,
+        59048,
+        59288,
+        59519,
+        59743,
+        59959,
+        60168,
+        60370,
+        60565,
+        60753,
+        60935,
+        61110,
+        61279,
+        61441,
+        61599,
+        61750,
+        61896,
+        62036,
+        62172,
+        62302,
+        62428,
+        62549,
+        62666,
+        62778,
+        62886,
+        62990,
+        63090,
+        63186,
+        63279,
+        63368,
+        63454,
+        63536,
+        63615,
+        63691,
+        63765,
+        63835,
+        63903,
+        63968,
+        64030,
+        64090,
+        64148,
+        64204,
+        64257,
+        64308,
+        64357,
+        64405,
+        64450,
+        64494,
+        64536,
+        64576,
+        64614,
+        64652,
+        64687,
+        64721,
+        64754,
+        64786,
+        64816,
+        64845,
+        64873,
+        64900,
+        64926,
+        64950,
+        64974,
+        64997,
+        65019,
+        65039,
+        65060,
+        65079,
+        65097,
+        65115,
+        65132,
+        65149,
+        65164,
+        65179,
+        65194,
+        65208,
+        65221,
+        65234,
+        65246,
+        65258,
+        65269,
+        65280,
+        65291,
+        65301,
+        65310,
+        65319,
+        65328,
+        65337,
+        65345,
+        65352,
+        65360,
+        65367,
+        65374,
+        65381,
+        65387,
+        65393,
+        65399,
+        65404,
+        65410,
+        65415,
+        65420,
+        65425,
+        65429,
+        65433,
+        65438,
+        65442,
+        65445,
+        65449,
+        65453,
+        65456,
+        65459,
+        65462,
+        65465,
+        65468,
+        65471,
+        65474,
+        65476,
+        65479,
+        65481,
+        65483,
+        65485,
+        65488,
+        65489,
+        65491,
+        65493,
+        65495,
+        65497,
+        65498,
+        65500,
+        65501,
+        65503,
+        65504,
+        65505,
+        65507,
+        65508,
+        65509,
+        65510,
+        65511,
+        65512,
+        65513,
+        65514,
+        65515,
+        65516,
+        65517,
+        65517,
+        65518,
+        65519,
+        65520,
+        65520,
+        65521,
+        65522,
+        65522,
+        65523,
+        65523,
+        65524,
+        65524,
+        65525,
+        65525,
+        65526,
+        65526,
+        65526,
+        65527,
+        65527,
+        65528,
+        65528,
+        65528,
+        65529,
+        65529,
+        65529,
+        65529,
+        65530,
+        65530,
+        65530,
+        65530,
+        65531,
+        65531,
+        65531,
+        65531,
+        65531,
+        65532,
+        65532,
+        65532,
+        65532,
+        65532,
+        65532,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65533,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65534,
+        65535,
+    ],
+    # fmt: on
+    np.int64,
+)
+
+
+def _operand(g: Graph, op: Op, i: int) -> Tensor | None:
+    return g.t(op.inputs[i]) if i < len(op.inputs) and op.inputs[i] else None
+
+
+def _scaled_input(x: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    """``(x * mult + round) >> shift`` of TFLite's int16 LOGISTIC / TANH."""
+    rnd = (1 << (shift - 1)) if shift > 0 else 0
+    return (x.astype(np.int64) * mult + rnd) >> shift
+
+
+def _interpolate(a: np.ndarray, frac_bits: int) -> np.ndarray:
+    """The table interpolated at ``|a|`` with ``frac_bits`` fractional bits; saturated at 255."""
+    ua_idx = np.minimum(a >> frac_bits, 254)
+    ua, ub = SIGMOID_TABLE[ua_idx], SIGMOID_TABLE[ua_idx + 1]
+    return (ua << frac_bits) + (a & ((1 << frac_bits) - 1)) * (ub - ua), (a >> frac_bits) >= 255
+
+
+def sigmoid16(x: np.ndarray, mult: int = 3, shift: int = 0) -> np.ndarray:
+    """TFLite ``reference_integer_ops::Logistic`` (int16 in and out)."""
+    v = _scaled_input(x, mult, shift)
+    r, saturated = _interpolate(np.abs(v), 9)
+    r = np.where(saturated, 0x7FFF << 10, r)
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return (r >> 10).astype(np.int16)
+
+
+def tanh16(x: np.ndarray, mult: int = 3, shift: int = 0) -> np.ndarray:
+    """TFLite ``reference_integer_ops::Tanh`` (int16 in and out)."""
+    v = _scaled_input(x, mult, shift)
+    r, saturated = _interpolate(np.abs(v), 8)
+    r = np.where(saturated, 0xFFFF << 8, r)
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return (r >> 8).astype(np.int16)
+
+
+def tanh_input_scaling(cell_power: int) -> tuple[int, int]:
+    """TFLM's ``lstm_internal::Tanh`` for a Q(cell_power) input: the (multiplier, shift) it hands to
+    the int16 TANH, whose power-of-two case turns (0, s) into (3 << s, 0)."""
+    left_shift = 15 + cell_power - 3
+    if left_shift < 0:
+        return 3, -left_shift
+    return 3 << left_shift, 0
+
+
+def _sat16(v: np.ndarray) -> np.ndarray:
+    return np.clip(v, -32768, 32767)
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    if x.dtype != "int8":
+        raise unsupported(g, op, f"{x.dtype} input; edgeneuro compiles the int8 LSTM (int8 activations, int16 cell)")
+    if len(op.inputs) != 24:
+        raise unsupported(g, op, f"{len(op.inputs)} operands, expected TFLite's 24")
+    for i, variant in _VARIANTS.items():
+        if _operand(g, op, i) is not None:
+            raise unsupported(g, op, f"LSTM with {variant} (TFLM's integer LSTM has none either)")
+    if _operand(g, op, 1) is None:
+        raise unsupported(g, op, "coupled input and forget gate (CIFG); TFLM's integer LSTM needs all four gates")
+    hidden, cell = _operand(g, op, 18), _operand(g, op, 19)
+    if hidden is None or cell is None:
+        raise unsupported(g, op, "the hidden and cell state operands (18, 19) are missing")
+    require_int8(g, op, x, y, hidden)
+    if cell.dtype != "int16" or cell.quant is None or cell.zero_point != 0:
+        raise unsupported(g, op, f"cell state '{cell.name}' must be int16 with zero point 0 (is {cell.dtype})")
+    log2 = math.log2(cell.scale)
+    if abs(log2 - round(log2)) > 1e-3:
+        raise unsupported(g, op, f"cell state scale {cell.scale} is not a power of two, as TFLM's LSTM requires")
+    cell_power = round(log2)
+    act = op.attrs.get("fused_activation_function", "TANH")
+    if act != "TANH":
+        raise unsupported(g, op, f"cell activation {act}; TFLM's integer LSTM takes TANH")
+    if len(x.shape) != 3:
+        raise unsupported(g, op, f"input of rank {len(x.shape)}, expected [batch, time, features]")
+    time_major = bool(op.attrs.get("time_major", False))
+    steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    in_dim = x.shape[2]
+    w_in, w_rec, biases, mult, shift = [], [], [], [], []
+    units = None
+    for gate in GATES:
+        wi, wr, b = (_operand(g, op, base + _TFLITE_GATE[gate]) for base in (1, 5, 12))
+        if wi is None or wr is None or b is None:
+            raise unsupported(g, op, f"the {gate} gate's weights or bias are missing")
+        require_int8(g, op, wi, wr)
+        for w in (wi, wr):
+            if w.data is None or w.quant.per_channel or w.zero_point != 0:
+                raise unsupported(g, op, f"weights '{w.name}' must be constant, per-tensor and symmetric")
+        units = wi.shape[0]
+        if wi.shape != (units, in_dim) or wr.shape != (units, units):
+            raise unsupported(g, op, f"{gate} gate weights {list(wi.shape)} and {list(wr.shape)} do not fit input "
+                                     f"features {in_dim}")  # fmt: skip
+        if b.dtype != "int32" or b.data is None or b.size != units:
+            raise unsupported(g, op, f"bias '{b.name}' must be a constant int32 vector of {units}")
+        w_in.append(wi.data.astype(np.int8))
+        w_rec.append(wr.data.astype(np.int8))
+        biases.append(b.data.astype(np.int32).reshape(units))
+        for src, w in ((x, wi), (hidden, wr)):  # TFLite's per-tensor FC multiplier, float32 product
+            m, e = quantize_multiplier(float(np.float32(src.scale) * np.float32(w.scale)) / GATE_FC_SCALE)
+            mult.append(m)
+            shift.append(e)
+    expected = (steps, batches, units) if time_major else (batches, steps, units)
+    if tuple(y.shape) != expected or hidden.size != batches * units or cell.size != batches * units:
+        raise unsupported(g, op, f"output {list(y.shape)} and state sizes do not match {list(expected)}")
+    cell_clip = float(op.attrs.get("cell_clip", 0.0))
+    q_clip = int(min(max(cell_clip / cell.scale, -32768.0), 32767.0)) if cell_clip > 0 else 0
+    forget_m, forget_e = quantize_multiplier(GATE_OUT_SCALE * cell.scale / cell.scale)
+    input_m, input_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / cell.scale)
+    hidden_m, hidden_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / hidden.scale)
+    tanh_m, tanh_e = tanh_input_scaling(cell_power)
+    params = dict(
+        batches=batches, steps=steps, in_dim=in_dim, units=units, time_major=int(time_major),
+        in_zp=x.zero_point, h_zp=hidden.zero_point, cell_clip=q_clip,
+        forget_mult=forget_m, forget_shift=forget_e, input_mult=input_m, input_shift=input_e,
+        hidden_mult=hidden_m, hidden_shift=hidden_e, tanh_mult=tanh_m, tanh_shift=tanh_e,
+    )  # fmt: skip
+    return Kernel(
+        op=op,
+        fn="en_lstm_s8",
+        params=params,
+        inputs=(x.name,),
+        consts=(
+            ("w_in", np.stack(w_in)),
+            ("w_rec", np.stack(w_rec)),
+            ("bias", np.stack(biases)),
+            ("mult", np.array(mult, np.int32)),
+            ("shift", np.array(shift, np.int32)),
+        ),
+        outputs=(y.name,),
+        macs=batches * steps * 4 * units * (in_dim + units),
+        summary=f"{steps} steps x {in_dim}->{units}, cell 2^{cell_power}",
+        scratch=scratch_bytes(units),
+    )
+
+
+def scratch_bytes(units: int) -> int:
+    """The kernel's working memory: the cell state and four int16 gate buffers, then the hidden state."""
+    return 5 * 2 * units + units
+
+
+def _gate_fc(v: np.ndarray, zp: int, w: np.ndarray, bias, mult: int, shift: int) -> np.ndarray:
+    acc = (v.astype(np.int64) - zp) @ w.astype(np.int64).T
+    if bias is not None:
+        acc = acc + bias
+    return _sat16(multiply_by_quantized_multiplier(acc, mult, shift))
+
+
+def _mul(a: np.ndarray, b: np.ndarray, mult: int, shift: int) -> np.ndarray:
+    return multiply_by_quantized_multiplier(a.astype(np.int64) * b.astype(np.int64), mult, shift)
+
+
+def reference(k: Kernel, x, w_in, w_rec, bias, mult, shift) -> np.ndarray:
+    p = k.params
+    batches, steps, units = p["batches"], p["steps"], p["units"]
+    xs = x.reshape((steps, batches, -1) if p["time_major"] else (batches, steps, -1))
+    out = np.empty((steps, batches, units) if p["time_major"] else (batches, steps, units), np.int8)
+    bias64 = bias.astype(np.int64)
+    for b in range(batches):
+        h = np.full(units, p["h_zp"], np.int64)
+        c = np.zeros(units, np.int64)
+        for t in range(steps):
+            xt = xs[t, b] if p["time_major"] else xs[b, t]
+            gates = []
+            for i in range(4):
+                a = _sat16(
+                    _gate_fc(xt, p["in_zp"], w_in[i], bias64[i], mult[2 * i], shift[2 * i])
+                    + _gate_fc(h, p["h_zp"], w_rec[i], None, mult[2 * i + 1], shift[2 * i + 1])
+                )
+                gates.append(tanh16(a) if GATES[i] == "cell" else sigmoid16(a))
+            f, i_gate, g_gate, o = gates
+            c = _sat16(_mul(f, c, p["forget_mult"], p["forget_shift"]))
+            c = _sat16(c + _sat16(_mul(i_gate, g_gate, p["input_mult"], p["input_shift"])))
+            if p["cell_clip"] > 0:
+                c = np.clip(c, -p["cell_clip"], p["cell_clip"])
+            th = tanh16(c, p["tanh_mult"], p["tanh_shift"])
+            h = np.clip(_mul(th, o, p["hidden_mult"], p["hidden_shift"]) + p["h_zp"], -128, 127)
+            if p["time_major"]:
+                out[t, b] = h
+            else:
+                out[b, t] = h
+    return out
