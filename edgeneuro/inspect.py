@@ -33,7 +33,7 @@ def inspect_model(model: Path, board: Board, shapes: dict[str, tuple[int, ...]] 
                 sizes = None  # no cross compiler: plan figures only
     layers = []
     for k, layer in zip(c.kernels, c.plan.layers, strict=True):
-        params = sum(int(a.size) for name, a in k.consts if name in ("weights", "bias"))
+        params = sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))  # not requantization
         layers.append({**layer, "params": params, "summary": k.summary})
     doc: dict[str, Any] = {
         "model": str(model),

@@ -262,7 +262,7 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
 
         try:
             graph, kernels = prepare(graph)
-        except UnsupportedOperator:  # e.g. the int8 LSTM, which edgeneuro cannot compile yet: TFLM runs it
+        except UnsupportedOperator:  # an operator edgeneuro cannot compile yet: TFLM runs the model
             return _tflm_predictor(model, prepare_input)
 
         def run(x: np.ndarray) -> np.ndarray:
@@ -305,6 +305,7 @@ def _tflm_predictor(model: Path, prepare_input: Callable[[np.ndarray], np.ndarra
     def run(x: np.ndarray) -> np.ndarray:
         out = []
         for s in prepare_input(x):
+            interp.reset()  # every window from the reset state (TFLM keeps recurrent state between calls)
             interp.set_input(s[None], 0)
             interp.invoke()
             out.append(int(np.argmax(interp.get_output(0))))

@@ -157,7 +157,8 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         for path in export_onnx(model, out.with_suffix(".onnx"), cal):
             step(path.name, predictor(path), _onnx_weight_bytes(path), _sparsity(model))
     if meta.family == "lstm":  # the int8 LSTM converts only with a fixed batch size
-        fixed = models.build("lstm", *model.input_shape[1:], classes, batch_size=1)
+        keras = models.keras()
+        fixed = keras.models.clone_model(model, input_tensors=keras.Input(model.input_shape[1:], batch_size=1))
         fixed.set_weights(model.get_weights())
         model = fixed
     blob = to_int8_tflite(model, cal)

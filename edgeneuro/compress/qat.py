@@ -24,7 +24,11 @@ def quantize_aware(model, family: str, x: np.ndarray, y: np.ndarray, epochs: int
     from edgeneuro import models
 
     if family == "lstm":
-        raise InputError("quantization-aware training of the lstm family is not supported (dnn and cnn are)")
+        raise InputError(
+            "quantization-aware training of the lstm family is not supported (dnn and cnn are): the TFLite "
+            "converter cannot turn tfmot's fake-quantized LSTM into an int8 UNIDIRECTIONAL_SEQUENCE_LSTM "
+            "('Failed to duplicate values for the stateful op'); compress it without --qat"
+        )
     keras = models.keras()
     known = registry.Default8BitQuantizeRegistry()
     annotate_layer = tfmot.quantization.keras.quantize_annotate_layer
