@@ -13,7 +13,7 @@ from typing import Any
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from edgeneuro.boards import Board
+from edgeneuro.boards import Board, render_board_h
 from edgeneuro.errors import BoardError, ToolError
 from edgeneuro.resources import resource_dir
 
@@ -75,15 +75,16 @@ def _sources(src: Path) -> list[str]:
 
 
 def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
-    """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``."""
+    """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``.
+    The board's ``board.h`` (console UART driver and address, clocks) is written beside them."""
     fw = resource_dir("firmware")
     src = src.resolve()
     out = (out or src / "firmware.elf").resolve()
+    (src / "board.h").write_text(render_board_h(board))
     cmd = [
         "arm-none-eabi-gcc",
         *board.cflags(),
         *CFLAGS,
-        f"-DEN_UART_BASE=0x{board.uart0:08X}u",
         "-I.",
         "-Ikernels",
         f"-I{fw}",

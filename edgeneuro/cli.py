@@ -216,16 +216,36 @@ def cmd_synth(a: argparse.Namespace) -> int:
     return 0
 
 
+def _size(n: int) -> str:
+    return f"{n // (1 << 20)} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n // 1024} KiB"
+
+
 def cmd_boards(a: argparse.Namespace) -> int:
     from edgeneuro import boards
 
-    for name in boards.available():
-        b = boards.load(name)
-        sim = ", ".join(b.simulator) or "none"
-        print(
-            f"{b.name:16} {b.core:12} fpu={b.fpu or 'none':14} flash={b.flash_bytes // 1024:>6} KiB "
-            f"ram={b.ram_bytes // 1024:>6} KiB clock={b.clock_hz / 1e6:g} MHz simulator={sim}"
+    listed = [boards.load(name) for name in boards.available()]
+    if a.json:
+        print(json.dumps([b.to_json() for b in listed], indent=2))
+        return 0
+    rows = [("board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode")]
+    for b in listed:
+        rows.append(
+            (
+                b.name,
+                b.core,
+                b.fpu or "none",
+                "yes" if b.dsp else "no",
+                "yes" if b.mve else "no",
+                _size(b.flash_bytes),
+                _size(b.ram_bytes),
+                f"{b.clock_hz / 1e6:g} MHz",
+                b.qemu["machine"] if b.qemu else "none",
+                b.renode["platform"] if b.renode else "none",
+            )
         )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
 
 
@@ -331,10 +351,13 @@ def parser() -> argparse.ArgumentParser:
     sy.add_argument("--seed", type=int, default=0)
     sy.set_defaults(fn=cmd_synth)
 
-    b = sub.add_parser("boards", help="list the boards")
+    b = sub.add_parser("boards", help="list the boards: core, FPU, DSP/MVE, memory, clock, simulator")
+    b.add_argument("--json", action="store_true", help="every board field, machine-readable")
     b.set_defaults(fn=cmd_boards)
 
-    d = sub.add_parser("demo", help="the end-to-end job: train a small int8 1-D CNN, compile, run on QEMU, check")
+    d = sub.add_parser(
+        "demo", help="the end-to-end job: train DNN, 1-D CNN and LSTM detectors, compress to int8, run on QEMU, check"
+    )
     d.add_argument("--out", default="out/demo", help="folder for the model, firmware and report")
     d.add_argument("--board", default="mps2-an386")
     d.set_defaults(fn=cmd_demo)

@@ -83,6 +83,7 @@ def run_on_board(
 ) -> Result:
     from edgeneuro import frontends
 
+    board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     graph = frontends.load(model, shapes)
     x = load_inputs(inputs, graph)
     c = compile_model(model, board, build_dir, graph)

@@ -1,28 +1,121 @@
+/* Polled console output. The board's generated board.h picks the driver (EN_UART_KIND_...) and
+ * gives its base address, baud rate and clock, so one harness serves every board:
+ *   cmsdk          Arm CMSDK APB UART (MPS2/MPS3 FPGA images)
+ *   stm32-usart    STM32F1/F2/F4 USART (SR/DR/BRR/CR1)
+ *   stm32h7-usart  STM32F7/H7/L4 USART (CR1/BRR/ISR/TDR)
+ *   nrf-uarte      nRF52 UARTE (EasyDMA, one byte at a time)
+ * Transmit only: the console carries diagnostics; data moves through semihosting. */
 #include "uart.h"
 
 #include <stdint.h>
 
-#ifndef EN_UART_BASE
-#error "EN_UART_BASE (the board's UART0 address) must be defined by the build"
+#include "board.h"
+
+#define REG(off) (*(volatile uint32_t *)(EN_UART_BASE + (off)))
+#define BAUD_DIV ((EN_UART_CLOCK_HZ + EN_UART_BAUD / 2u) / EN_UART_BAUD)
+
+static void board_setup(void)
+{
+#if EN_UART_SETUP_COUNT > 0
+    static const uint32_t setup[EN_UART_SETUP_COUNT][3] = EN_UART_SETUP;
+    for (int i = 0; i < EN_UART_SETUP_COUNT; ++i) {
+        volatile uint32_t *reg = (volatile uint32_t *)setup[i][0];
+        *reg = (*reg & ~setup[i][1]) | setup[i][2];
+    }
 #endif
+}
 
-#define UART_DATA (*(volatile uint32_t *)(EN_UART_BASE + 0x0u))
-#define UART_STATE (*(volatile uint32_t *)(EN_UART_BASE + 0x4u))
-#define UART_CTRL (*(volatile uint32_t *)(EN_UART_BASE + 0x8u))
-#define UART_BAUDDIV (*(volatile uint32_t *)(EN_UART_BASE + 0x10u))
-
+#if defined(EN_UART_KIND_CMSDK)
+/* DATA 0x00, STATE 0x04 (bit 0: TX buffer full), CTRL 0x08 (bit 0: TX enable), BAUDDIV 0x10 (>= 16). */
 void en_uart_init(void)
 {
-    UART_BAUDDIV = 16;
-    UART_CTRL = 0x1u; /* TX enable */
+    board_setup();
+    REG(0x10u) = BAUD_DIV < 16u ? 16u : BAUD_DIV;
+    REG(0x08u) = 0x1u;
 }
 
 static void putc_(char c)
 {
-    while (UART_STATE & 0x1u) { /* TX buffer full */
+    while (REG(0x04u) & 0x1u) {
     }
-    UART_DATA = (uint32_t)(unsigned char)c;
+    REG(0x00u) = (uint32_t)(unsigned char)c;
 }
+
+#elif defined(EN_UART_KIND_STM32_USART)
+/* SR 0x00 (bit 7 TXE), DR 0x04, BRR 0x08 (fclk / baud with 16x oversampling), CR1 0x0C (bit 13 UE, bit 3 TE). */
+void en_uart_init(void)
+{
+    board_setup();
+    REG(0x08u) = BAUD_DIV;
+    REG(0x0Cu) = (1u << 13) | (1u << 3);
+}
+
+static void putc_(char c)
+{
+    while (!(REG(0x00u) & (1u << 7))) {
+    }
+    REG(0x04u) = (uint32_t)(unsigned char)c;
+}
+
+#elif defined(EN_UART_KIND_STM32H7_USART)
+/* CR1 0x00 (bit 0 UE, bit 3 TE), BRR 0x0C (usart_ker_ck / baud), ISR 0x1C (bit 7 TXE/TXFNF), TDR 0x28. */
+void en_uart_init(void)
+{
+    board_setup();
+    REG(0x00u) = 0;
+    REG(0x0Cu) = BAUD_DIV;
+    REG(0x00u) = (1u << 3) | (1u << 0);
+}
+
+static void putc_(char c)
+{
+    while (!(REG(0x1Cu) & (1u << 7))) {
+    }
+    REG(0x28u) = (uint32_t)(unsigned char)c;
+}
+
+#elif defined(EN_UART_KIND_NRF_UARTE)
+/* TASKS_STARTTX 0x008, TASKS_STOPTX 0x00C, EVENTS_ENDTX 0x120, ENABLE 0x500 (8 = UARTE),
+ * PSEL.TXD 0x50C, PSEL.RXD 0x514, BAUDRATE 0x524, TXD.PTR 0x544, TXD.MAXCNT 0x548, CONFIG 0x56C.
+ * EasyDMA reads from RAM only, hence the byte buffer. */
+#if EN_UART_BAUD == 115200u
+#define UARTE_BAUD 0x01D7E000u
+#elif EN_UART_BAUD == 9600u
+#define UARTE_BAUD 0x00275000u
+#elif EN_UART_BAUD == 1000000u
+#define UARTE_BAUD 0x10000000u
+#else
+#error "nrf-uarte: board.h baud must be 9600, 115200 or 1000000"
+#endif
+static volatile uint8_t tx_byte;
+
+void en_uart_init(void)
+{
+    board_setup();
+    REG(0x500u) = 0;
+    REG(0x50Cu) = EN_UART_TX_PIN;
+    REG(0x514u) = 0x80000000u; /* RXD disconnected */
+    REG(0x524u) = UARTE_BAUD;
+    REG(0x56Cu) = 0;
+    REG(0x500u) = 8u;
+}
+
+static void putc_(char c)
+{
+    tx_byte = (uint8_t)c;
+    REG(0x544u) = (uint32_t)(uintptr_t)&tx_byte;
+    REG(0x548u) = 1u;
+    REG(0x120u) = 0;
+    REG(0x008u) = 1u;
+    while (REG(0x120u) == 0) {
+    }
+    REG(0x120u) = 0;
+    REG(0x00Cu) = 1u;
+}
+
+#else
+#error "board.h names no console UART driver (EN_UART_KIND_...); see boards/*.yaml 'uart: {kind, base}'"
+#endif
 
 void en_uart_puts(const char *s)
 {

@@ -1,4 +1,4 @@
-/* Polled output on an Arm CMSDK APB UART (the UART of the MPS2/MPS3 boards). */
+/* Polled console output on the board's UART (driver and address from the generated board.h). */
 #ifndef EN_UART_H
 #define EN_UART_H
 

@@ -31,6 +31,7 @@ def test_wheel_contains_templates_firmware_and_boards(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in [
         "edgeneuro/_data/templates/model.c.j2",
+        "edgeneuro/_data/templates/board.h.j2",
         "edgeneuro/_data/firmware/main.c",
         "edgeneuro/_data/firmware/cortex_m.ld",
         "edgeneuro/_data/firmware/kernels/conv2d.c",

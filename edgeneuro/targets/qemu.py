@@ -1,6 +1,6 @@
 """Run firmware on QEMU's model of the board: -icount shift=0 (one instruction = 1 ns of virtual
 time, so timer ticks count instructions), semihosting for the input/output files and the exit code,
-UART0 on stdout, and always under a timeout."""
+the board's console UART on stdout, and always under a timeout."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from edgeneuro.boards import Board
-from edgeneuro.errors import BoardError, ToolError
+from edgeneuro.errors import ToolError
 from edgeneuro.targets import Run
 
 EXIT_CODES = {
@@ -21,9 +21,9 @@ EXIT_CODES = {
 
 
 def command(board: Board, elf: Path) -> list[str]:
-    q = board.simulator.get("qemu")
-    if not q:
-        raise BoardError(f"board {board.name} has no QEMU machine; see `edgeneuro boards`")
+    q = board.require_qemu()
+    # The board's console UART is QEMU's serial port number q["serial"]: the ports before it go to null.
+    serial = ["-serial", "null"] * q.get("serial", 0) + ["-serial", "stdio"]
     return [
         "qemu-system-arm",
         "-M",
@@ -37,8 +37,7 @@ def command(board: Board, elf: Path) -> list[str]:
         "-nographic",
         "-monitor",
         "none",
-        "-serial",
-        "stdio",
+        *serial,
         "-semihosting-config",
         "enable=on,target=native",
     ]
