@@ -18,7 +18,7 @@ from edgeneuro.errors import BoardError, ToolError
 from edgeneuro.resources import resource_dir
 
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
-RUNTIME = ["startup.c", "semihost.c", "timer.c", "uart.c", "main.c"]
+RUNTIME = ["startup.c", "stack.c", "semihost.c", "timer.c", "uart.c", "main.c"]
 INSTALL_HINT = "install it with `make setup` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 
 
@@ -74,9 +74,10 @@ def _sources(src: Path) -> list[str]:
     return ["model.c", *sorted(str(p.relative_to(src)) for p in (src / "kernels").glob("*.c"))]
 
 
-def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
+def build_firmware(src: Path, board: Board, out: Path | None = None, profile: bool = False) -> Path:
     """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``.
-    The board's ``board.h`` (console UART driver and address, clocks) is written beside them."""
+    The board's ``board.h`` (console UART driver and address, clocks) is written beside them.
+    ``profile`` times every layer (-DEN_PROFILE: two timer reads per layer, counted in the totals)."""
     fw = resource_dir("firmware")
     src = src.resolve()
     out = (out or src / "firmware.elf").resolve()
@@ -85,6 +86,7 @@ def build_firmware(src: Path, board: Board, out: Path | None = None) -> Path:
         "arm-none-eabi-gcc",
         *board.cflags(),
         *CFLAGS,
+        *(["-DEN_PROFILE"] if profile else []),
         "-I.",
         "-Ikernels",
         f"-I{fw}",

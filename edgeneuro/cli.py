@@ -96,7 +96,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         model = _model(a, Path(d))
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
-        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a))
+        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a), profile=a.profile)
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -106,9 +106,16 @@ def cmd_run(a: argparse.Namespace) -> int:
     r = res.report
     print(
         f"{r['board']}: {r['inferences']} inference(s), {r['instructions']:,} instructions each "
-        f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz), flash {r['flash_bytes']:,} B, "
-        f"RAM {r['ram_bytes']:,} B (arena {r['arena_bytes']:,} B)"
+        f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz)\n"
+        f"  flash {r['flash_bytes']:,} B (weights {r['flash_weights_bytes']:,}, code and the rest "
+        f"{r['flash_code_bytes']:,}); RAM {r['ram_bytes']:,} B (static {r['static_ram_bytes']:,} with the arena "
+        f"{r['arena_bytes']:,}; stack used {r['stack_used_bytes']:,} of {r['stack_reserved_bytes']:,} reserved)"
     )
+    if a.profile:
+        print(f"  {'#':>3}  {'op':<30} {'kernel':<26} {'instructions':>13}  share")
+        for layer in r["profile"]:
+            print(f"  {layer['step']:>3}  {layer['op']:<30} {layer['kernel']:<26} {layer['instructions']:>13,}  "
+                  f"{100 * layer['share']:5.1f} %")  # fmt: skip
     return 0
 
 
@@ -291,6 +298,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
+    r.add_argument("--profile", action="store_true",
+                   help="time every layer too (timer reads between layers, counted in the totals)")  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")

@@ -59,17 +59,18 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _decode(c: Compiled, raw: bytes, n: int) -> tuple[dict[str, np.ndarray], list[int]]:
+def _decode(c: Compiled, raw: bytes, n: int, profile: bool = False, trailer: bool = False):
+    """The outputs per model output, and the raw records (ticks, layer ticks, stack)."""
     ys = [c.graph.t(name) for name in c.graph.outputs]
-    outs, ticks = records.split(raw, sum(y.nbytes for y in ys), n)
+    rec = records.split(raw, sum(y.nbytes for y in ys), n, len(c.kernels) if profile else 0, trailer)
     arrays: dict[str, np.ndarray] = {}
     start = 0
     for y in ys:
         arrays[y.name] = np.stack(
-            [np.frombuffer(o[start : start + y.nbytes], np.dtype(y.dtype)).reshape(y.sample_shape) for o in outs]
+            [np.frombuffer(o[start : start + y.nbytes], np.dtype(y.dtype)).reshape(y.sample_shape) for o in rec.outputs]
         )
         start += y.nbytes
-    return arrays, ticks
+    return arrays, rec
 
 
 def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -79,18 +80,26 @@ def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def run_on_board(
-    model: Path, board: Board, inputs: Path, build_dir: Path, shapes: dict[str, tuple[int, ...]] | None = None
+    model: Path,
+    board: Board,
+    inputs: Path,
+    build_dir: Path,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    profile: bool = False,
 ) -> Result:
+    """Compile, build and run ``model`` on ``board``'s simulator over the samples of ``inputs``;
+    ``profile`` adds each layer's instructions to the report."""
     from edgeneuro import frontends
 
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     graph = frontends.load(model, shapes)
     x = load_inputs(inputs, graph)
     c = compile_model(model, board, build_dir, graph)
-    elf = build.build_firmware(c.out_dir, board)
+    elf = build.build_firmware(c.out_dir, board, profile=profile)
     sizes = build.elf_sizes(elf)
     res = qemu.run(board, elf, x.tobytes())
-    y, ticks = _decode(c, res.records, len(x))
+    y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True)
+    ticks = rec.ticks
     per_tick = board.instructions_per_tick
     instr = [round(t * per_tick) for t in ticks]
     worst = max(instr)
@@ -109,9 +118,34 @@ def run_on_board(
         "est_latency_note": f"instructions / {board.clock_hz / 1e6:g} MHz, assuming one instruction per cycle",
         "macs": macs,
         **sizes.to_json(),
+        "flash_weights_bytes": c.plan.weights_bytes,
+        "flash_code_bytes": sizes.flash - c.plan.weights_bytes,
+        "static_ram_bytes": sizes.data + sizes.bss,
+        "stack_used_bytes": rec.stack_used,
+        "stack_reserved_bytes": rec.stack_size,
         "arena_bytes": c.plan.arena_bytes,
         "arena_lower_bound_bytes": c.plan.lower_bound_bytes,
         "weights_bytes": c.plan.weights_bytes,
         "elf": str(elf),
     }
+    if profile:
+        report["profile"] = _profile(c, rec.layer_ticks[instr.index(worst)], per_tick)
     return Result(outputs=y, report=report)
+
+
+def _profile(c: Compiled, layer_ticks: list[int], per_tick: float) -> list[dict[str, Any]]:
+    """Each layer's instructions in the worst inference (timer reads between layers; a view takes
+    none), with the plan's MACs and weights."""
+    total = sum(layer_ticks) or 1
+    return [
+        {
+            "step": layer["step"],
+            "op": layer["op"],
+            "kernel": layer["kernel"],
+            "instructions": round(t * per_tick),
+            "share": round(t / total, 4),
+            "macs": layer["macs"],
+            "weights_bytes": layer["weights_bytes"],
+        }
+        for layer, t in zip(c.plan.layers, layer_ticks, strict=True)
+    ]

@@ -1,5 +1,8 @@
 /* The run harness: reads input records from input.bin, runs one inference per record, and
- * writes each inference's outputs followed by its duration (uint64, timer ticks) to output.bin.
+ * writes each inference's outputs followed by its duration (uint64, timer ticks) to output.bin;
+ * built with -DEN_PROFILE, each record also carries every layer's ticks (uint64 each). On the
+ * board, a trailer follows the records: "ENST", the stack high-water mark and the stack size
+ * (uint32 each, bytes).
  * On the board the files are reached through semihosting; built with -DEN_HOST it is an
  * ordinary host program (ticks are then 0) used to test the generated C on the host. */
 #include <stdint.h>
@@ -21,6 +24,7 @@ static void say_u(unsigned long v) { fprintf(stderr, "%lu", v); }
 #define VALID(f) ((f) != NULL)
 #else
 #include "semihost.h"
+#include "stack.h"
 #include "timer.h"
 #include "uart.h"
 typedef int32_t file_t;
@@ -73,8 +77,19 @@ int main(void)
         if (!write_all(out, &dt, sizeof dt)) {
             return 2;
         }
+#ifdef EN_PROFILE
+        if (!write_all(out, en_profile_ticks, sizeof en_profile_ticks)) {
+            return 2;
+        }
+#endif
         ++n;
     }
+#ifndef EN_HOST
+    const uint32_t trailer[3] = {0x54534E45u /* "ENST" */, en_stack_used(), en_stack_size()};
+    if (!write_all(out, trailer, sizeof trailer)) {
+        return 2;
+    }
+#endif
     close_(in);
     close_(out);
     say("edgeneuro: ");

@@ -1,7 +1,8 @@
-/* Cortex-M startup: vector table, .data/.bss initialisation, FPU enable, then main(). */
+/* Cortex-M startup: vector table, stack painting, .data/.bss initialisation, FPU enable, then main(). */
 #include <stdint.h>
 
 #include "semihost.h"
+#include "stack.h"
 #include "timer.h"
 
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
@@ -18,6 +19,7 @@ void Default_Handler(void)
 
 void Reset_Handler(void)
 {
+    en_stack_paint();
     uint32_t *src = &_sidata;
     for (uint32_t *dst = &_sdata; dst < &_edata;) {
         *dst++ = *src++;

@@ -74,6 +74,34 @@ def test_instruction_counts_repeat(tmp_path):
     _, r2 = run_cli(model, x, tmp_path / "b")
     assert r1["instructions"] == r2["instructions"]
     assert r1["flash_bytes"] == r2["flash_bytes"]
+    assert r1["stack_used_bytes"] == r2["stack_used_bytes"]
+
+
+def test_memory_split_and_stack_high_water_mark(tmp_path):
+    """Flash splits into the plan's weights and the rest; static RAM is .data + .bss (the arena is
+    in .bss); the painted stack shows how deep the firmware went, well inside the reservation."""
+    _, r = run_cli(MLPERF / "ad01_int8.tflite", np.load(MLPERF / "ad01_int8_input.npy"), tmp_path)
+    assert r["flash_weights_bytes"] + r["flash_code_bytes"] == r["flash_bytes"]
+    assert r["flash_weights_bytes"] == r["weights_bytes"] > 0
+    assert r["static_ram_bytes"] == r["data_bytes"] + r["bss_bytes"] >= r["arena_bytes"]
+    assert r["stack_reserved_bytes"] == 4096  # boards/mps2-an386.yaml
+    # the harness, the semihosting calls and the kernels use some stack, and far less than 4 KiB
+    assert 64 <= r["stack_used_bytes"] < 2048
+
+
+def test_profile_times_every_layer(tmp_path):
+    """--profile: per-layer instructions from timer reads between layers. Views take none, every
+    kernel takes some, and the layers add up to the whole inference (less the timer reads)."""
+    model = MLPERF / "kws_ref_model.tflite"
+    x = np.load(MLPERF / "kws_ref_model_input.npy")
+    _, r = run_cli(model, x, tmp_path, "--profile")
+    layers = r["profile"]
+    assert [la["kernel"] == "view" for la in layers].count(True) == 1  # KWS's RESHAPE
+    assert all((la["instructions"] == 0) == (la["kernel"] == "view") for la in layers)
+    total = sum(la["instructions"] for la in layers)
+    assert 0 <= r["instructions"] - total <= len(layers) * 2 * r["instructions_resolution"] + 1000
+    # every multiply-accumulate takes at least one instruction, in each weighted layer on its own
+    assert all(la["instructions"] >= la["macs"] for la in layers)
 
 
 @pytest.mark.slow
