@@ -1,0 +1,839 @@
+"""`edgeneuro flash`: write a built firmware to a board, read it back, start it.
+
+Two ways in:
+
+* a GDB server, spoken to over the GDB Remote Serial Protocol (RSP): OpenOCD, pyOCD and SEGGER's
+  J-Link GDB server in front of a real board, or QEMU's gdbstub (``-gdb tcp::PORT``). The client is
+  :class:`RspClient` below: ``$data#cs`` framing, ``+``/``-`` acknowledgements with retransmission,
+  run-length decoding of answers, escaping of ``#$}*`` in binary packets, ``E NN`` errors, and a
+  timeout on every read. Where the server publishes a memory map (``qXfer:memory-map:read``) and a
+  segment lies in flash, it is erased and written with ``vFlashErase`` / ``vFlashWrite`` /
+  ``vFlashDone`` (the server runs the chip's flash algorithm); elsewhere, and on servers without a
+  map such as QEMU, plain ``X`` (binary) or ``M`` (hex) memory writes are used.
+* pyOCD's Python API with a USB debug probe (``--probe pyocd``; pyOCD is the optional ``probe``
+  extra and is imported only then).
+
+Either way every byte of every PT_LOAD segment (at its load address, LMA) is read back and compared,
+and the core is started from the vector table at the start of the image: SP = word 0, PC = word 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeneuro.boards import Board
+from edgeneuro.errors import BoardError, InputError, ToolError
+
+ELF_NAME = "firmware.elf"
+PLAN_NAME = "plan.json"
+XPSR_THUMB = 1 << 24  # xPSR.T: a Cortex-M core executes Thumb only; the reset value of xPSR
+DEFAULT_PACKET_SIZE = 399  # what gdb assumes of a server that does not say (qSupported PacketSize)
+MAX_PACKET_SIZE = 1 << 16
+FLASH_TIMEOUT = 300.0  # s: erasing a whole flash bank through a probe can take a while
+ESCAPED = frozenset(b"#$}*")
+SERVER_HINT = "is a GDB server (OpenOCD, pyOCD gdbserver, JLinkGDBServer, QEMU -gdb tcp::PORT) listening there?"
+
+
+class FlashError(ToolError):
+    """The GDB server or probe could not be reached, refused something, or never answered."""
+
+
+class VerifyError(FlashError):
+    """What was read back differs from the image (or could not be read back at all)."""
+
+    def __init__(self, message: str, address: int) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+# --- the image ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    address: int  # the load address (LMA, the ELF's p_paddr): where the bytes live in the target
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        return self.address + len(self.data)
+
+
+@dataclass(frozen=True)
+class Image:
+    segments: tuple[Segment, ...]
+    sp: int  # initial stack pointer
+    pc: int  # reset handler (bit 0 = Thumb, as in the vector table)
+    start: str  # where SP and PC came from, for the report
+    elf: Path | None = None
+    board: str | None = None  # the board the build was made for (plan.json beside the ELF)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(s.data) for s in self.segments)
+
+
+def load_image(path: Path, board: Board | None = None) -> Image:
+    """A build folder (``firmware.elf`` and ``plan.json`` from ``edgeneuro run --build-dir``) or an
+    ELF file. With ``board``, a build made for another board, or a segment outside the board's
+    memory regions, is refused."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    path = Path(path)
+    if path.is_dir():
+        elf = path / ELF_NAME
+        if not elf.is_file():
+            raise InputError(
+                f"{path}: no {ELF_NAME} in this folder; build one with "
+                f"`edgeneuro run MODEL --build-dir {path} ...`, or give the ELF file"
+            )
+    elif path.is_file():
+        elf = path
+    else:
+        raise InputError(f"{path}: no such build folder or ELF file")
+    built_for = None
+    plan = elf.parent / PLAN_NAME
+    if plan.is_file():
+        try:
+            built_for = json.loads(plan.read_text()).get("board")
+        except (ValueError, AttributeError):
+            built_for = None
+    if board is not None and built_for is not None and built_for != board.name:
+        raise BoardError(
+            f"{path}: this firmware was built for {built_for}, not {board.name}; rebuild it with --board {board.name}"
+        )
+    try:
+        with open(elf, "rb") as f:
+            e = ELFFile(f)
+            if e["e_machine"] != "EM_ARM" or e.elfclass != 32 or not e.little_endian:
+                raise InputError(f"{elf}: not a 32-bit little-endian Arm ELF (machine {e['e_machine']})")
+            segments = [
+                Segment(s["p_paddr"], s.data()[: s["p_filesz"]])
+                for s in e.iter_segments()
+                if s["p_type"] == "PT_LOAD" and s["p_filesz"] > 0
+            ]
+            entry = e["e_entry"]
+            symbols = {}
+            tab = e.get_section_by_name(".symtab")
+            if tab is not None:
+                for name in ("_estack", "__StackTop", "__stack", "_stack_top"):
+                    syms = tab.get_symbol_by_name(name)
+                    if syms:
+                        symbols[name] = syms[0]["st_value"]
+    except ELFError as err:
+        raise InputError(f"{elf}: not an ELF file ({err})") from err
+    if not segments:
+        raise InputError(f"{elf}: has no loadable segment with contents")
+    segments.sort(key=lambda s: s.address)
+    sp, pc, start = _start_registers(elf, segments, entry, symbols)
+    image = Image(tuple(segments), sp, pc, start, elf, built_for)
+    if board is not None:
+        check_fits(image, board)
+    return image
+
+
+def _start_registers(elf: Path, segments: list[Segment], entry: int, symbols: dict[str, int]) -> tuple[int, int, str]:
+    """SP and PC from the vector table at the start of the image (word 0, word 1), or else from
+    the ELF entry and a stack-top symbol."""
+
+    def loaded(addr: int) -> bool:
+        return any(s.address <= addr < s.end for s in segments)
+
+    first = segments[0]
+    if len(first.data) >= 8:
+        sp, reset = struct.unpack_from("<II", first.data)
+        if sp and sp % 4 == 0 and reset & 1 and loaded(reset & ~1):
+            return sp, reset, f"vector table at {first.address:#010x}"
+    sp = next(iter(symbols.values()), None)
+    if sp is None or not loaded(entry & ~1):
+        raise InputError(
+            f"{elf}: cannot tell where the firmware starts: no Cortex-M vector table (initial SP, reset "
+            "handler) at the start of the image, and no _estack symbol with an entry point in the image"
+        )
+    return sp, entry | 1, f"ELF entry {entry:#010x}"
+
+
+def check_fits(image: Image, board: Board) -> None:
+    for s in image.segments:
+        if not any(o <= s.address and s.end <= o + n for o, n in board.regions.values()):
+            where = ", ".join(f"{k} {o:#010x}+{n:#x}" for k, (o, n) in board.regions.items())
+            raise BoardError(
+                f"{image.elf}: segment {s.address:#010x}..{s.end:#010x} ({len(s.data):,} B) lies outside "
+                f"the memory of {board.name} ({where}); was it built for another board?"
+            )
+
+
+# --- the Remote Serial Protocol -----------------------------------------------------------------
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFF
+
+
+def frame(data: bytes) -> bytes:
+    return b"$" + data + b"#" + b"%02x" % checksum(data)
+
+
+def escape(data: bytes) -> bytes:
+    """Binary packet data (X, vFlashWrite): '#', '$', '}' and '*' become '}' + (byte ^ 0x20)."""
+    out = bytearray()
+    for b in data:
+        if b in ESCAPED:
+            out += bytes((0x7D, b ^ 0x20))
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+def unescape(data: bytes) -> bytes:
+    out = bytearray()
+    it = iter(data)
+    for b in it:
+        out.append(next(it, 0x20) ^ 0x20 if b == 0x7D else b)
+    return bytes(out)
+
+
+def rle_decode(data: bytes) -> bytes:
+    """Expand run-length encoding: 'X*n' is X followed by ord(n) - 29 more copies of X. An escaped
+    byte ('}' and the next) is copied as it is, so binary answers keep their escapes for unescape()."""
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == 0x2A and out and i + 1 < len(data):  # '*'
+            out += out[-1:] * (data[i + 1] - 29)
+            i += 2
+        elif c == 0x7D:
+            out += data[i : i + 2]
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """'HOST:PORT', ':PORT' or 'PORT' (localhost); IPv6 as '[::1]:PORT'."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or "localhost"
+    try:
+        p = int(port)
+    except ValueError:
+        p = -1
+    if not 0 < p < 65536:
+        raise InputError(f"--gdb {text}: expected HOST:PORT, e.g. localhost:3333")
+    return host, p
+
+
+@dataclass(frozen=True)
+class Region:
+    kind: str  # ram | rom | flash
+    start: int
+    length: int
+    blocksize: int = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    regnum: int
+    bits: int
+    offset: int  # in the 'g' packet
+
+
+# gdb's Arm register layout for servers without a target description: r0-r15, the FPA's f0-f7
+# (96 bits each) and fps, then cpsr (xPSR on M-profile) as register 25.
+LEGACY_ARM = [(f"r{i}", i, 32) for i in range(13)] + [("sp", 13, 32), ("lr", 14, 32), ("pc", 15, 32)]
+LEGACY_ARM += [(f"f{i}", 16 + i, 96) for i in range(8)] + [("fps", 24, 32), ("cpsr", 25, 32)]
+REGISTER_NAMES = {"sp": ("sp", "msp", "r13"), "pc": ("pc", "r15"), "xpsr": ("xpsr", "cpsr")}
+
+
+def _registers(regs: list[tuple[str, int, int]]) -> dict[str, Register]:
+    out: dict[str, Register] = {}
+    offset = 0
+    for name, num, bits in sorted(regs, key=lambda r: r[1]):
+        out.setdefault(name.lower(), Register(name, num, bits, offset))
+        offset += bits // 8
+    return out
+
+
+class RspClient:
+    """A GDB Remote Serial Protocol client for one server connection (all-stop mode, with acks)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 5.0, retries: int = 4) -> None:
+        self.where = f"{host}:{port}"
+        self.timeout = timeout
+        self.retries = retries
+        self.packet_size = DEFAULT_PACKET_SIZE
+        self.features: dict[str, str] = {}
+        self.binary_writes: bool | None = None  # X packets: unknown until probed
+        self.p_packets = True
+        self._regs: dict[str, Register] | None = None
+        self._buf = b""
+        self._pos = 0
+        try:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        except ConnectionRefusedError as e:
+            raise FlashError(
+                f"cannot connect to the GDB server at {self.where}: connection refused; {SERVER_HINT}"
+            ) from e
+        except TimeoutError as e:
+            raise FlashError(f"cannot connect to the GDB server at {self.where}: no answer within {timeout:g} s") from e
+        except OSError as e:
+            raise FlashError(f"cannot connect to the GDB server at {self.where}: {e.strerror or e}") from e
+        self.sock.settimeout(timeout)
+        # One small packet at a time, each waiting for its answer: without this, Nagle's algorithm
+        # and delayed acks add ~40 ms to every packet.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> RspClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # framing
+
+    def _send_raw(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            raise FlashError(f"lost the connection to the GDB server at {self.where} ({e.strerror or e})") from e
+
+    def _getc(self, what: str) -> int:
+        if self._pos >= len(self._buf):
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except TimeoutError as e:
+                raise FlashError(
+                    f"the GDB server at {self.where} did not answer {what} within {self.sock.gettimeout():g} s"
+                ) from e
+            except OSError as e:
+                raise FlashError(f"lost the connection to the GDB server at {self.where} ({e.strerror or e})") from e
+            if not chunk:
+                raise FlashError(f"the GDB server at {self.where} closed the connection (waiting for {what})")
+            self._buf, self._pos = chunk, 0
+        c = self._buf[self._pos]
+        self._pos += 1
+        return c
+
+    def send(self, data: bytes, what: str) -> None:
+        """Send one packet and wait for its '+'; a '-' (bad checksum on the way) sends it again."""
+        packet = frame(data)
+        for _ in range(self.retries + 1):
+            self._send_raw(packet)
+            while True:
+                c = self._getc(f"{what} (acknowledgement)")
+                if c == 0x2B:  # '+'
+                    return
+                if c == 0x2D:  # '-'
+                    break
+                if c == 0x24:  # '$': an answer without an ack (a server in no-ack mode)
+                    self._pos -= 1
+                    return
+        raise FlashError(f"the GDB server at {self.where} rejected {what} {self.retries + 1} times (line errors)")
+
+    def receive(self, what: str) -> bytes:
+        """Read one packet, check its checksum, acknowledge it, and expand its run-length encoding."""
+        for _ in range(self.retries + 1):
+            c = self._getc(what)
+            while c not in (0x24, 0x25):  # '$' packet, '%' notification; skip stray acks
+                c = self._getc(what)
+            notification = c == 0x25
+            data = bytearray()
+            while (c := self._getc(what)) != 0x23:  # '#'
+                data.append(c)
+            sent = bytes((self._getc(what), self._getc(what)))
+            if notification:
+                continue
+            try:
+                good = int(sent, 16) == checksum(data)
+            except ValueError:
+                good = False
+            if good:
+                self._send_raw(b"+")
+                return rle_decode(bytes(data))
+            self._send_raw(b"-")
+        raise FlashError(f"the GDB server at {self.where} sent {what} corrupted {self.retries + 1} times")
+
+    def command(self, data: bytes | str, what: str | None = None, timeout: float | None = None) -> bytes:
+        data = data.encode() if isinstance(data, str) else data
+        what = what or repr(data[:24].decode(errors="replace"))
+        if timeout is not None:
+            self.sock.settimeout(max(timeout, self.timeout))
+        try:
+            self.send(data, what)
+            return self.receive(what)
+        finally:
+            self.sock.settimeout(self.timeout)
+
+    def _check(self, reply: bytes, what: str) -> bytes:
+        if re.fullmatch(rb"E[0-9A-Fa-f]{2}", reply) or reply.startswith(b"E."):
+            raise FlashError(f"{what}: the GDB server at {self.where} answered {reply.decode(errors='replace')}")
+        return reply
+
+    def _expect_ok(self, reply: bytes, what: str) -> None:
+        self._check(reply, what)
+        if reply != b"OK":
+            why = "does not support it" if not reply else f"answered {reply[:40].decode(errors='replace')!r}"
+            raise FlashError(f"{what}: the GDB server at {self.where} {why}")
+
+    # session
+
+    def handshake(self) -> dict[str, str]:
+        """qSupported: the server's features and its PacketSize."""
+        reply = self._check(self.command("qSupported:xmlRegisters=arm;swbreak+;hwbreak+", "qSupported"), "qSupported")
+        for item in reply.decode(errors="replace").split(";"):
+            if "=" in item:
+                k, v = item.split("=", 1)
+                self.features[k] = v
+            elif item.endswith(("+", "-", "?")):
+                self.features[item[:-1]] = item[-1]
+        if "PacketSize" in self.features:
+            try:
+                self.packet_size = min(max(int(self.features["PacketSize"], 16), 64), MAX_PACKET_SIZE)
+            except ValueError:
+                pass
+        return self.features
+
+    def supports(self, feature: str) -> bool:
+        return self.features.get(feature) == "+"
+
+    def halt(self) -> bytes:
+        """'?': in all-stop mode the server stops the core when a client connects; the answer is
+        the stop reason. A core that has exited, or a server that cannot stop it, is an error."""
+        reply = self.command("?", "the stop-reason query (?)")
+        while reply.startswith(b"O") and reply != b"OK":  # console output
+            reply = self.receive("the stop reason (?)")
+        if reply[:1] in (b"W", b"X"):
+            raise FlashError(f"the target behind {self.where} has exited ({reply.decode(errors='replace')})")
+        if reply[:1] not in (b"S", b"T"):
+            self._check(reply, "halting the core")
+            raise FlashError(f"halting the core: the GDB server at {self.where} answered {reply[:40]!r}")
+        return reply
+
+    def monitor(self, cmd: str, timeout: float = 30.0) -> tuple[bool, str]:
+        """A server command (``monitor CMD`` in gdb, qRcmd): (it said OK, its console output)."""
+        what = f"monitor {cmd}"
+        out = []
+        reply = self.command(b"qRcmd," + cmd.encode().hex().encode(), what, timeout)
+        while reply.startswith(b"O") and reply != b"OK":
+            try:
+                out.append(bytes.fromhex(reply[1:].decode()).decode(errors="replace"))
+            except ValueError:
+                pass
+            reply = self.receive(what)
+        return reply == b"OK", "".join(out).strip()
+
+    def xfer(self, obj: str, annex: str) -> bytes | None:
+        """qXfer:OBJ:read:ANNEX, all of it; None if the server does not have it."""
+        out = bytearray()
+        length = max(self.packet_size - 16, 32)
+        while True:
+            what = f"qXfer:{obj}:read:{annex}"
+            reply = self.command(f"{what}:{len(out):x},{length:x}", what)
+            if not reply:
+                return None
+            self._check(reply, what)
+            chunk = unescape(reply[1:])
+            out += chunk
+            if reply[:1] == b"l" or not chunk:
+                return bytes(out)
+            if reply[:1] != b"m":
+                raise FlashError(f"{what}: unexpected answer {reply[:20]!r} from {self.where}")
+
+    def memory_map(self) -> list[Region]:
+        """The server's memory map (hardware GDB servers publish one; QEMU does not)."""
+        if not self.supports("qXfer:memory-map:read"):
+            return []
+        text = self.xfer("memory-map", "")
+        if not text:
+            return []
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError as e:
+            raise FlashError(f"the memory map of the GDB server at {self.where} is not valid XML ({e})") from e
+        regions = []
+        for m in root.iter("memory"):
+            block = 0
+            for p in m.iter("property"):
+                if p.get("name") == "blocksize":
+                    block = int((p.text or "0").strip(), 0)
+            regions.append(Region(m.get("type", "ram"), int(m.get("start"), 0), int(m.get("length"), 0), block))
+        return sorted(regions, key=lambda r: r.start)
+
+    def registers(self) -> dict[str, Register]:
+        """The register numbers and 'g' offsets from the target description, else gdb's legacy Arm layout."""
+        if self._regs is not None:
+            return self._regs
+        found: list[tuple[str, int, int]] = []
+        if self.supports("qXfer:features:read"):
+            nxt = 0
+
+            def walk(annex: str, depth: int) -> None:
+                nonlocal nxt
+                text = self.xfer("features", annex)
+                if text is None or depth > 8:
+                    return
+                text = re.sub(rb"<(/?)xi:include", rb"<\1include", text)
+                try:
+                    root = ET.fromstring(text)
+                except ET.ParseError as e:
+                    raise FlashError(f"{annex} from the GDB server at {self.where} is not valid XML ({e})") from e
+                for el in root.iter():
+                    tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+                    if tag == "include" and el.get("href"):
+                        walk(el.get("href"), depth + 1)
+                    elif tag == "reg":
+                        num = int(el.get("regnum", nxt))
+                        found.append((el.get("name", ""), num, int(el.get("bitsize", "32"))))
+                        nxt = num + 1
+
+            walk("target.xml", 0)
+        self._regs = _registers(found or LEGACY_ARM)
+        return self._regs
+
+    def register(self, role: str) -> Register:
+        regs = self.registers()
+        for name in REGISTER_NAMES[role]:
+            if name in regs:
+                return regs[name]
+        raise FlashError(f"the GDB server at {self.where} describes no {role} register")
+
+    # memory
+
+    def read_memory(self, addr: int, n: int) -> bytes:
+        out = bytearray()
+        step = max(((self.packet_size - 8) // 2) & ~3, 4)
+        while len(out) < n:
+            a, k = addr + len(out), min(step, n - len(out))
+            what = f"reading {k} B at {a:#010x}"
+            reply = self._check(self.command(f"m{a:x},{k:x}", what), what)
+            try:
+                got = bytes.fromhex(reply.decode())
+            except ValueError as e:
+                raise FlashError(f"{what}: not hex from {self.where}: {reply[:40]!r}") from e
+            if not got:
+                raise FlashError(f"{what}: the GDB server at {self.where} returned nothing")
+            out += got[:k]
+        return bytes(out)
+
+    def _binary_chunks(self, addr: int, data: bytes, header) -> list[tuple[int, bytes]]:
+        """Split ``data`` into packets ``header(addr, n) + escaped bytes`` of at most PacketSize
+        (counting '$', '#' and the checksum)."""
+        out = []
+        budget = self.packet_size - 4 - len(header(0xFFFFFFFF, 0xFFFFFFFF))
+        i = 0
+        while i < len(data):
+            j, used = i, 0
+            while j < len(data) and used + (2 if data[j] in ESCAPED else 1) <= budget:
+                used += 2 if data[j] in ESCAPED else 1
+                j += 1
+            out.append((addr + i, data[i:j]))
+            i = j
+        return out
+
+    def write_memory(self, addr: int, data: bytes) -> str:
+        """Write RAM (or anything the server writes directly) with X packets, or M where the server
+        has no X. Returns the packet used."""
+        if self.binary_writes is None:
+            reply = self.command(f"X{addr:x},0:", "probing binary writes (X)")
+            self.binary_writes = bool(reply)
+        if self.binary_writes:
+            for a, chunk in self._binary_chunks(addr, data, lambda a, n: f"X{a:x},{n:x}:".encode()):
+                what = f"writing {len(chunk)} B at {a:#010x}"
+                self._expect_ok(self.command(f"X{a:x},{len(chunk):x}:".encode() + escape(chunk), what), what)
+            return "X"
+        step = max((self.packet_size - 4 - len("M,:") - 16) // 2, 1)
+        for i in range(0, len(data), step):
+            a, chunk = addr + i, data[i : i + step]
+            what = f"writing {len(chunk)} B at {a:#010x}"
+            self._expect_ok(self.command(f"M{a:x},{len(chunk):x}:{chunk.hex()}", what), what)
+        return "M"
+
+    def flash_erase(self, addr: int, n: int) -> None:
+        what = f"erasing flash {addr:#010x}..{addr + n:#010x}"
+        self._expect_ok(self.command(f"vFlashErase:{addr:x},{n:x}", what, FLASH_TIMEOUT), what)
+
+    def flash_write(self, addr: int, data: bytes) -> None:
+        for a, chunk in self._binary_chunks(addr, data, lambda a, n: f"vFlashWrite:{a:x}:".encode()):
+            what = f"writing {len(chunk)} B of flash at {a:#010x}"
+            self._expect_ok(self.command(f"vFlashWrite:{a:x}:".encode() + escape(chunk), what, FLASH_TIMEOUT), what)
+
+    def flash_done(self) -> None:
+        self._expect_ok(
+            self.command("vFlashDone", "finishing the flash writes (vFlashDone)", FLASH_TIMEOUT), "vFlashDone"
+        )
+
+    # registers and execution
+
+    def set_registers(self, values: dict[str, int]) -> str:
+        """Write registers by role (sp, pc, xpsr) with P packets, or, where the server has no P, by
+        reading all registers (g), patching them and writing them back (G). Returns the packet used."""
+        regs = {role: self.register(role) for role in values}
+        if self.p_packets:
+            for role, value in values.items():
+                r = regs[role]
+                what = f"setting {r.name}"
+                reply = self._check(
+                    self.command(f"P{r.regnum:x}={value.to_bytes(r.bits // 8, 'little').hex()}", what), what
+                )
+                if not reply:
+                    self.p_packets = False
+                    break
+                self._expect_ok(reply, what)
+            else:
+                return "P"
+        g = bytearray(bytes.fromhex(self._check(self.command("g", "reading the registers (g)"), "g").decode()))
+        for role, value in values.items():
+            r = regs[role]
+            if r.offset + r.bits // 8 > len(g):
+                raise FlashError(f"the GDB server at {self.where} takes neither P nor a G with {r.name} in it")
+            g[r.offset : r.offset + r.bits // 8] = value.to_bytes(r.bits // 8, "little")
+        self._expect_ok(self.command(b"G" + g.hex().encode(), "writing the registers (G)"), "writing the registers (G)")
+        return "G"
+
+    def resume(self) -> str:
+        """Continue (vCont;c where the server lists it, else c) and return without waiting for the
+        core to stop: the firmware runs on after the client leaves."""
+        reply = self.command("vCont?", "vCont?")
+        packet = "vCont;c" if reply.startswith(b"vCont") and "c" in reply.decode().split(";")[1:] else "c"
+        self.send(packet.encode(), f"continue ({packet})")
+        return packet
+
+
+# --- flashing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    address: int
+    data: bytes
+    region: Region | None  # None: no memory map, written directly
+
+
+def plan_writes(segments: tuple[Segment, ...], regions: list[Region]) -> list[Piece]:
+    """Cut the segments along the server's memory map; a byte outside it, or in ROM, is an error."""
+    if not regions:
+        return [Piece(s.address, s.data, None) for s in segments]
+    out = []
+    for s in segments:
+        addr = s.address
+        while addr < s.end:
+            r = next((r for r in regions if r.start <= addr < r.end), None)
+            if r is None:
+                raise FlashError(f"{addr:#010x}: the target's memory map has no memory there; {_regions(regions)}")
+            if r.kind == "rom":
+                raise FlashError(f"{addr:#010x}: the target's memory map says this is read-only memory (rom)")
+            end = min(s.end, r.end)
+            out.append(Piece(addr, s.data[addr - s.address : end - s.address], r))
+            addr = end
+    return out
+
+
+def _regions(regions: list[Region]) -> str:
+    return "its regions: " + ", ".join(f"{r.kind} {r.start:#010x}+{r.length:#x}" for r in regions)
+
+
+def erase_ranges(pieces: list[Piece]) -> list[tuple[int, int]]:
+    """The flash blocks the pieces touch, merged: (start, length) aligned to each region's block size."""
+    spans: list[list[int]] = []
+    for p in sorted((p for p in pieces if p.region and p.region.kind == "flash"), key=lambda p: p.address):
+        r = p.region
+        bs = r.blocksize or 1
+        start = r.start + (p.address - r.start) // bs * bs
+        end = min(r.end, r.start + -(-(p.address + len(p.data) - r.start) // bs) * bs)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(a, b - a) for a, b in spans]
+
+
+def verify(client: RspClient, segments: tuple[Segment, ...]) -> int:
+    """Read every segment back and compare; the bytes verified, or a VerifyError at the first difference."""
+    total = 0
+    step = 1 << 14
+    for s in segments:
+        for i in range(0, len(s.data), step):
+            want = s.data[i : i + step]
+            addr = s.address + i
+            try:
+                got = client.read_memory(addr, len(want))
+            except FlashError as e:
+                raise VerifyError(f"verify: cannot read back {addr:#010x}: {e}", addr) from e
+            if got != want:
+                k = next(j for j in range(len(want)) if j >= len(got) or got[j] != want[j])
+                bad = s.address + i + k
+                read = f"{got[k]:#04x}" if k < len(got) else "nothing"
+                raise VerifyError(
+                    f"verify failed at {bad:#010x}: wrote {want[k]:#04x}, read back {read} "
+                    f"({total + k:,} of {sum(len(x.data) for x in segments):,} B matched before it)",
+                    bad,
+                )
+            total += len(want)
+    return total
+
+
+def flash_gdb(image: Image, host: str, port: int, run: bool = True, timeout: float = 5.0, reset: bool = True) -> dict:
+    """Halt, write, verify, set SP/PC from the image's vector table and (unless ``run`` is False)
+    continue, through the GDB server at host:port. ``reset``: on a server with flash in its memory
+    map (a real board), ``monitor reset halt`` first, so the core and peripherals start clean."""
+    t0 = time.monotonic()
+    notes = []
+    with RspClient(host, port, timeout) as gdb:
+        gdb.handshake()
+        gdb.halt()
+        regions = gdb.memory_map()
+        pieces = plan_writes(image.segments, regions)
+        has_flash = any(p.region and p.region.kind == "flash" for p in pieces)
+        if reset and has_flash:
+            ok, _ = gdb.monitor("reset halt")
+            if not ok:  # J-Link's spelling: reset (halts after it), then halt
+                ok = gdb.monitor("reset")[0] and gdb.monitor("halt")[0]
+            notes.append("reset and halted (monitor reset halt)" if ok else "the server refused `monitor reset halt`")
+        erased = erase_ranges(pieces)
+        for a, n in erased:
+            gdb.flash_erase(a, n)
+        packet = None
+        for p in pieces:
+            if p.region and p.region.kind == "flash":
+                gdb.flash_write(p.address, p.data)
+            else:
+                packet = gdb.write_memory(p.address, p.data)
+        if erased:
+            gdb.flash_done()
+        verified = verify(gdb, image.segments)
+        regs_via = gdb.set_registers({"sp": image.sp, "pc": image.pc & ~1, "xpsr": XPSR_THUMB})
+        resumed = gdb.resume() if run else None
+        packet_size = gdb.packet_size
+    seconds = time.monotonic() - t0
+    return {
+        "elf": str(image.elf) if image.elf else None,
+        "board": image.board,
+        "via": "gdb",
+        "server": f"{host}:{port}",
+        "packet_size": packet_size,
+        "memory_map": [
+            {"type": r.kind, "start": r.start, "length": r.length, "blocksize": r.blocksize} for r in regions
+        ],
+        "segments": [
+            {"address": p.address, "bytes": len(p.data), "memory": p.region.kind if p.region else "direct"}
+            for p in pieces
+        ],
+        "bytes_written": sum(len(p.data) for p in pieces),
+        "write_packet": packet,
+        "flash_erased_bytes": sum(n for _, n in erased),
+        "verified_bytes": verified,
+        "verify": "ok",
+        "sp": image.sp,
+        "pc": image.pc,
+        "start": image.start,
+        "registers_via": regs_via,
+        "running": bool(resumed),
+        "continue_packet": resumed,
+        "notes": notes,
+        "seconds": round(seconds, 3),
+    }
+
+
+def flash_pyocd(image: Image, run: bool = True, target: str | None = None, probe_id: str | None = None) -> dict:
+    """Program the ELF through pyOCD's Python API and a USB debug probe, read it back, reset it."""
+    try:
+        from pyocd.core.helpers import ConnectHelper
+        from pyocd.flash.file_programmer import FileProgrammer
+    except ImportError as e:
+        raise FlashError(
+            "--probe pyocd needs pyOCD, which is not installed: pip install pyocd "
+            "(or this project's extra: pip install -e '.[probe]'); or flash through a GDB server with --gdb HOST:PORT"
+        ) from e
+    t0 = time.monotonic()
+    probes = ConnectHelper.get_all_connected_probes(blocking=False, unique_id=probe_id, print_wait_message=False)
+    if not probes:
+        which = f" with an ID containing '{probe_id}'" if probe_id else ""
+        raise FlashError(
+            f"pyOCD found no debug probe{which} (CMSIS-DAP, ST-Link or J-Link on USB); connect the board's "
+            "probe (and check its USB permissions), or flash through a GDB server with --gdb HOST:PORT"
+        )
+    if len(probes) > 1:
+        ids = ", ".join(f"{p.unique_id} ({p.description})" for p in probes)
+        raise FlashError(f"pyOCD found {len(probes)} debug probes: {ids}; choose one with --probe-id")
+    probe = probes[0]
+    options = {"target_override": target} if target else {}
+    session = ConnectHelper.session_with_chosen_probe(
+        blocking=False, unique_id=probe.unique_id, options=options, auto_open=True
+    )
+    if session is None:
+        raise FlashError(f"pyOCD could not open the probe {probe.unique_id} ({probe.description})")
+    with session:
+        core = session.target
+        core.reset_and_halt()
+        FileProgrammer(session, no_reset=True).program(str(image.elf), file_format="elf")
+        total = 0
+        for s in image.segments:
+            got = bytes(core.read_memory_block8(s.address, len(s.data)))
+            if got != s.data:
+                k = next(j for j in range(len(s.data)) if got[j] != s.data[j])
+                raise VerifyError(
+                    f"verify failed at {s.address + k:#010x}: wrote {s.data[k]:#04x}, read back {got[k]:#04x}",
+                    s.address + k,
+                )
+            total += len(s.data)
+        if run:
+            core.reset()  # from the vector table, as at power-on
+        name = session.board.target_type if session.board else target
+    return {
+        "elf": str(image.elf) if image.elf else None,
+        "board": image.board,
+        "via": "pyocd",
+        "probe": f"{probe.unique_id} ({probe.description})",
+        "pyocd_target": name,
+        "segments": [{"address": s.address, "bytes": len(s.data), "memory": "flash"} for s in image.segments],
+        "bytes_written": image.nbytes,
+        "verified_bytes": total,
+        "verify": "ok",
+        "sp": image.sp,
+        "pc": image.pc,
+        "start": image.start,
+        "running": run,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+
+
+def render_text(r: dict[str, Any]) -> str:
+    n = len(r["segments"])
+    to = r["server"] if r["via"] == "gdb" else f"pyOCD probe {r['probe']}"
+    how = ""
+    if r["via"] == "gdb":
+        kinds = []
+        if r["flash_erased_bytes"]:
+            kinds.append(f"vFlashWrite after erasing {r['flash_erased_bytes']:,} B")
+        if r["write_packet"]:
+            kinds.append(f"{r['write_packet']} packets")
+        how = f" ({', '.join(kinds)}; packets up to {r['packet_size']:,} B)"
+    lines = [
+        f"{r['elf'] or 'image'} -> {to}: {n} segment{'s' if n != 1 else ''}, {r['bytes_written']:,} B written{how}",
+        f"  verified: {r['verified_bytes']:,} B read back, identical",
+        f"  SP {r['sp']:#010x}, PC {r['pc'] & ~1:#010x} (from the {r['start']}); "
+        + ("running" if r["running"] else "halted (--no-run)"),
+    ]
+    lines += [f"  {note}" for note in r.get("notes", [])]
+    return "\n".join(lines)
