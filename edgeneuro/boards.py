@@ -79,6 +79,7 @@ class Uart:
     baud: int = 115200
     clock_hz: int | None = None  # the clock of its baud-rate generator as the harness leaves it
     tx_pin: int | None = None  # nrf-uarte: the PSEL.TXD pin number (32 * port + pin)
+    rx_pin: int | None = None  # nrf-uarte: the PSEL.RXD pin number, for `edgeneuro stream` (receiving)
     setup: tuple[tuple[int, int, int], ...] = ()  # (address, mask, value) read-modify-writes
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +89,7 @@ class Uart:
             "baud": self.baud,
             "clock_hz": self.clock_hz,
             "tx_pin": self.tx_pin,
+            "rx_pin": self.rx_pin,
             "setup": [list(s) for s in self.setup],
         }
 
@@ -147,7 +149,7 @@ class Board:
             return self.qemu
         other = ""
         if self.renode:
-            other = f" (its simulator: Renode platform {self.renode['platform']}, not run by edgeneuro)"
+            other = f" (it runs on Renode, {self.renode['platform']}: --sim renode)"
         raise BoardError(
             f"board {self.name} has no QEMU machine{other}; boards that run on QEMU: {', '.join(qemu_boards())}"
         )
@@ -281,11 +283,14 @@ def _region(f: _Fields, key: str, required: bool) -> tuple[int, int] | None:
 
 
 def _uart(f: _Fields) -> Uart:
-    u = f.map_("uart", allowed={"kind", "base", "baud", "clock_hz", "tx_pin", "setup"})
+    u = f.map_("uart", allowed={"kind", "base", "baud", "clock_hz", "tx_pin", "rx_pin", "setup"})
     kind = u.str_("kind", choices=UART_KINDS)
     tx_pin = u.int_("tx_pin", required=kind == "nrf-uarte")
     if tx_pin is not None and tx_pin > 47:
         raise u.err("tx_pin", f"is {tx_pin}; nRF52 pins are 0..47 (32 * port + pin)")
+    rx_pin = u.int_("rx_pin", required=False)
+    if rx_pin is not None and rx_pin > 47:
+        raise u.err("rx_pin", f"is {rx_pin}; nRF52 pins are 0..47 (32 * port + pin)")
     setup_raw = u.raw("setup", required=False) or []
     if not isinstance(setup_raw, list):
         raise u.err("setup", "must be a list of [address, mask, value]")
@@ -304,6 +309,7 @@ def _uart(f: _Fields) -> Uart:
         baud=u.int_("baud", required=False, minimum=1, default=115200),
         clock_hz=u.int_("clock_hz", required=False, minimum=1),
         tx_pin=tx_pin,
+        rx_pin=rx_pin,
         setup=tuple(setup),
     )
 

@@ -74,7 +74,9 @@ def _sources(src: Path) -> list[str]:
     return ["model.c", *sorted(str(p.relative_to(src)) for p in (src / "kernels").glob("*.c"))]
 
 
-def build_firmware(src: Path, board: Board, out: Path | None = None, profile: bool = False) -> Path:
+def build_firmware(
+    src: Path, board: Board, out: Path | None = None, profile: bool = False, harness: str = "main"
+) -> Path:  # harness: firmware/<harness>.c is the main(): "main" (semihosting runs) or "stream" (UART)
     """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``.
     The board's ``board.h`` (console UART driver and address, clocks) is written beside them.
     ``profile`` times every layer (-DEN_PROFILE: two timer reads per layer, counted in the totals)."""
@@ -91,7 +93,7 @@ def build_firmware(src: Path, board: Board, out: Path | None = None, profile: bo
         "-Ikernels",
         f"-I{fw}",
         *_sources(src),
-        *[str(fw / f) for f in RUNTIME],
+        *[str(fw / (f"{harness}.c" if f == "main.c" else f)) for f in RUNTIME],
         "-nostartfiles",
         "--specs=nano.specs",
         "-Wl,--gc-sections",

@@ -50,7 +50,7 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     """The model to compile: the given file, or with --calibrate its int8 QDQ quantization
     (onnxruntime's quantize_static on the calibration samples), written into ``work``."""
     model = Path(a.model)
-    if not getattr(a, "calibrate", None):
+    if not getattr(a, "calibrate", None) or model.suffix.lower() == ".nir":  # NIR: calibration inputs, see _nir
         return model
     import numpy as np
 
@@ -68,6 +68,23 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
 
 
+def _nir(a: argparse.Namespace) -> dict:
+    """The front-end options of a NIR graph: its time step (--dt) and calibration inputs (--calibrate)."""
+    if Path(a.model).suffix.lower() != ".nir":
+        if getattr(a, "dt", None) is not None:
+            raise InputError(f"{a.model}: --dt is the time step of spiking networks (.nir files)")
+        return {}
+    import numpy as np
+
+    calibration = None
+    if getattr(a, "calibrate", None):
+        try:
+            calibration = np.load(a.calibrate, allow_pickle=False)
+        except Exception as e:
+            raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
+    return {"dt": a.dt, "calibration": calibration}
+
+
 def cmd_compile(a: argparse.Namespace) -> int:
     import shutil
 
@@ -76,7 +93,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
         model = _model(a, Path(d))
-        c = compile_model(model, boards.load(a.board), Path(a.out), frontends.load(model, _shapes(a)))
+        c = compile_model(model, boards.load(a.board), Path(a.out), frontends.load(model, _shapes(a), **_nir(a)))
         if model != Path(a.model):
             shutil.copy(model, c.out_dir / model.name)  # keep the quantized model beside its C
     p = c.plan
@@ -93,10 +110,12 @@ def cmd_run(a: argparse.Namespace) -> int:
     from edgeneuro.runner import run_on_board
 
     board = boards.load(a.board)
+    if a.sim == "renode":
+        return _run_on_renode(a, board)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         model = _model(a, Path(d))
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
-        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a), profile=a.profile)
+        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a), profile=a.profile, load_options=_nir(a))
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -111,6 +130,10 @@ def cmd_run(a: argparse.Namespace) -> int:
         f"{r['flash_code_bytes']:,}); RAM {r['ram_bytes']:,} B (static {r['static_ram_bytes']:,} with the arena "
         f"{r['arena_bytes']:,}; stack used {r['stack_used_bytes']:,} of {r['stack_reserved_bytes']:,} reserved)"
     )
+    if "time_steps" in r:
+        print(f"  spiking network: {r['samples']} sample(s) x {r['time_steps']} time steps; "
+              f"{r['instructions_per_step']:,} instructions per step (mean {r['instructions_per_step_mean']:,.0f}), "
+              f"{r['instructions_per_sample']:,} per sample; state {r['state_bytes']:,} B")  # fmt: skip
     if a.profile:
         print(f"  {'#':>3}  {'op':<30} {'kernel':<26} {'instructions':>13}  share")
         for layer in r["profile"]:
@@ -119,12 +142,30 @@ def cmd_run(a: argparse.Namespace) -> int:
     return 0
 
 
+def _run_on_renode(a: argparse.Namespace, board) -> int:
+    """`run --sim renode`: Renode has no semihosting files, so the inputs go through the stream
+    firmware and its serial protocol (the same code as `edgeneuro stream --sim renode`)."""
+    from edgeneuro.stream.command import render, stream
+
+    if a.profile:
+        raise InputError("--profile runs on QEMU only")
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
+        res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
+                     else None, shapes=_shapes(a), sim="renode")  # fmt: skip
+    if a.output:
+        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+    if a.report:
+        _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+    print(render(res.report, board))
+    return 0 if res.ok else 1
+
+
 def cmd_inspect(a: argparse.Namespace) -> int:
     from edgeneuro import boards
     from edgeneuro.inspect import inspect_model, render_text
 
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
-        doc = inspect_model(_model(a, Path(d)), boards.load(a.board), _shapes(a))
+        doc = inspect_model(_model(a, Path(d)), boards.load(a.board), _shapes(a), _nir(a))
     print(json.dumps(doc, indent=2) if a.json else render_text(doc))
     return 0 if doc["fits"] else 3
 
@@ -256,10 +297,40 @@ def cmd_boards(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stream(a: argparse.Namespace) -> int:
+    from edgeneuro import boards
+    from edgeneuro.stream.command import render, stream
+
+    board = boards.load(a.board)
+    res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
+                 port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
+                 retries=a.retries, shapes=_shapes(a), sim=a.sim)  # fmt: skip
+    if a.output:
+        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+    print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
+    if not res.ok:
+        print("edgeneuro: error: what the board computed differs from the host's reference", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     from edgeneuro.demo import main
 
     return main(Path(a.out), a.board)
+
+
+def cmd_flash(a: argparse.Namespace) -> int:
+    from edgeneuro import boards, flash
+
+    image = flash.load_image(Path(a.build), boards.load(a.board) if a.board else None)
+    if a.probe:
+        r = flash.flash_pyocd(image, run=not a.no_run, target=a.target, probe_id=a.probe_id)
+    else:
+        host, port = flash.parse_address(a.gdb)
+        r = flash.flash_gdb(image, host, port, run=not a.no_run, timeout=a.timeout, reset=not a.no_reset)
+    print(json.dumps(r, indent=2) if a.json else flash.render_text(r))
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -271,7 +342,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("model", help="a .tflite model (int8, 16x8 or float32) or an .onnx model (QDQ int8)")
+        sp.add_argument("model", help="a .tflite model (int8, 16x8 or float32), an .onnx model (QDQ int8) or a "
+                        ".nir spiking network")  # fmt: skip
         sp.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
         sp.add_argument(
             "--shape",
@@ -281,7 +353,10 @@ def parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--calibrate", metavar="DATA.npy",
                         help="quantize a float ONNX model to int8 first, calibrating on these samples "
-                        "[N, *input shape without batch]")  # fmt: skip
+                        "[N, *input shape without batch]; for a .nir graph, input samples [N, T, features] "
+                        "that set the input's int8 scale")  # fmt: skip
+        sp.add_argument("--dt", type=float, metavar="SECONDS",
+                        help="the time step of a spiking network (.nir, NIR graph; required there)")  # fmt: skip
 
     c = sub.add_parser(
         "compile",
@@ -300,6 +375,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
     r.add_argument("--profile", action="store_true",
                    help="time every layer too (timer reads between layers, counted in the totals)")  # fmt: skip
+    r.add_argument("--sim", choices=("qemu", "renode"), default="qemu",
+                   help="the simulator (renode: through the stream firmware, see renode/README.md)")  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
@@ -364,12 +441,50 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="every board field, machine-readable")
     b.set_defaults(fn=cmd_boards)
 
+    st = sub.add_parser("stream", help="stream windows to the board over a serial line (QEMU pty or a real port), "
+                        "check its outputs and seizure metrics against the host's")  # fmt: skip
+    st.add_argument("model", help="a .tflite or .onnx model (meta.json beside it for --edf), or a folder built by "
+                    "`edgeneuro stream MODEL --build DIR`")  # fmt: skip
+    st.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
+    st.add_argument("--shape", action="append", metavar="NAME=D0xD1...", help="bind an ONNX input's dynamic dimensions")
+    what = st.add_mutually_exclusive_group(required=True)
+    what.add_argument("--edf", metavar="RECORDING.edf",
+                      help="cut its windows as `eval` does (meta.json), score the board's decisions")  # fmt: skip
+    what.add_argument("--input", metavar="WINDOWS.npy", help="[N, *model input shape without batch]")
+    st.add_argument("--port", help="serial port of a board flashed with the stream firmware (default: QEMU, on a pty)")
+    st.add_argument("--baud", type=int, help="baud rate of --port (default: the board's uart baud)")
+    st.add_argument("--build", metavar="DIR", help="build the stream firmware here and keep it (default: a temporary "
+                    "folder)")  # fmt: skip
+    st.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer before retransmitting")
+    st.add_argument("--retries", type=int, default=3, help="retransmissions of one frame before giving up")
+    st.add_argument("--sim", choices=("qemu", "renode"), default="qemu",
+                    help="the simulator without --port (renode: see renode/README.md)")  # fmt: skip
+    st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs)")
+    st.add_argument("--json", action="store_true", help="machine-readable report")
+    st.set_defaults(fn=cmd_stream)
+
     d = sub.add_parser(
         "demo", help="the end-to-end job: train DNN, 1-D CNN and LSTM detectors, compress to int8, run on QEMU, check"
     )
     d.add_argument("--out", default="out/demo", help="folder for the model, firmware and report")
     d.add_argument("--board", default="mps2-an386")
     d.set_defaults(fn=cmd_demo)
+
+    fl = sub.add_parser("flash", help="write a built firmware to a board (GDB server or pyOCD), verify it, start it")
+    fl.add_argument("build", help="a build folder with firmware.elf (`run --build-dir`) or an ELF file")
+    via = fl.add_mutually_exclusive_group(required=True)
+    via.add_argument(
+        "--gdb", metavar="HOST:PORT", help="a GDB server: OpenOCD, pyOCD gdbserver (3333), JLinkGDBServer (2331), QEMU"
+    )
+    via.add_argument("--probe", choices=("pyocd",), help="program through pyOCD and a USB debug probe")
+    fl.add_argument("--board", help="refuse a build for another board, or an image outside the board's memory")
+    fl.add_argument("--no-run", action="store_true", help="leave the core halted after verifying")
+    fl.add_argument("--no-reset", action="store_true", help="no `monitor reset halt` before writing flash")
+    fl.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each answer of the GDB server")
+    fl.add_argument("--target", help="pyOCD target type, e.g. stm32f407vg (default: what the probe reports)")
+    fl.add_argument("--probe-id", help="pyOCD: the unique ID (or part of it) of the probe to use")
+    fl.add_argument("--json", action="store_true", help="machine-readable report")
+    fl.set_defaults(fn=cmd_flash)
     return p
 
 

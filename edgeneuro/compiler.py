@@ -53,10 +53,11 @@ def check_fits(graph: Graph, plan: Plan, board: Board) -> None:
             f"{graph.source}: weights need {plan.weights_bytes:,} B but {board.name} has "
             f"{board.flash_bytes:,} B of flash"
         )
-    need = plan.arena_bytes + board.stack_bytes
+    need = plan.arena_bytes + plan.state_bytes + board.stack_bytes
     if need > board.ram_bytes:
+        state = f" + {plan.state_bytes:,} B state" if plan.state_bytes else ""
         raise BoardError(
-            f"{graph.source}: the arena needs {plan.arena_bytes:,} B (+ {board.stack_bytes:,} B stack) but "
+            f"{graph.source}: the arena needs {plan.arena_bytes:,} B{state} (+ {board.stack_bytes:,} B stack) but "
             f"{board.name} has {board.ram_bytes:,} B of RAM"
         )
 

@@ -12,10 +12,13 @@ from edgeneuro.compiler import compile_model
 from edgeneuro.errors import BoardError, ToolError
 
 
-def inspect_model(model: Path, board: Board, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+def inspect_model(
+    model: Path, board: Board, shapes: dict[str, tuple[int, ...]] | None = None, load_options: dict | None = None
+) -> dict[str, Any]:
     """Layers (op, shapes, MACs, parameters, weight bytes), totals, and whether the model fits the
-    board. Flash and RAM come from building the firmware when the cross compiler is there."""
-    graph = frontends.load(model, shapes)
+    board. Flash and RAM come from building the firmware when the cross compiler is there.
+    ``load_options`` go to the front end (a NIR graph's ``dt`` and ``calibration``)."""
+    graph = frontends.load(model, shapes, **(load_options or {}))
     with tempfile.TemporaryDirectory(prefix="edgeneuro-inspect-") as d:
         fits_error = None
         try:

@@ -19,6 +19,11 @@ def scratch_buffer(step: int) -> str:
     return f"scratch:{step}"
 
 
+def state_buffer(step: int) -> str:
+    """The plan's name for the persistent state of the kernel at ``step`` (outside the arena)."""
+    return f"state:{step}"
+
+
 def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
@@ -41,6 +46,10 @@ class Plan:
     buffers: tuple[Buffer, ...]
     offsets: dict[str, int] = field(repr=False)
     layers: tuple[dict[str, Any], ...] = field(repr=False)
+    # Persistent state (a temporal graph's state tensors, then kernels' state), outside the arena:
+    # it survives between invocations and en_model_reset() zeroes it.
+    state_bytes: int = 0
+    state_offsets: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def total_macs(self) -> int:
@@ -52,6 +61,8 @@ class Plan:
             "arena_lower_bound_bytes": self.lower_bound_bytes,
             "weights_bytes": self.weights_bytes,
             "total_macs": self.total_macs,
+            "state_bytes": self.state_bytes,
+            "state": [{"offset": o, "name": n} for n, o in self.state_offsets.items()],
             "layers": list(self.layers),
             "buffers": [
                 {"offset": b.offset, "bytes": b.nbytes, "live": [b.first, b.last], "tensors": list(b.tensors)}
@@ -102,7 +113,11 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     last: dict[str, int] = {}
     members: dict[str, list[str]] = {}
 
+    persistent = set(graph.state)  # planned outside the arena, below
+
     def touch(name: str, step: int) -> None:
+        if name in persistent:
+            return
         r = find(name)
         first[r] = min(first.get(r, step), step)
         last[r] = max(last.get(r, step), step)
@@ -128,7 +143,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     for s, k in enumerate(kernels):
         for i in k.inplace:
             name, out = k.inputs[i], k.outputs[0]
-            if graph.t(name).is_const:
+            if graph.t(name).is_const or name in persistent or out in persistent:
                 continue
             r_in, r_out = find(name), find(out)
             if r_in != r_out and last[r_in] == s and first[r_out] == s and graph.t(name).nbytes == graph.t(out).nbytes:
@@ -173,7 +188,16 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         }
         for s, k in enumerate(kernels)
     )
+    state_offsets: dict[str, int] = {}
+    state_end = 0
+    for name, nbytes in [(n, graph.t(n).nbytes) for n in graph.state] + [
+        (state_buffer(s), k.state) for s, k in enumerate(kernels) if k.state
+    ]:
+        state_offsets[name] = state_end
+        state_end = _align(state_end + nbytes)
     return Plan(
+        state_bytes=state_end,
+        state_offsets=state_offsets,
         arena_bytes=arena,
         lower_bound_bytes=lower,
         weights_bytes=sum(k.const_bytes for k in kernels)

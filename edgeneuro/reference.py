@@ -9,23 +9,59 @@ import numpy as np
 from edgeneuro import ops
 from edgeneuro.ir import Graph
 from edgeneuro.ops import Kernel
+from edgeneuro.plan import state_buffer
 
 
-def run(graph: Graph, kernels: Sequence[Kernel], inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """One inference. ``inputs`` are arrays of the graph inputs' full shapes (batch included)."""
+def reset_state(graph: Graph, kernels: Sequence[Kernel]) -> dict[str, np.ndarray]:
+    """The persistent memory of a temporal graph after ``en_model_reset()``: its state tensors and
+    each kernel's state (uint8 bytes, by the plan's name), all zero."""
+    memory = {n: np.zeros(graph.t(n).shape, np.dtype(graph.t(n).dtype)) for n in graph.state}
+    memory.update({state_buffer(s): np.zeros(k.state, np.uint8) for s, k in enumerate(kernels) if k.state})
+    return memory
+
+
+def run(
+    graph: Graph,
+    kernels: Sequence[Kernel],
+    inputs: Sequence[np.ndarray],
+    memory: dict[str, np.ndarray] | None = None,
+) -> list[np.ndarray]:
+    """One inference (of a temporal graph: one time step). ``inputs`` are arrays of the graph
+    inputs' full shapes (batch included); ``memory`` (``reset_state``) is the persistent state,
+    updated in place."""
+    memory = reset_state(graph, kernels) if memory is None else memory
     values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
+    values.update({n: memory[n] for n in graph.state})  # the previous step's values
     for name, arr in zip(graph.inputs, inputs, strict=True):
         t = graph.t(name)
         values[name] = np.asarray(arr).reshape(t.shape)
-    for k in kernels:
+    for s, k in enumerate(kernels):
         args = [values[n] for n in k.inputs] + [a for _, a in k.consts]
+        if k.state:
+            args.append(memory[state_buffer(s)])
         out = ops.reference(k, *args)
         y = graph.t(k.outputs[0])
         values[y.name] = np.asarray(out).reshape(y.shape)
+        if y.name in memory:
+            memory[y.name] = values[y.name]
     return [values[n] for n in graph.outputs]
 
 
+def run_steps(graph: Graph, kernels: Sequence[Kernel], steps: np.ndarray) -> list[np.ndarray]:
+    """A temporal graph over one sample [T, *input sample_shape] from the reset state: per output,
+    [T, *output sample_shape]."""
+    memory = reset_state(graph, kernels)
+    ys = [run(graph, kernels, [x], memory) for x in steps]
+    return [
+        np.stack([y[i].reshape(graph.t(n).sample_shape) for y in ys]) if ys else np.zeros((0,))
+        for i, n in enumerate(graph.outputs)
+    ]
+
+
 def run_batch(graph: Graph, kernels: Sequence[Kernel], samples: np.ndarray) -> np.ndarray:
-    """Run N samples shaped [N, *input sample_shape]; returns [N, *output sample_shape]."""
+    """Run N samples shaped [N, *input sample_shape] ([N, T, *input sample_shape] for a temporal
+    graph, each sample from the reset state); returns [N, *output sample_shape] ([N, T, ...])."""
     y = graph.t(graph.outputs[0])
+    if graph.temporal:
+        return np.stack([run_steps(graph, kernels, s)[0] for s in samples])
     return np.stack([run(graph, kernels, [s])[0].reshape(y.sample_shape) for s in samples])

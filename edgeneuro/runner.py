@@ -4,6 +4,7 @@ and measure latency and memory."""
 from __future__ import annotations
 
 import statistics
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,24 +31,31 @@ class Result:
         return y
 
 
-def load_inputs(path: Path, graph: Graph) -> np.ndarray:
-    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype (a model
-    whose batch axis is not 1 takes [N, *whole input shape])."""
+def read_npy(path: Path, graph: Graph) -> np.ndarray:
+    """The array of an input .npy for ``graph``'s single input, or a clear error."""
     path = Path(path)
+    if len(graph.inputs) != 1:
+        raise InputError(f"{graph.source}: models with {len(graph.inputs)} inputs cannot take one .npy input")
     if not path.is_file():
         raise InputError(f"{path}: no such input file")
     try:
-        x = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except Exception as e:
         raise InputError(f"{path}: not a .npy array ({e})") from e
-    if len(graph.inputs) != 1:
-        raise InputError(f"{graph.source}: models with {len(graph.inputs)} inputs cannot take one .npy input")
+
+
+def load_inputs(path: Path, graph: Graph) -> np.ndarray:
+    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype (a model
+    whose batch axis is not 1 takes [N, *whole input shape])."""
+    x = read_npy(path, graph)
     t = graph.t(graph.inputs[0])
     want = tuple(t.sample_shape)
-    if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
+    lead, what = (2, "N, T, ") if graph.temporal else (1, "N, ")  # a spiking network: N samples of T steps
+    if x.ndim != len(want) + lead or tuple(x.shape[lead:]) != want or (graph.temporal and x.shape[1] == 0):
         raise InputError(
-            f"{path}: shape {list(x.shape)} does not match the model input '{t.name}': expected [N, "
-            f"{', '.join(map(str, want))}] (N samples of shape {list(want)})"
+            f"{path}: shape {list(x.shape)} does not match the model input '{t.name}': expected [{what}"
+            f"{', '.join(map(str, want))}] (N samples{' of T time steps' if graph.temporal else ''} of shape "
+            f"{list(want)})"
         )
     if x.dtype != np.dtype(t.dtype):
         hint = ""
@@ -59,9 +67,21 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _decode(c: Compiled, raw: bytes, n: int, profile: bool = False, trailer: bool = False):
-    """The outputs per model output, and the raw records (ticks, layer ticks, stack)."""
+def encode_inputs(graph: Graph, x: np.ndarray) -> bytes:
+    """input.bin for the harness: the samples back to back; for a temporal graph each sample
+    [T, ...] is preceded by T (uint32 LE), and the harness resets the state before it."""
+    if not graph.temporal:
+        return x.tobytes()
+    return b"".join(struct.pack("<I", len(s)) + s.tobytes() for s in x)
+
+
+def _decode(c: Compiled, raw: bytes, n: int, profile: bool = False, trailer: bool = False, steps: int = 0):
+    """The outputs per model output, and the raw records (ticks, layer ticks, stack). A temporal
+    graph's ``n`` samples of ``steps`` steps give n * steps records, returned as [n, steps, ...]."""
     ys = [c.graph.t(name) for name in c.graph.outputs]
+    if steps:
+        arrays, rec = _decode(c, raw, n * steps, profile, trailer)
+        return {k: v.reshape(n, steps, *v.shape[1:]) for k, v in arrays.items()}, rec
     rec = records.split(raw, sum(y.nbytes for y in ys), n, len(c.kernels) if profile else 0, trailer)
     arrays: dict[str, np.ndarray] = {}
     start = 0
@@ -75,8 +95,8 @@ def _decode(c: Compiled, raw: bytes, n: int, profile: bool = False, trailer: boo
 
 def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
     exe = build.build_host(c.out_dir)
-    res = host.run(exe, x.tobytes())
-    return _decode(c, res.records, len(x))[0]
+    res = host.run(exe, encode_inputs(c.graph, x))
+    return _decode(c, res.records, len(x), steps=x.shape[1] if c.graph.temporal else 0)[0]
 
 
 def run_on_board(
@@ -86,19 +106,22 @@ def run_on_board(
     build_dir: Path,
     shapes: dict[str, tuple[int, ...]] | None = None,
     profile: bool = False,
+    load_options: dict[str, Any] | None = None,
 ) -> Result:
     """Compile, build and run ``model`` on ``board``'s simulator over the samples of ``inputs``;
-    ``profile`` adds each layer's instructions to the report."""
+    ``profile`` adds each layer's instructions to the report; ``load_options`` go to the front end
+    (a NIR graph's ``dt`` and ``calibration``)."""
     from edgeneuro import frontends
 
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
-    graph = frontends.load(model, shapes)
+    graph = frontends.load(model, shapes, **(load_options or {}))
     x = load_inputs(inputs, graph)
     c = compile_model(model, board, build_dir, graph)
     elf = build.build_firmware(c.out_dir, board, profile=profile)
     sizes = build.elf_sizes(elf)
-    res = qemu.run(board, elf, x.tobytes())
-    y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True)
+    res = qemu.run(board, elf, encode_inputs(c.graph, x))
+    steps = x.shape[1] if c.graph.temporal else 0
+    y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True, steps=steps)
     ticks = rec.ticks
     per_tick = board.instructions_per_tick
     instr = [round(t * per_tick) for t in ticks]
@@ -128,6 +151,19 @@ def run_on_board(
         "weights_bytes": c.plan.weights_bytes,
         "elf": str(elf),
     }
+    if steps:  # a spiking network: one inference is one time step
+        per_sample = [sum(instr[i * steps : (i + 1) * steps]) for i in range(len(x))]
+        report.update(
+            inferences=len(x) * steps,
+            samples=len(x),
+            time_steps=steps,
+            instructions_per_step=worst,
+            instructions_per_step_mean=statistics.fmean(instr),
+            instructions_per_sample=max(per_sample),
+            instructions_per_sample_mean=statistics.fmean(per_sample),
+            state_bytes=c.plan.state_bytes,
+        )
+        report["static_ram_note"] = "the arena and the persistent state are both in .bss"
     if profile:
         report["profile"] = _profile(c, rec.layer_ticks[instr.index(worst)], per_tick)
     return Result(outputs=y, report=report)

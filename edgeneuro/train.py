@@ -66,23 +66,31 @@ def discover(data: Path) -> list[Item]:
     edfs = sorted(data.rglob("*.edf"))
     if not edfs:
         raise InputError(f"{data}: no .edf recordings")
-    items, summaries = [], {}
-    for edf in edfs:
-        m = re.match(r"(sub-[^_]+)", edf.name)
-        subject = m.group(1) if m else edf.parent.name
-        tsv = edf.with_name(edf.stem.removesuffix("_eeg") + "_events.tsv")
-        if tsv.is_file():
-            seizures = read_events_tsv(tsv)
-        else:
-            summary = next(edf.parent.glob("*-summary.txt"), None)
-            if summary is None:
-                raise InputError(f"{edf}: no {tsv.name} and no CHB-MIT summary beside it")
-            table = summaries.setdefault(summary, read_chbmit_summary(summary))
-            if edf.name not in table:
-                raise InputError(f"{summary}: no entry for {edf.name}")
-            seizures = Seizures(table[edf.name], read_edf(edf).duration, str(summary)).check()
-        items.append(Item(subject, edf, seizures))
-    return items
+    summaries: dict[Path, dict] = {}
+    return [item_of(edf, summaries) for edf in edfs]
+
+
+def item_of(edf: Path, summaries: dict[Path, dict] | None = None) -> Item:
+    """One recording with its seizures, by ``discover``'s rules (``summaries`` caches the CHB-MIT
+    summaries already read)."""
+    edf = Path(edf)
+    if not edf.is_file():
+        raise InputError(f"{edf}: no such EDF file")
+    summaries = {} if summaries is None else summaries
+    m = re.match(r"(sub-[^_]+)", edf.name)
+    subject = m.group(1) if m else edf.parent.name
+    tsv = edf.with_name(edf.stem.removesuffix("_eeg") + "_events.tsv")
+    if tsv.is_file():
+        seizures = read_events_tsv(tsv)
+    else:
+        summary = next(edf.parent.glob("*-summary.txt"), None)
+        if summary is None:
+            raise InputError(f"{edf}: no {tsv.name} and no CHB-MIT summary beside it")
+        table = summaries.setdefault(summary, read_chbmit_summary(summary))
+        if edf.name not in table:
+            raise InputError(f"{summary}: no entry for {edf.name}")
+        seizures = Seizures(table[edf.name], read_edf(edf).duration, str(summary)).check()
+    return Item(subject, edf, seizures)
 
 
 def windows_of(item: Item, meta: Meta):

@@ -2,7 +2,9 @@
  * writes each inference's outputs followed by its duration (uint64, timer ticks) to output.bin;
  * built with -DEN_PROFILE, each record also carries every layer's ticks (uint64 each). On the
  * board, a trailer follows the records: "ENST", the stack high-water mark and the stack size
- * (uint32 each, bytes).
+ * (uint32 each, bytes). For a model with state (EN_HAS_STATE, a spiking network), each sample
+ * starts with its number of time steps (uint32): the harness resets the state, then runs one
+ * inference (one time step) per record.
  * On the board the files are reached through semihosting; built with -DEN_HOST it is an
  * ordinary host program (ticks are then 0) used to test the generated C on the host. */
 #include <stdint.h>
@@ -52,7 +54,22 @@ int main(void)
         return 2;
     }
     unsigned long n = 0;
+#if EN_HAS_STATE
+    uint32_t steps_left = 0;
+#endif
     for (;;) {
+#if EN_HAS_STATE
+        /* A spiking network (one invocation = one time step): each sample in input.bin is its
+         * number of steps (uint32) and then each step's inputs; the state is reset before it. */
+        if (steps_left == 0) {
+            if (!read_all(in, &steps_left, sizeof steps_left)) {
+                break;
+            }
+            en_model_reset();
+            continue;
+        }
+        --steps_left;
+#endif
         int got = 1;
         for (int i = 0; i < EN_NUM_INPUTS && got; ++i) {
             got = read_all(in, en_model_inputs[i].data, en_model_inputs[i].bytes);

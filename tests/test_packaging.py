@@ -1,4 +1,4 @@
-"""`pip install .` must carry templates/, firmware/ and boards/ inside the wheel."""
+"""`pip install .` must carry templates/, firmware/, boards/ and renode/ inside the wheel."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ def test_wheel_contains_templates_firmware_and_boards(tmp_path):
         "edgeneuro/_data/firmware/cortex_m.ld",
         "edgeneuro/_data/firmware/kernels/conv2d.c",
         "edgeneuro/_data/boards/mps2-an386.yaml",
+        "edgeneuro/_data/renode/nrf52840-dk.resc",
+        "edgeneuro/_data/renode/edgeneuro.robot",
         "edgeneuro/cli.py",
     ]:
         assert f in names, f

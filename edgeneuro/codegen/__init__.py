@@ -14,7 +14,7 @@ from edgeneuro.boards import Board
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
 from edgeneuro.ops import Kernel
-from edgeneuro.plan import Plan, const_operands, scratch_buffer
+from edgeneuro.plan import Plan, const_operands, scratch_buffer, state_buffer
 from edgeneuro.resources import resource_dir
 
 KERNEL_SOURCES = "kernels"
@@ -58,7 +58,7 @@ def _operand(name: str, graph: Graph, plan: Plan, const_syms: dict[str, str]) ->
     t = graph.t(name)
     if t.is_const:
         return const_syms[name]
-    where = f"&arena[{plan.offsets[name]}]"
+    where = f"&en_state[{plan.state_offsets[name]}]" if name in plan.state_offsets else f"&arena[{plan.offsets[name]}]"
     return where if t.dtype == "int8" else f"({C_TYPES[t.dtype]} *){where}"
 
 
@@ -74,6 +74,8 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
     args += [_operand(n, graph, plan, const_syms) for n in k.outputs]
     if k.scratch:
         args.append(f"&arena[{plan.offsets[scratch_buffer(step)]}]")
+    if k.state:
+        args.append(f"&en_state[{plan.state_offsets[state_buffer(step)]}]")
     return {
         "step": step,
         "kind": k.op.kind,
@@ -87,7 +89,7 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
         "out_shape": list(y.shape),
         "in_name": x.name,
         "out_name": y.name,
-        "offset": plan.offsets[y.name],
+        "offset": plan.offsets.get(y.name, -1),
         "summary": k.summary,
         "macs": k.macs,
         "macs_text": _macs_text(k.macs),
@@ -121,6 +123,7 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         ],  # fmt: skip
         "headers": sorted({h for k in kernels if (h := ops.c_header(k))}),
         "board": board,
+        "temporal": graph.temporal,
     }
     written = []
     for template, name in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("memory.ld.j2", "memory.ld")):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from edgeneuro.errors import ModelError
 from edgeneuro.ir import Graph
 
 
-def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX)."""
+def load(
+    path: str | Path,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    dt: float | None = None,
+    calibration: np.ndarray | None = None,
+) -> Graph:
+    """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX); ``dt`` is the time step
+    of a NIR graph (seconds, required there) and ``calibration`` its input samples."""
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: no such file")
@@ -23,4 +31,8 @@ def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None) -> 
         from edgeneuro.frontends import onnx
 
         return onnx.load(p, shapes)
-    raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite and .onnx models")
+    if p.suffix.lower() == ".nir":
+        from edgeneuro.frontends import nir
+
+        return nir.load(p, dt, calibration)
+    raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite, .onnx and .nir models")

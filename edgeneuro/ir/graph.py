@@ -111,6 +111,11 @@ class Graph:
     ops: tuple[Op, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    # A temporal graph (a spiking network from NIR) computes one time step per invocation; its
+    # ``state`` tensors keep their values between invocations (a recurrent edge reads the value of
+    # the previous step) until the application resets them to zero.
+    temporal: bool = False
+    state: tuple[str, ...] = ()
 
     def t(self, name: str) -> Tensor:
         return self.tensors[name]
@@ -121,6 +126,8 @@ class Graph:
             "source": self.source,
             "inputs": list(self.inputs),
             "outputs": list(self.outputs),
+            "temporal": self.temporal,
+            "state": list(self.state),
             "tensors": [t.to_json() for t in self.tensors.values()],
             "ops": [op.to_json() for op in self.ops],
         }

@@ -112,3 +112,45 @@ def multiply_by_quantized_multiplier_int64(x, multiplier, shift):
     reduced = np.where(multiplier < 0x7FFF0000, (multiplier + (1 << 15)) >> 16, 0x7FFF)
     total = 15 - np.asarray(shift, dtype=np.int64)
     return (x * reduced + (np.int64(1) << (total - 1))) >> total
+
+
+# The spiking kernels' fixed point (edgeneuro/ops/synapse.py, edgeneuro/ops/lif.py; C twins in
+# firmware/kernels/en_fixedpoint.h). One rounding everywhere: ``x * m / 2^n`` rounded half up
+# (toward +infinity, ``floor(x * m / 2^n + 1/2)``), the product exact in int64, results saturated
+# to int32 where they are stored.
+
+
+def mul_round(x, m, n):
+    """``(x * m + 2^(n-1)) >> n`` in int64 with an arithmetic shift, n >= 1. Callers keep
+    ``|x * m| < 2^62`` (|x| < 2^31 and |m| < 2^31, or |x| <= 2^32 and |m| <= 2^30)."""
+    x = np.asarray(x, dtype=np.int64)
+    m = np.asarray(m, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
+    return (x * m + (np.int64(1) << (n - 1))) >> n
+
+
+def shift_round(x, n):
+    """``x / 2^n`` rounded half up for n >= 0 (``x`` itself for n = 0)."""
+    x = np.asarray(x, dtype=np.int64)
+    return x if int(n) == 0 else (x + (np.int64(1) << (int(n) - 1))) >> int(n)
+
+
+def sat32(v):
+    return np.clip(np.asarray(v, dtype=np.int64), INT32_MIN, INT32_MAX)
+
+
+def snn_multiplier(real: float) -> tuple[int, int]:
+    """A real multiplier as ``m * 2^-n``: ``|m|`` in [2^30, 2^31) (31 significant bits, rounded half
+    away from zero), ``n`` in [1, 62]. Zero and magnitudes below 2^-32 give (0, 1); magnitudes of
+    2^30 and more cannot be represented and raise ValueError."""
+    if real == 0.0 or abs(real) < 2.0**-32:
+        return 0, 1
+    frac, e = math.frexp(abs(real))
+    m = round_half_away(frac * (1 << 31))
+    n = 31 - e
+    if m == 1 << 31:
+        m //= 2
+        n -= 1
+    if n < 1:
+        raise ValueError(f"multiplier {real:g} is 2^30 or more")
+    return (m if real > 0 else -m), n

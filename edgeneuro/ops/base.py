@@ -6,8 +6,12 @@ requantization multipliers, activation bounds) into a :class:`Kernel`. The numpy
 reference cannot disagree about parameters, only about arithmetic, which is what the tests check.
 
 C calling convention of every kernel: ``fn(&params, activations..., constants..., outputs...[,
-scratch])`` where ``params`` is a ``<fn>_params`` struct with the fields of ``Kernel.params`` and
-``scratch`` (only for kernels with ``Kernel.scratch`` bytes) is working memory in the arena.
+scratch][, state])`` where ``params`` is a ``<fn>_params`` struct with the fields of ``Kernel.params``,
+``scratch`` (only for kernels with ``Kernel.scratch`` bytes) is working memory in the arena and
+``state`` (only for kernels with ``Kernel.state`` bytes: a spiking neuron's membrane and synaptic
+state) is memory that survives between invocations, outside the arena, zeroed by ``en_model_reset()``.
+The numpy reference of a kernel with state takes that memory as a last argument (a uint8 array of
+``Kernel.state`` bytes) and updates it in place.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class Kernel:
     inplace: tuple[int, ...] = ()
     # bytes of working memory the kernel needs while it runs (passed last, 8-byte aligned, in the arena)
     scratch: int = 0
+    # bytes of persistent state (passed after scratch, 8-byte aligned, outside the arena)
+    state: int = 0
 
     @property
     def const_bytes(self) -> int:

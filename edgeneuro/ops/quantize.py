@@ -13,7 +13,8 @@ Spec (TFLM ``quantize_common.cc`` / ``dequantize.cc``):
   as everywhere in edgeneuro/ir/quant.py. Ratios so large that ``(x - zp_in) << shift`` could leave
   int32 are rejected (TFLM overflows there).
 * DEQUANTIZE, ``reference_ops::Dequantize``: ``y = (float)s_in * (float)(x - zp_in)``, one float32
-  product.
+  product. int32 inputs (the currents and membranes of spiking networks, edgeneuro/ops/lif.py) take
+  the same formula; ``(float)`` rounds to nearest even there.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ KINDS = ("QUANTIZE", "DEQUANTIZE")
 C_FILE = "quantize"
 MAX_VERSION = {"QUANTIZE": 4, "DEQUANTIZE": 6}  # newest TFLite op versions handled (int4, per-channel rejected)
 RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
-SHORT = {"int8": "s8", "int16": "s16", "float32": "f32"}
+SHORT = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32"}
 SATURATE = 65536.0  # |x / s| at or above this saturates any int8/int16 output before rounding
 
 
@@ -45,8 +46,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
     pair = f"{x.dtype} -> {y.dtype}"
     if op.kind == "DEQUANTIZE":
-        if x.dtype not in RANGES or y.dtype != "float32":
-            raise unsupported(g, op, f"{pair}; edgeneuro dequantizes int8 or int16 to float32")
+        if x.dtype not in (*RANGES, "int32") or y.dtype != "float32":
+            raise unsupported(g, op, f"{pair}; edgeneuro dequantizes int8, int16 or int32 to float32")
         _per_tensor(g, op, x)
         params = {"size": x.size, "in_zp": x.zero_point, "scale": float(np.float32(x.scale))}
         return Kernel(
@@ -98,7 +99,7 @@ def lower(op: Op, g: Graph) -> Kernel:
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     if k.op.kind == "DEQUANTIZE":
-        d = (np.asarray(x).astype(np.int32) - p["in_zp"]).astype(np.float32)
+        d = (np.asarray(x).astype(np.int64) - p["in_zp"]).astype(np.float32)
         return (np.float32(p["scale"]) * d).astype(np.float32).reshape(-1)
     out_type = np.int8 if p["act_max"] == 127 else np.int16
     if "mult" not in p:  # from float32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 
 
@@ -11,3 +12,15 @@ class Run:
 
     records: bytes
     console: str
+
+
+def stop_process(proc: subprocess.Popen | None, grace: float = 5.0) -> None:
+    """Terminate a simulator still running, killing it if it does not stop within ``grace`` s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -20,10 +20,11 @@ EXIT_CODES = {
 }
 
 
-def command(board: Board, elf: Path) -> list[str]:
+def command(board: Board, elf: Path, console: str = "stdio") -> list[str]:
     q = board.require_qemu()
     # The board's console UART is QEMU's serial port number q["serial"]: the ports before it go to null.
-    serial = ["-serial", "null"] * q.get("serial", 0) + ["-serial", "stdio"]
+    # console: where it goes, "stdio" or "pty" (a pseudo-terminal, for edgeneuro stream).
+    serial = ["-serial", "null"] * q.get("serial", 0) + ["-serial", console]
     return [
         "qemu-system-arm",
         "-M",

@@ -128,4 +128,22 @@ static inline int32_t en_reciprocal_one_plus_x(int32_t a)
     return x;
 }
 
+/* The spiking kernels' fixed point (numpy twins in edgeneuro/ir/quant.py: mul_round, shift_round,
+ * sat32): x * m / 2^n rounded half up (toward +infinity), the product exact in int64 (callers keep
+ * |x * m| < 2^62), n >= 1; and saturation to int32 where a value is stored. */
+static inline int64_t en_mul_round(int64_t x, int32_t m, int32_t n)
+{
+    return (x * (int64_t)m + ((int64_t)1 << (n - 1))) >> n;
+}
+
+static inline int64_t en_shift_round(int64_t x, int32_t n)
+{
+    return n == 0 ? x : (x + ((int64_t)1 << (n - 1))) >> n;
+}
+
+static inline int32_t en_sat32(int64_t v)
+{
+    return (int32_t)(v < INT32_MIN ? INT32_MIN : (v > INT32_MAX ? INT32_MAX : v));
+}
+
 #endif

@@ -95,3 +95,11 @@ void en_dequantize_s16_f32(const en_dequantize_params *p, const int16_t *input, 
         output[i] = scale * (float)(input[i] - p->in_zp);
     }
 }
+
+void en_dequantize_s32_f32(const en_dequantize_params *p, const int32_t *input, float *output)
+{
+    const float scale = p->scale;
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = scale * (float)((int64_t)input[i] - p->in_zp);
+    }
+}

@@ -27,6 +27,7 @@ typedef en_requantize_params en_quantize_s16_s8_params;
 typedef en_requantize_params en_quantize_s16_s16_params;
 typedef en_dequantize_params en_dequantize_s8_f32_params;
 typedef en_dequantize_params en_dequantize_s16_f32_params;
+typedef en_dequantize_params en_dequantize_s32_f32_params;
 
 void en_quantize_f32_s8(const en_quantize_f32_params *p, const float *input, int8_t *output);
 void en_quantize_f32_s16(const en_quantize_f32_params *p, const float *input, int16_t *output);
@@ -36,5 +37,6 @@ void en_quantize_s16_s8(const en_requantize_params *p, const int16_t *input, int
 void en_quantize_s16_s16(const en_requantize_params *p, const int16_t *input, int16_t *output);
 void en_dequantize_s8_f32(const en_dequantize_params *p, const int8_t *input, float *output);
 void en_dequantize_s16_f32(const en_dequantize_params *p, const int16_t *input, float *output);
+void en_dequantize_s32_f32(const en_dequantize_params *p, const int32_t *input, float *output);
 
 #endif

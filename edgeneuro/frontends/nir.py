@@ -1,0 +1,654 @@
+"""NIR graphs (``.nir``, the Neuromorphic Intermediate Representation, read with the ``nir`` package)
+-> a temporal ``ir.Graph`` of fixed-point spiking kernels, and the float simulation that is the
+spec of what such a graph computes.
+
+**Nodes.** Input, Output, Affine, Linear, Scale, Conv1d (channels first ``[C, N]``, int / 'same' /
+'valid' padding, stride, dilation, groups), Flatten, Threshold, IF, LI, LIF, CubaLIF, CubaLI. Conv2d,
+SumPool2d, AvgPool2d, I, Delay and nested graphs stop the compile with an error that names the
+node ("not supported yet"). Shapes come from the Input node and the parameters; an Input without a
+shape is an error. One Input node; one or more Output nodes.
+
+**Time.** One ``en_model_invoke()`` is one time step of length ``dt`` (``--dt SECONDS``, required).
+The edges into a node are summed. Within a step the nodes run in the order of a depth-first walk
+from the Input; an edge that closes a cycle (a recurrent edge: its target is an ancestor of its
+source on that walk) delivers its source's value of the *previous* step (zero at the first step).
+All state (membranes, synaptic currents, recurrent values) starts at zero and
+``en_model_reset()`` zeroes it again.
+
+**Discretisation: forward Euler with step dt**, the rule NIR's reference simulations and the
+snnTorch / Norse exports assume (snnTorch ``Leaky``: ``tau = dt / (1 - beta)``, ``r = tau / dt``
+gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's summed input:
+
+* LIF:  ``v += dt/tau * (v_leak - v + r * I)``; spike ``z = v > v_threshold``; where ``z``,
+  ``v = v_reset`` (reset in the same step, to the value, not by subtraction). Output ``z`` (0 / 1).
+* IF:   ``v += dt * r * I``; spike and reset as LIF.
+* LI:   ``v += dt/tau * (v_leak - v + r * I)``; output ``v``.
+* CubaLIF: the synapse first, ``i += dt/tau_syn * (-i + w_in * I)``, then
+  ``v += dt/tau_mem * (v_leak - v + r * i)`` with the *updated* ``i``; spike and reset as LIF.
+* CubaLI: the same without spikes; output ``v``.
+* Threshold: ``z = I > threshold``. Affine ``W I + b``, Linear ``W I``, Scale ``s * I``, Conv1d as
+  PyTorch's (cross-correlation), Flatten as NIR's (row-major).
+
+``dt / tau`` must lie in (0, 1] (forward Euler overshoots beyond); a larger ``dt`` is an error.
+
+**Fixed point** (the op modules edgeneuro/ops/synapse.py and edgeneuro/ops/lif.py are the spec):
+
+* the float32 input is quantized to int8, symmetric, scale ``max|x| / 127`` over the calibration
+  samples (``--calibrate X.npy``) or, without them, ``1 / 127`` (inputs in [-1, 1]: spikes are exact);
+* spikes are int8 0 / 1; weights int8 with one scale per output channel (``max|w| / 127``), biases
+  int32 at ``s_in * s_w``, int32 accumulators;
+* currents (the outputs of Affine, Linear, Conv1d, Scale and their sums) are int32 with a power-of-
+  two scale such that their bound (``sum |w| * max|x| + |b|``, exact for the quantized weights)
+  is at most 2^30;
+* membranes and synaptic currents are int32 state with power-of-two scales: the membrane's so that
+  ``max(|v_threshold|, |v_reset|, |v_leak|)`` is at most 2^24 (at least 7 bits of headroom) and the
+  leaky neuron's bound (``|v_leak| + |r| * max|I|``, which forward Euler with ``dt <= tau`` never
+  leaves) is at most 2^30; an IF membrane saturates at int32;
+* the decays ``dt / tau`` are Q1.30 multiplies, input multipliers have 31 significant bits, every
+  product rounds once, half up (toward +infinity), and stored values saturate at int32.
+
+Compile-time errors name the file and the node: unsupported nodes, unbound shapes, ``dt > tau``,
+biases that overflow the int32 accumulator, and weights that can drive a membrane so far beyond its
+threshold (more than 2^22 times) that int32 state cannot hold both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeneuro.errors import InputError, ModelError
+from edgeneuro.ir import Graph, Op, QuantParams, Tensor
+
+SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Flatten", "Threshold", "IF", "LI", "LIF",
+             "CubaLIF", "CubaLI")  # fmt: skip
+SPIKING = ("Threshold", "IF", "LIF", "CubaLIF")
+SYNAPSES = ("Affine", "Linear", "Conv1d", "Scale")
+NEURONS = ("IF", "LI", "LIF", "CubaLIF", "CubaLI")
+PARAMS = {
+    "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+    "IF": ("r", "v_threshold", "v_reset"),
+    "LI": ("tau", "r", "v_leak"),
+    "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
+    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in"),
+    "Threshold": ("threshold",),
+}
+CURRENT_BITS = 30  # currents and leaky membranes: their bound at most 2^30
+ANCHOR_BITS = 24  # the largest of threshold, reset and leak at most 2^24
+MIN_THRESHOLD_BITS = 8  # fewer bits for a threshold is an error
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str
+    params: dict[str, np.ndarray]  # float64; neuron parameters flattened to one value per neuron
+    shape: tuple[int, ...]  # output shape (NIR's, without a batch axis)
+    inputs: list[tuple[str, bool]] = field(default_factory=list)  # (source, from the previous step)
+    in_shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class Net:
+    """A NIR graph as edgeneuro reads it: nodes in evaluation order, one input, its outputs."""
+
+    source: str
+    nodes: tuple[Node, ...]
+    input: str
+    outputs: tuple[str, ...]
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+
+def _err(path, name: str, kind: str, why: str) -> ModelError:
+    return ModelError(f"{path}: node '{name}' ({kind}): {why}")
+
+
+def _array(v) -> np.ndarray:
+    return np.asarray(v, dtype=np.float64)
+
+
+def read(path: str | Path) -> Net:
+    """Read and check a NIR file: supported nodes, bound shapes, evaluation order, recurrent edges."""
+    import nir
+
+    path = Path(path)
+    try:
+        g = nir.read(path, type_check=False)
+    except Exception as e:
+        raise ModelError(f"{path}: not a NIR graph the nir package (version {nir.version}) can read: {e}") from e
+    if not isinstance(g, nir.NIRGraph):
+        raise ModelError(f"{path}: holds a single {type(g).__name__} node, not a NIR graph")
+    nodes = dict(g.nodes)
+    edges = [(str(a), str(b)) for a, b in g.edges]
+    for name, node in nodes.items():
+        kind = type(node).__name__
+        if kind not in SUPPORTED:
+            raise _err(path, name, kind, f"not supported yet; edgeneuro imports {', '.join(SUPPORTED)}")
+    for a, b in edges:
+        for end in (a, b):
+            if end not in nodes:
+                raise ModelError(f"{path}: edge ({a!r}, {b!r}) names no node {end!r}")
+        if type(nodes[a]).__name__ == "Output":
+            raise _err(path, a, "Output", f"an Output node cannot feed '{b}'")
+        if type(nodes[b]).__name__ == "Input":
+            raise _err(path, b, "Input", f"an Input node cannot be fed (from '{a}')")
+    inputs = [n for n, node in nodes.items() if type(node).__name__ == "Input"]
+    outputs = [n for n, node in nodes.items() if type(node).__name__ == "Output"]
+    if len(inputs) != 1:
+        raise ModelError(f"{path}: {len(inputs)} Input nodes; edgeneuro takes graphs with exactly one")
+    if not outputs:
+        raise ModelError(f"{path}: no Output node")
+    order, delayed = _order(inputs[0], edges)
+    for name in nodes:
+        if name not in order:
+            raise _err(path, name, type(nodes[name]).__name__, f"not reachable from the Input node '{inputs[0]}'")
+    into: dict[str, list[tuple[str, bool]]] = {n: [] for n in nodes}
+    for a, b in edges:
+        into[b].append((a, (a, b) in delayed))
+    done: dict[str, Node] = {}
+    for name in order:
+        done[name] = _node(path, name, nodes[name], into[name], done)
+    for node in done.values():  # the recurrent sources' shapes are known only now
+        for src, _ in node.inputs:
+            if done[src].size != int(np.prod(node.in_shape)):
+                raise _err(path, node.name, node.kind, f"takes {int(np.prod(node.in_shape))} values but '{src}' "
+                                                       f"gives {done[src].size}")  # fmt: skip
+    return Net(source=str(path), nodes=tuple(done[n] for n in order), input=inputs[0], outputs=tuple(outputs))
+
+
+def _order(start: str, edges: list[tuple[str, str]]) -> tuple[list[str], set[tuple[str, str]]]:
+    """Reverse post-order of a depth-first walk from ``start`` (edges in file order) and the edges
+    that close cycles (their target is on the walk's stack)."""
+    succ: dict[str, list[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+    post: list[str] = []
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {start: 1}  # 1: on the stack, 2: finished
+    stack = [(start, iter(succ.get(start, ())))]
+    while stack:
+        name, it = stack[-1]
+        nxt = next(it, None)
+        if nxt is None:
+            stack.pop()
+            state[name] = 2
+            post.append(name)
+        elif state.get(nxt) == 1:
+            back.add((name, nxt))
+        elif nxt not in state:
+            state[nxt] = 1
+            stack.append((nxt, iter(succ.get(nxt, ()))))
+    return post[::-1], back
+
+
+def _node(path, name: str, node, into: list[tuple[str, bool]], done: dict[str, Node]) -> Node:
+    kind = type(node).__name__
+    if kind == "Input":
+        shape = node.input_type.get("input") if isinstance(node.input_type, dict) else None
+        if shape is None or np.asarray(shape).size == 0 or np.any(np.asarray(shape) <= 0):
+            raise _err(path, name, kind, f"the input shape is not bound ({shape}); give the Input node a shape")
+        shape = tuple(int(d) for d in np.asarray(shape).reshape(-1))
+        return Node(name, kind, {}, shape)
+    forward = [done[s] for s, d in into if not d]
+    if not forward:
+        raise _err(path, name, kind, "has no input from an earlier node")
+    x = forward[0].shape
+    size = int(np.prod(x))
+    params: dict[str, np.ndarray] = {}
+    if kind == "Output":
+        declared = node.output_type.get("output") if isinstance(node.output_type, dict) else None
+        if declared is not None and np.asarray(declared).size and int(np.prod(declared)) != size:
+            raise _err(path, name, kind, f"declares shape {list(np.asarray(declared))} but receives {list(x)}")
+        shape = x
+    elif kind in ("Affine", "Linear"):
+        w = _array(node.weight)
+        if w.ndim != 2:
+            raise _err(path, name, kind, f"weights of rank {w.ndim} are not supported yet (2-D only)")
+        if w.shape[1] != size:
+            raise _err(path, name, kind, f"weights {list(w.shape)} take {w.shape[1]} inputs but receive {list(x)}")
+        b = _array(node.bias).reshape(-1) if kind == "Affine" else np.zeros(w.shape[0])
+        if b.size != w.shape[0]:
+            raise _err(path, name, kind, f"bias of {b.size} for {w.shape[0]} outputs")
+        params = {"weight": w, "bias": b}
+        shape = (w.shape[0],)
+    elif kind == "Scale":
+        s = _array(node.scale)
+        if s.size not in (1, size):
+            raise _err(path, name, kind, f"{s.size} scales for an input of {size}")
+        params = {"scale": np.broadcast_to(s.reshape(-1), (size,)).copy()}
+        shape = x
+    elif kind == "Conv1d":
+        params, shape = _conv1d(path, name, node, x)
+    elif kind == "Flatten":
+        from nir.ir.utils import calc_flatten_output
+
+        try:
+            shape = tuple(int(d) for d in calc_flatten_output(list(x), int(node.start_dim), int(node.end_dim)))
+        except Exception as e:
+            raise _err(path, name, kind, f"cannot flatten {list(x)} from {node.start_dim} to {node.end_dim}") from e
+        if int(np.prod(shape)) != size:
+            raise _err(path, name, kind, f"flattens {list(x)} to {list(shape)}")
+    else:  # neurons and Threshold: one value per neuron, scalars broadcast
+        for p in PARAMS[kind]:
+            v = _array(getattr(node, p)).reshape(-1)
+            if v.size not in (1, size):
+                raise _err(path, name, kind, f"{p} has {v.size} values for {size} neurons (input {list(x)})")
+            params[p] = np.broadcast_to(v, (size,)).copy()
+        shape = x
+    return Node(name, kind, params, tuple(int(d) for d in shape), list(into), tuple(x))
+
+
+def _conv1d(path, name: str, node, x: tuple[int, ...]) -> tuple[dict[str, np.ndarray], tuple[int, int]]:
+    kind = "Conv1d"
+    w = _array(node.weight)
+    if w.ndim != 3:
+        raise _err(path, name, kind, f"weights of rank {w.ndim}, expected [C_out, C_in / groups, K]")
+    groups = int(np.asarray(node.groups).reshape(-1)[0])
+    stride = int(np.asarray(node.stride).reshape(-1)[0])
+    dilation = int(np.asarray(node.dilation).reshape(-1)[0])
+    c_out, c_in_g, k = w.shape
+    if len(x) != 2 or x[0] != c_in_g * groups or c_out % groups:
+        raise _err(path, name, kind, f"input {list(x)} does not fit weights {list(w.shape)} in {groups} groups "
+                                     "(the input must be [C_in, N])")  # fmt: skip
+    n_in = x[1]
+    padding = node.padding
+    if isinstance(padding, bytes):
+        padding = padding.decode()
+    if isinstance(padding, np.ndarray) and padding.dtype.kind in "SUO":
+        padding = str(padding.reshape(-1)[0].decode() if isinstance(padding.reshape(-1)[0], bytes) else padding)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad, n_out = 0, (n_in - dilation * (k - 1) - 1) // stride + 1
+        elif padding == "same":
+            pad, n_out = dilation * (k - 1) // 2, n_in
+            if stride != 1:
+                raise _err(path, name, kind, "padding 'same' with a stride other than 1")
+        else:
+            raise _err(path, name, kind, f"padding {padding!r}")
+    else:
+        pad = int(np.asarray(padding).reshape(-1)[0])
+        n_out = (n_in + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+    if n_out <= 0:
+        raise _err(path, name, kind, f"an input of length {n_in} leaves no output")
+    bias = _array(node.bias).reshape(-1) if node.bias is not None else np.zeros(c_out)
+    if bias.size == 1 and c_out > 1:
+        bias = np.full(c_out, bias[0])
+    params = {"weight": w, "bias": bias, "stride": np.array(stride), "pad": np.array(pad),
+              "dilation": np.array(dilation), "groups": np.array(groups)}  # fmt: skip
+    return params, (c_out, n_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The float simulation: the spec of the NIR semantics above.
+
+
+def _conv1d_float(node: Node, x: np.ndarray) -> np.ndarray:
+    p = node.params
+    w = p["weight"]
+    c_out, c_in_g, k = w.shape
+    c_in, n_in = node.in_shape
+    groups, stride, dil, pad = (int(p[n]) for n in ("groups", "stride", "dilation", "pad"))
+    n_out = node.shape[1]
+    xs = x.reshape(c_in, n_in)
+    y = np.repeat(p["bias"][:, None], n_out, axis=1).astype(np.float64)
+    t = np.arange(n_out)
+    c_out_g = c_out // groups
+    for j in range(k):
+        pos = t * stride + j * dil - pad
+        live = (pos >= 0) & (pos < n_in)
+        tap = np.where(live[None, :], xs[:, np.clip(pos, 0, n_in - 1)], 0.0)
+        for grp in range(groups):
+            o, i = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
+            y[o] += w[o, :, j] @ tap[i]
+    return y.reshape(-1)
+
+
+def simulate(net: Net, x: np.ndarray, dt: float, peaks: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Run ``net`` over one sample ``x`` [T, *input shape] in float64 from the zero state. Returns
+    each Output's values [T, *shape]. ``peaks``, when given, receives the largest |value| of every
+    node's output and of every neuron's membrane (``name:v``) and synaptic current (``name:i``)."""
+    x = np.asarray(x, np.float64)
+    inp = net.node(net.input)
+    if x.ndim != len(inp.shape) + 1 or tuple(x.shape[1:]) != inp.shape:
+        raise InputError(f"a sample must be [T, {', '.join(map(str, inp.shape))}], not {list(x.shape)}")
+    state: dict[str, np.ndarray] = {}
+    prev = {n.name: np.zeros(n.size) for n in net.nodes}
+    outs: dict[str, list[np.ndarray]] = {o: [] for o in net.outputs}
+
+    def peak(key: str, v: np.ndarray) -> None:
+        if peaks is not None and v.size:
+            peaks[key] = max(peaks.get(key, 0.0), float(np.abs(v).max()))
+
+    for t in range(x.shape[0]):
+        cur: dict[str, np.ndarray] = {}
+        for n in net.nodes:
+            if n.kind == "Input":
+                y = x[t].reshape(-1)
+            else:
+                u = sum((prev if d else cur)[s] for s, d in n.inputs)
+                y = _step_float(n, u, state, dt, peak)
+            cur[n.name] = y
+            peak(n.name, y)
+        prev = cur
+        for o in net.outputs:
+            outs[o].append(cur[o].reshape(net.node(o).shape))
+    return {o: np.stack(v) if v else np.zeros((0, *net.node(o).shape)) for o, v in outs.items()}
+
+
+def _step_float(n: Node, u: np.ndarray, state: dict[str, np.ndarray], dt: float, peak) -> np.ndarray:
+    p = n.params
+    if n.kind in ("Output", "Flatten"):
+        return u
+    if n.kind in ("Affine", "Linear"):
+        return p["weight"] @ u + p["bias"]
+    if n.kind == "Scale":
+        return p["scale"] * u
+    if n.kind == "Conv1d":
+        return _conv1d_float(n, u)
+    if n.kind == "Threshold":
+        return (u > p["threshold"]).astype(np.float64)
+    v = state.get(n.name, np.zeros(n.size))
+    if n.kind in ("CubaLIF", "CubaLI"):
+        i = state.get(n.name + ":i", np.zeros(n.size))
+        i = i + dt / p["tau_syn"] * (-i + p["w_in"] * u)
+        state[n.name + ":i"] = i
+        peak(n.name + ":i", i)
+        v = v + dt / p["tau_mem"] * (p["v_leak"] - v + p["r"] * i)
+    elif n.kind == "IF":
+        v = v + dt * p["r"] * u
+    else:  # LIF, LI
+        v = v + dt / p["tau"] * (p["v_leak"] - v + p["r"] * u)
+    peak(n.name + ":v", v)
+    if n.kind in ("LI", "CubaLI"):
+        state[n.name] = v
+        return v
+    z = v > p["v_threshold"]
+    state[n.name] = np.where(z, p["v_reset"], v)
+    return z.astype(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantization into the IR.
+
+
+@dataclass(frozen=True)
+class _Value:
+    """How a node's output is held: its type, scale and a bound on its |real value|."""
+
+    dtype: str  # int8 (spikes, quantized input) or int32 (currents, membranes)
+    scale: float
+    bound: float
+
+
+def _pow2(bound: float, bits: int) -> int:
+    """The exponent e of the smallest power-of-two scale 2^e with bound / 2^e <= 2^bits."""
+    return math.ceil(math.log2(bound)) - bits if bound > 0 else -bits
+
+
+def _quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 weights, symmetric, one scale per output channel (axis 0): max|w| / 127."""
+    flat = w.reshape(w.shape[0], -1)
+    scales = np.abs(flat).max(axis=1) / 127.0
+    scales = np.where(scales > 0, scales, 1.0)
+    q = np.clip(np.floor(np.abs(flat) / scales[:, None] + 0.5) * np.sign(flat), -127, 127)
+    return q.reshape(w.shape).astype(np.int8), scales
+
+
+@dataclass(frozen=True)
+class _NeuronScales:
+    e_v: int  # membrane scale 2^e_v
+    e_i: int | None  # synaptic current scale (Cuba kinds)
+    reach: float  # bound on |v| (leaky kinds) or on one step past the threshold (IF)
+    anchor: float  # max(|v_threshold|, |v_reset|, |v_leak|)
+
+
+class _Builder:
+    def __init__(self, net: Net, dt: float, in_scale: float) -> None:
+        self.net, self.dt, self.in_scale = net, dt, in_scale
+        self.tensors: dict[str, Tensor] = {}
+        self.ops: list[Op] = []
+        self.held: dict[str, str] = {}  # node -> the IR tensor holding its output
+        self.delayed = {s for n in net.nodes for s, d in n.inputs if d}
+        self.state: list[str] = []
+        self._info: dict[str, _Value] = {}
+        self._visiting: set[str] = set()
+        self._weights: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def err(self, n: Node, why: str) -> ModelError:
+        return _err(self.net.source, n.name, n.kind, why)
+
+    # -- what each node's output is (computed on demand: a recurrent edge needs it early) --------
+
+    def info(self, name: str) -> _Value:
+        if name in self._info:
+            return self._info[name]
+        n = self.net.node(name)
+        if name in self._visiting:
+            raise self.err(n, "a recurrent loop through non-spiking nodes only (LI, CubaLI, synapses) is not "
+                              "supported yet: its range depends on itself; close the loop through a spiking "
+                              "neuron")  # fmt: skip
+        self._visiting.add(name)
+        if n.kind == "Input":
+            v = _Value("int8", self.in_scale, 128 * self.in_scale)
+        elif n.kind in SPIKING:
+            v = _Value("int8", 1.0, 1.0)
+        elif n.kind in ("Flatten", "Output"):
+            v = self.info(n.inputs[0][0])
+        elif n.kind in ("Affine", "Linear", "Conv1d"):
+            x = self.info(n.inputs[0][0])
+            wq, sw, bq = self.weights(n, x)
+            flat = np.abs(wq.reshape(wq.shape[0], -1)).astype(np.float64)
+            bound = float((flat.sum(axis=1) * sw * x.bound + np.abs(bq) * x.scale * sw).max(initial=0.0))
+            v = _Value("int32", 2.0 ** _pow2(bound, CURRENT_BITS), bound)
+        elif n.kind == "Scale":
+            bound = float(np.abs(n.params["scale"]).max(initial=0.0) * self.info(n.inputs[0][0]).bound)
+            v = _Value("int32", 2.0 ** _pow2(bound, CURRENT_BITS), bound)
+        else:  # LI, CubaLI: the membrane
+            sc = self.neuron_scales(n)
+            v = _Value("int32", 2.0**sc.e_v, max(sc.reach, sc.anchor))
+        self._visiting.discard(name)
+        self._info[name] = v
+        return v
+
+    def in_bound(self, n: Node) -> float:
+        """A bound on the summed input of ``n``."""
+        return sum(self.info(s).bound for s, _ in n.inputs)
+
+    def weights(self, n: Node, x: _Value) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """int8 weights, their per-channel scales and the int32 bias (scale s_x * s_w)."""
+        if n.name not in self._weights:
+            w, b = n.params["weight"], n.params["bias"]
+            wq, sw = _quantize_weights(w)
+            bq = np.floor(np.abs(b) / (x.scale * sw) + 0.5) * np.sign(b)
+            if np.any(np.abs(bq) > 2**31 - 1):
+                c = int(np.argmax(np.abs(bq)))
+                raise self.err(n, f"bias {b[c]:g} of output {c} overflows the int32 accumulator (weight scale "
+                                  f"{sw[c]:g}, input scale {x.scale:g})")  # fmt: skip
+            self._weights[n.name] = (wq, sw, bq)
+        return self._weights[n.name]
+
+    def neuron_scales(self, n: Node) -> _NeuronScales:
+        p = n.params
+        for tau in ("tau", "tau_mem", "tau_syn"):
+            if tau in p and np.any(p[tau] <= 0):
+                raise self.err(n, f"{tau} must be positive (smallest {p[tau].min():g} s)")
+            if tau in p and np.any(self.dt > p[tau]):
+                raise self.err(n, f"--dt {self.dt:g} s is longer than {tau} = {p[tau].min():g} s: the forward-Euler "
+                                  "update would overshoot; use a smaller --dt")  # fmt: skip
+        b_u = self.in_bound(n)
+        anchor = max((float(np.abs(p[k]).max()) for k in ("v_threshold", "v_reset", "v_leak") if k in p), default=0.0)
+        e_i = None
+        if n.kind in ("CubaLIF", "CubaLI"):
+            b_i = float((np.abs(p["w_in"]) * b_u).max())
+            e_i = _pow2(b_i, CURRENT_BITS)
+            reach = float((np.abs(p["v_leak"]) + np.abs(p["r"]) * b_i).max())
+        elif n.kind == "IF":
+            reach = anchor + float((self.dt * np.abs(p["r"]) * b_u).max())  # one step past the threshold
+        else:
+            reach = float((np.abs(p["v_leak"]) + np.abs(p["r"]) * b_u).max())
+        e_v = _pow2(max(reach, anchor), CURRENT_BITS)
+        if anchor > 0:
+            e_v = max(e_v, _pow2(anchor, ANCHOR_BITS))
+        return _NeuronScales(e_v, e_i, reach, anchor)
+
+    # -- the IR ---------------------------------------------------------------------------------
+
+    def tensor(self, name: str, shape, dtype: str, scale: float | None = None, data=None, per_channel=None) -> str:
+        assert name not in self.tensors, name
+        quant = None
+        if per_channel is not None:
+            quant = QuantParams(tuple(float(s) for s in per_channel), (0,) * len(per_channel), 0)
+        elif scale is not None:
+            quant = QuantParams((float(scale),), (0,))
+        self.tensors[name] = Tensor(name, tuple(int(d) for d in shape), dtype, quant, data)
+        return name
+
+    def op(self, kind: str, inputs, outputs, node: Node, **attrs) -> None:
+        self.ops.append(Op(kind, tuple(inputs), tuple(outputs), {"node": node.name, **attrs}, len(self.ops)))
+
+    def held_by(self, name: str) -> str:
+        """The tensor that holds a node's output; for a recurrent source not built yet, reserved now
+        (persistent: it keeps the previous step's value until the node writes it later in the step)."""
+        if name not in self.held:
+            n = self.net.node(name)
+            if n.kind == "Flatten" and name in self.delayed:
+                raise self.err(n, "a recurrent edge from a Flatten node is not supported yet")
+            v = self.info(name)
+            self.held[name] = self.tensor(name, (1, *n.shape), v.dtype, v.scale)
+            if name in self.delayed:
+                self.state.append(name)
+        return self.held[name]
+
+    def current(self, n: Node) -> tuple[str, int]:
+        """The sum of the edges into ``n`` as one int32 current (tensor, scale exponent): int8
+        values are converted (a Scale by 1), then the edges are added in order."""
+        parts: list[tuple[str, int, float]] = []
+        for k, (src, _) in enumerate(n.inputs):
+            v, t = self.info(src), self.held_by(src)
+            if v.dtype == "int8":
+                e = _pow2(v.bound, CURRENT_BITS)
+                t32 = self.tensor(f"{n.name}:in{k}", (1, n.size), "int32", 2.0**e)
+                self.op("NIR_SCALE", (t,), (t32,), n, scale=[1.0] * n.size)
+                parts.append((t32, e, v.bound))
+            else:
+                parts.append((t, round(math.log2(v.scale)), v.bound))
+        t, e, b = parts[0]
+        for k, (t2, e2, b2) in enumerate(parts[1:], 1):
+            e_sum = max(_pow2(b + b2, CURRENT_BITS), e, e2)
+            out = self.tensor(f"{n.name}:sum{k}", (1, n.size), "int32", 2.0**e_sum)
+            self.op("NIR_ADD", (t, t2), (out,), n)
+            t, e, b = out, e_sum, b + b2
+        return t, e
+
+    def single_source(self, n: Node) -> tuple[_Value, str]:
+        if len(n.inputs) != 1:
+            raise self.err(n, f"{len(n.inputs)} incoming edges; a {n.kind} node with several is not supported yet")
+        src = n.inputs[0][0]
+        return self.info(src), self.held_by(src)
+
+    def build(self) -> tuple[str, list[str]]:
+        graph_in = ""
+        outputs: list[str] = []
+        for n in self.net.nodes:
+            if n.kind == "Input":
+                graph_in = self.tensor(f"{n.name}:float", (1, *n.shape), "float32")
+                self.op("QUANTIZE", (graph_in,), (self.held_by(n.name),), n)
+            elif n.kind == "Output":
+                _, t = self.single_source(n)
+                outputs.append(self.tensor(n.name, (1, *n.shape), "float32"))
+                self.op("DEQUANTIZE", (t,), (outputs[-1],), n)
+            elif n.kind == "Flatten":
+                _, t = self.single_source(n)
+                self.op("RESHAPE", (t,), (self.held_by(n.name),), n)
+            elif n.kind in ("Affine", "Linear", "Conv1d"):
+                self.weighted(n)
+            elif n.kind == "Scale":
+                _, t = self.single_source(n)
+                self.op("NIR_SCALE", (t,), (self.held_by(n.name),), n, scale=n.params["scale"].tolist())
+            else:
+                self.neuron(n)
+        return graph_in, outputs
+
+    def weighted(self, n: Node) -> None:
+        x, t = self.single_source(n)
+        if x.dtype != "int8":
+            raise self.err(n, "a synapse fed by a non-spiking value (the output of LI, CubaLI or a synapse) is not "
+                              "supported yet; edgeneuro's synapses take spikes or the network's input")  # fmt: skip
+        wq, sw, bq = self.weights(n, x)
+        wt = self.tensor(f"{n.name}:weight", wq.shape, "int8", data=wq, per_channel=sw)
+        bt = self.tensor(f"{n.name}:bias", (wq.shape[0],), "int32", data=bq.astype(np.int32))
+        y = self.held_by(n.name)
+        if n.kind == "Conv1d":
+            p = n.params
+            self.op("NIR_CONV1D", (t, wt, bt), (y,), n, stride=int(p["stride"]), pad=int(p["pad"]),
+                    dilation=int(p["dilation"]), groups=int(p["groups"]))  # fmt: skip
+        else:
+            self.op("NIR_AFFINE", (t, wt, bt), (y,), n)
+
+    def neuron(self, n: Node) -> None:
+        u, _ = self.current(n)
+        p = n.params
+        attrs = {k: p[k].tolist() for k in PARAMS[n.kind]}
+        if n.kind == "Threshold":
+            self.op("NIR_THRESHOLD", (u,), (self.held_by(n.name),), n, **attrs)
+            return
+        sc = self.neuron_scales(n)
+        s_v = 2.0**sc.e_v
+        if sc.e_i is not None:
+            attrs["i_scale"] = 2.0**sc.e_i
+        if n.kind in SPIKING:
+            thr = float(np.abs(p["v_threshold"]).max())
+            if thr > 0 and thr / s_v < 2**MIN_THRESHOLD_BITS:
+                raise self.err(n, f"the input can drive the membrane to {sc.reach:.3g}, {sc.reach / thr:.3g} times "
+                                  f"the threshold {thr:g}: int32 state cannot hold both (the threshold would be "
+                                  f"{thr / s_v:.3g} steps of the state); scale the weights or r down, or the "
+                                  "threshold up")  # fmt: skip
+        self.op("NIR_" + n.kind.upper(), (u,), (self.held_by(n.name),), n, dt=self.dt, v_scale=s_v, **attrs)
+
+
+def input_scale(net: Net, calibration: np.ndarray | None) -> float:
+    """The int8 input scale: max|x| / 127 over the calibration samples, or 1 / 127."""
+    if calibration is None:
+        return 1.0 / 127.0
+    shape = net.node(net.input).shape
+    c = np.asarray(calibration)
+    if c.ndim < len(shape) or tuple(c.shape[c.ndim - len(shape) :]) != shape or c.dtype.kind not in "fiub":
+        raise InputError(f"calibration samples {list(c.shape)} ({c.dtype}) do not end with the input shape "
+                         f"{list(shape)}: give [samples, T, {', '.join(map(str, shape))}]")  # fmt: skip
+    top = float(np.abs(c.astype(np.float64)).max(initial=0.0))
+    return top / 127.0 if top > 0 else 1.0 / 127.0
+
+
+def to_graph(net: Net, dt: float, calibration: np.ndarray | None = None) -> Graph:
+    """The fixed-point temporal graph of ``net`` for time step ``dt`` (seconds)."""
+    b = _Builder(net, float(dt), input_scale(net, calibration))
+    graph_in, outputs = b.build()
+    assert sorted(outputs) == sorted(net.outputs)
+    outputs = list(net.outputs)  # the Output nodes in the file's order (their tensors bear their names)
+    return Graph(
+        name=Path(net.source).stem,
+        source=net.source,
+        tensors=b.tensors,
+        ops=tuple(b.ops),
+        inputs=(graph_in,),
+        outputs=tuple(outputs),
+        temporal=True,
+        state=tuple(b.state),
+    )
+
+
+def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = None) -> Graph:
+    if dt is None:
+        raise ModelError(f"{path}: a NIR graph runs in time steps: give the step with --dt SECONDS (e.g. --dt 1e-3)")
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ModelError(f"{path}: --dt must be a positive number of seconds, not {dt!r}")
+    return to_graph(read(path), float(dt), calibration)

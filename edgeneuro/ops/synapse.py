@@ -1,0 +1,183 @@
+"""The synapses of a spiking network imported from NIR (edgeneuro/frontends/nir.py): Affine / Linear,
+Conv1d and Scale on int8 values (spikes, or the quantized input), giving int32 currents; and the
+sum of the currents that meet at one node.
+
+Spec, with ``mul_round(x, m, n) = floor(x * m / 2^n + 1/2)`` (edgeneuro/ir/quant.py, exact int64
+product) and ``sat32`` the saturation to int32:
+
+* NIR_AFFINE (NIR Affine and Linear): ``acc[o] = bias[o] + sum_k w[o,k] * x[k]`` (int8 weights
+  with one scale per output ``s_w[o]``, int32 bias of scale ``s_x * s_w[o]``, int32 accumulator:
+  the compiler refuses layers where ``128 * 127 * depth + |bias|`` could leave int32), then
+  ``y[o] = sat32(mul_round(acc[o], m[o], n[o]))`` with ``m[o] * 2^-n[o]`` the multiplier
+  ``s_x * s_w[o] / s_y`` (31 significant bits, ``snn_multiplier``). ``y`` is the real current in
+  units of its power-of-two scale ``s_y``.
+* NIR_CONV1D (NIR Conv1d, channels first ``[C, N]`` as in NIR and PyTorch): the same per output
+  channel, ``acc[o, t] = bias[o] + sum_{c, k} w[o, c, k] * x[g * C_in/groups + c, t * stride +
+  k * dilation - pad]`` (taps outside the input contribute nothing), ``g`` the group of ``o``.
+* NIR_SCALE (NIR Scale, and the int8 -> int32 conversion of spikes or the input before they are
+  summed into a neuron): ``y[i] = sat32(mul_round(x[i], m[i], n[i]))``, ``m[i] * 2^-n[i] = s_x *
+  scale[i] / s_y`` (``scale`` in the op's attributes); ``x`` is int8 or int32.
+* NIR_ADD (the edges into one NIR node are summed): int32 ``a`` and ``b`` with power-of-two scales
+  at or below the output's: ``y = sat32(shift_round(a, e_y - e_a) + shift_round(b, e_y - e_b))``,
+  ``shift_round(x, s) = floor(x / 2^s + 1/2)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from edgeneuro.ir import Graph, Op, Tensor
+from edgeneuro.ir.quant import mul_round, sat32, shift_round, snn_multiplier
+from edgeneuro.ops.base import Kernel, unsupported
+
+KINDS = ("NIR_AFFINE", "NIR_CONV1D", "NIR_SCALE", "NIR_ADD")
+C_FILE = "synapse"
+
+
+def node_unsupported(g: Graph, op: Op, why: str):
+    return unsupported(g, op, f"NIR node '{op.attrs.get('node', '?')}': {why}")
+
+
+def multipliers(g: Graph, op: Op, reals: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-element ``snn_multiplier``; a multiplier of 2^30 or more is an error naming ``what``."""
+    ms, ns = [], []
+    for r in np.asarray(reals, np.float64).reshape(-1):
+        try:
+            m, n = snn_multiplier(float(r))
+        except ValueError:
+            raise node_unsupported(g, op, f"the {what} multiplier {r:g} overflows the fixed point") from None
+        ms.append(m)
+        ns.append(n)
+    return np.array(ms, np.int32), np.array(ns, np.int32)
+
+
+def pow2_exponent(t: Tensor) -> int:
+    e = math.log2(t.scale)
+    assert e == round(e), f"{t.name}: scale {t.scale} is not a power of two"
+    return round(e)
+
+
+def _weighted(g: Graph, op: Op, w_axis_size: int) -> tuple:
+    x, w, b, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.inputs[2]), g.t(op.outputs[0])
+    if x.dtype != "int8" or w.dtype != "int8" or y.dtype != "int32" or b.dtype != "int32":
+        raise node_unsupported(g, op, f"expects int8 input and weights, int32 bias and output ({x.dtype} in)")
+    if w.data is None or b.data is None or w.quant is None or x.quant is None or y.quant is None:
+        raise node_unsupported(g, op, "weights and bias must be constant and quantized")
+    depth = int(np.prod(w.shape[1:]))
+    worst = 128 * 127 * depth + int(np.abs(b.data.astype(np.int64)).max(initial=0))
+    if worst > 2**31 - 1:
+        raise node_unsupported(g, op, f"the int32 accumulator could overflow ({depth} inputs, largest bias "
+                                      f"{int(np.abs(b.data).max(initial=0))}); split the layer")  # fmt: skip
+    scales = np.array(w.quant.scale if w.quant.per_channel else w.quant.scale * w_axis_size, np.float64)
+    m, n = multipliers(g, op, x.scale * scales / y.scale, "output")
+    return x, w, b.data.astype(np.int32).reshape(-1), y, m, n
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    y = g.t(op.outputs[0])
+    if op.kind == "NIR_AFFINE":
+        w = g.t(op.inputs[1])
+        units, depth = w.shape
+        x, w, bias, y, m, n = _weighted(g, op, units)
+        if x.size != depth or y.size != units:
+            raise node_unsupported(
+                g, op, f"input of {x.size} and output of {y.size} do not fit weights {list(w.shape)}"
+            )
+        return Kernel(
+            op=op,
+            fn="en_snn_affine_s8",
+            params=dict(depth=depth, units=units),
+            inputs=(x.name,),
+            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            outputs=(y.name,),
+            macs=depth * units,
+            summary=f"{depth}->{units}, int32 current 2^{pow2_exponent(y)}",
+        )
+    if op.kind == "NIR_CONV1D":
+        w = g.t(op.inputs[1])
+        c_out, c_in_g, k = w.shape
+        x, w, bias, y, m, n = _weighted(g, op, c_out)
+        a = op.attrs
+        c_in, n_in = x.shape[-2], x.shape[-1]
+        n_out = y.shape[-1]
+        if c_in != c_in_g * a["groups"] or y.shape[-2] != c_out:
+            raise node_unsupported(g, op, f"input {list(x.shape)} and output {list(y.shape)} do not fit weights "
+                                          f"{list(w.shape)} in {a['groups']} groups")  # fmt: skip
+        params = dict(c_in=c_in, n_in=n_in, c_out=c_out, n_out=n_out, kernel=k, stride=a["stride"],
+                      pad=a["pad"], dilation=a["dilation"], groups=a["groups"])  # fmt: skip
+        return Kernel(
+            op=op,
+            fn="en_snn_conv1d_s8",
+            params=params,
+            inputs=(x.name,),
+            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            outputs=(y.name,),
+            macs=c_out * n_out * c_in_g * k,
+            summary=f"[{c_in},{n_in}]->[{c_out},{n_out}] k{k} s{a['stride']} d{a['dilation']} pad {a['pad']}"
+            + (f" groups {a['groups']}" if a["groups"] > 1 else ""),
+        )
+    if op.kind == "NIR_SCALE":
+        x, s = g.t(op.inputs[0]), np.asarray(op.attrs["scale"], np.float64).reshape(-1)
+        if x.dtype not in ("int8", "int32") or y.dtype != "int32" or s.size != x.size:
+            raise node_unsupported(g, op, f"scales {x.dtype} by {s.size} constants into {y.dtype}")
+        m, n = multipliers(g, op, x.scale * s / y.scale, "scale")
+        return Kernel(
+            op=op,
+            fn=f"en_snn_scale_{'s8' if x.dtype == 'int8' else 's32'}",
+            params=dict(size=x.size),
+            inputs=(x.name,),
+            consts=(("mult", m), ("shift", n)),
+            outputs=(y.name,),
+            summary=f"x scale, int32 2^{pow2_exponent(y)}",
+            inplace=(0,) if x.dtype == "int32" else (),
+        )
+    if op.kind == "NIR_ADD":
+        a, b = g.t(op.inputs[0]), g.t(op.inputs[1])
+        if not a.dtype == b.dtype == y.dtype == "int32" or not a.size == b.size == y.size:
+            raise node_unsupported(g, op, "adds int32 currents of one size")
+        e_y, e_a, e_b = pow2_exponent(y), pow2_exponent(a), pow2_exponent(b)
+        if e_a > e_y or e_b > e_y:
+            raise node_unsupported(g, op, "the sum's scale is below an input's")
+        return Kernel(
+            op=op,
+            fn="en_snn_add_s32",
+            params=dict(size=y.size, shift_a=e_y - e_a, shift_b=e_y - e_b),
+            inputs=(a.name, b.name),
+            outputs=(y.name,),
+            summary=f"int32 2^{e_a} + 2^{e_b} -> 2^{e_y}",
+            inplace=(0, 1),
+        )
+    raise node_unsupported(g, op, f"unknown kind {op.kind}")
+
+
+def reference(k: Kernel, *arrays) -> np.ndarray:
+    p = k.params
+    if k.fn == "en_snn_affine_s8":
+        x, w, bias, m, n = arrays
+        acc = w.astype(np.int64) @ x.reshape(-1).astype(np.int64) + bias.astype(np.int64)
+        return sat32(mul_round(acc, m, n)).astype(np.int32)
+    if k.fn == "en_snn_conv1d_s8":
+        x, w, bias, m, n = arrays
+        xs = x.reshape(p["c_in"], p["n_in"]).astype(np.int64)
+        c_in_g, c_out_g = p["c_in"] // p["groups"], p["c_out"] // p["groups"]
+        acc = np.repeat(bias.astype(np.int64)[:, None], p["n_out"], axis=1)
+        t = np.arange(p["n_out"])
+        for j in range(p["kernel"]):
+            pos = t * p["stride"] + j * p["dilation"] - p["pad"]
+            live = (pos >= 0) & (pos < p["n_in"])
+            tap = np.where(live[None, :], xs[:, np.clip(pos, 0, p["n_in"] - 1)], 0)  # [c_in, n_out]
+            for grp in range(p["groups"]):
+                o, i = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
+                acc[o] += w[o, :, j].astype(np.int64) @ tap[i]
+        return sat32(mul_round(acc, m[:, None], n[:, None])).astype(np.int32).reshape(-1)
+    if k.fn in ("en_snn_scale_s8", "en_snn_scale_s32"):
+        x, m, n = arrays
+        return sat32(mul_round(x.reshape(-1), m, n)).astype(np.int32)
+    if k.fn == "en_snn_add_s32":
+        a, b = arrays
+        return sat32(shift_round(a.reshape(-1), p["shift_a"]) + shift_round(b.reshape(-1), p["shift_b"])).astype(
+            np.int32
+        )
+    raise AssertionError(k.fn)
