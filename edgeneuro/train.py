@@ -42,6 +42,12 @@ class Meta:
     train_subjects: tuple[str, ...]
     test_subjects: tuple[str, ...]
     data: str = ""  # the folder the model was trained on
+    pool: int = 0  # the snn family: samples per time step (edgeneuro.models.snn.features); dt = pool / fs
+
+    @property
+    def dt(self) -> float:
+        """The time step of a spiking model (seconds)."""
+        return self.pool / self.fs
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / META
@@ -218,6 +224,8 @@ def train(
     classes = 3 if labels == "ictal" else 2
     counts = np.bincount(y, minlength=classes)
     weights = class_weights(y, classes)
+    if family == "snn":
+        return _train_snn(items, meta, x, y, classes, weights, Path(out), epochs, seed, verbose)
     tf.keras.utils.set_random_seed(seed)
     model = models.build(family, x.shape[1], x.shape[2], classes)
     order = np.random.default_rng(seed).permutation(len(y))
@@ -235,6 +243,34 @@ def train(
     scores = evaluate(lambda v: model.predict(v, verbose=0).argmax(1), test_items, meta)
     report = {"model": str(out / "model.keras"), "train_windows": int(len(y)), "class_counts": counts.tolist(),
               "test_subjects": list(test), **scores}  # fmt: skip
+    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+SNN_POOL_S = 1 / 16  # the snn family's time step: 16 steps per second
+
+
+def _train_snn(items, meta: Meta, x, y, classes: int, weights, out: Path, epochs: int, seed: int,
+               verbose: int) -> dict[str, Any]:  # fmt: skip
+    """The spiking family: features, surrogate-gradient training, ``model.nir`` (what edgeneuro
+    compiles), scored on the test subjects with edgeneuro's fixed-point reference (what the chip
+    computes) and, for comparison, the float network."""
+    from edgeneuro.models import snn
+
+    meta = Meta(**{**asdict(meta), "pool": max(1, round(meta.fs * SNN_POOL_S))})
+    fx = snn.features(x, meta.pool)
+    params = snn.train_snn(fx, y, classes, epochs=epochs, seed=seed, class_weight=weights, verbose=verbose)
+    out.mkdir(parents=True, exist_ok=True)
+    model = snn.save(params, meta.dt, out / "model.nir")
+    meta.save(out)
+    rng = np.random.default_rng(seed)
+    np.save(out / "calibration.npy", fx[rng.choice(len(fx), min(300, len(fx)), replace=False)])
+    test_items = [i for i in items if i.subject in meta.test_subjects]
+    scores = evaluate(predictor(model), test_items, meta)
+    float_scores = evaluate(lambda v: snn.predict_float(params, snn.features(v, meta.pool))[0], test_items, meta)
+    report = {"model": str(model), "train_windows": int(len(y)), "class_counts": np.bincount(y, minlength=classes)
+              .tolist(), "test_subjects": list(meta.test_subjects), "time_steps": int(fx.shape[1]), "dt_s": meta.dt,
+              **scores, "float": {k: float_scores[k] for k in ("event", "window")}}  # fmt: skip
     (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -257,6 +293,8 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
     model = Path(model)
     if not model.exists():
         raise InputError(f"{model}: no such model")
+    if model.suffix == ".nir":
+        return _nir_predictor(model)
     if model.suffix == ".tflite":
         from edgeneuro import frontends, reference
         from edgeneuro.compiler import prepare
@@ -301,6 +339,26 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
 
     run_keras.runtime = "tf_keras"  # type: ignore[attr-defined]
     return run_keras
+
+
+def _nir_predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """A spiking model of the snn family: its features, edgeneuro's fixed-point reference over the
+    window's time steps (what the chip computes), the class of the mean output."""
+    from edgeneuro import frontends, reference
+    from edgeneuro.compiler import prepare
+    from edgeneuro.models import snn
+
+    meta = Meta.load(model)
+    if not meta.pool:
+        raise InputError(f"{model}: its {META} has no time step (pool); train it with `edgeneuro train --family snn`")
+    cal = model.parent / "calibration.npy"
+    graph, kernels = prepare(frontends.load(model, dt=meta.dt, calibration=np.load(cal) if cal.is_file() else None))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return snn.decide(reference.run_batch(graph, kernels, snn.features(x, meta.pool)))
+
+    run.runtime = "edgeneuro reference kernels"  # type: ignore[attr-defined]
+    return run
 
 
 def _tflm_predictor(model: Path, prepare_input: Callable[[np.ndarray], np.ndarray]) -> Callable:

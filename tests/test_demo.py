@@ -1,5 +1,5 @@
-"""The README's main job, end to end for the DNN, 1-D CNN and LSTM: synthetic EEG → train → compress →
-compile → board → metrics."""
+"""The README's main job, end to end for the DNN, 1-D CNN, LSTM and spiking detectors: synthetic EEG →
+train → compress (or, for the spiking one, NIR) → compile → board → metrics."""
 
 from __future__ import annotations
 
@@ -18,13 +18,17 @@ def test_demo_pipeline(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SYNTHETIC" in proc.stdout and "identical to the host's: True" in proc.stdout
     r = json.loads((tmp_path / "report.json").read_text())
-    assert sorted(r["families"]) == ["cnn", "dnn", "lstm"]
+    assert sorted(r["families"]) == ["cnn", "dnn", "lstm", "snn"]
     for family, res in r["families"].items():
         board = res["board"]
+        equal = board["outputs_equal_reference" if family == "snn" else "outputs_equal_tflm"]
         assert board["outputs_compared"] > 1000, family
-        assert board["outputs_equal_tflm"] == board["outputs_compared"] and board["metrics_equal_host"], family
+        assert equal == board["outputs_compared"] and board["metrics_equal_host"], family
         assert board["metrics"]["event"]["reference_events"] >= 1
         assert board["arena_lower_bound_bytes"] <= board["arena_bytes"] < board["ram_bytes"]
+        if family == "snn":
+            assert 0 < res["spike_rate"] < 0.5 and board["state_bytes"] > 0
+            continue
         steps = {s["step"]: s for s in res["compress"]["steps"]}
         assert steps["int8"]["weights_bytes"] < steps["float"]["weights_bytes"]
         assert steps["int8"]["runtime"] == "edgeneuro reference kernels"

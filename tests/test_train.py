@@ -122,3 +122,18 @@ def test_quantization_aware_training_keeps_the_pruning(data, tmp_path):
     assert list(steps) == ["float", "pruned 50%", "qat", "int8"]
     assert steps["qat"]["sparsity"] == pytest.approx(0.5, abs=0.02)  # fine-tuning kept the zeros
     assert steps["int8"]["runtime"] == "edgeneuro reference kernels" and steps["int8"]["window"]["accuracy"] > 0.8
+
+
+def test_spiking_family_trains_to_nir_and_scores_as_the_chip(data, tmp_path):
+    """--family snn: surrogate-gradient LIF network written as model.nir; its scores come from
+    edgeneuro's fixed-point reference (what the chip computes), and `eval` gives the same."""
+    proc = edgeneuro("train", str(data), "--family", "snn", "-o", str(tmp_path), "--epochs", "6")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads((tmp_path / "train_report.json").read_text())
+    assert r["model"].endswith("model.nir") and r["window"]["accuracy"] > 0.8
+    assert json.loads((tmp_path / "meta.json").read_text())["pool"] == 16  # 256 Hz / 16 steps per second
+    ev = edgeneuro("eval", str(tmp_path / "model.nir"), "--data", str(data), "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["window"] == r["window"]
+    cp = edgeneuro("compress", str(tmp_path / "model.nir"), "-o", str(tmp_path / "x.tflite"))
+    assert cp.returncode != 0 and "no compress step" in cp.stderr

@@ -106,6 +106,9 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
     if not 0.0 <= channels < 1.0:
         raise InputError(f"--prune-channels {channels}: give a fraction in [0, 1)")
     meta = Meta.load(model_path)
+    if meta.family == "snn":
+        raise InputError(f"{model_path}: the snn family has no compress step; the NIR front end quantizes it when "
+                         "it compiles (int8 weights, int32 state): compile or run model.nir with --dt")  # fmt: skip
     try:
         model = models.keras().models.load_model(model_path)
     except (OSError, ValueError) as e:
