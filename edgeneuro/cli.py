@@ -73,6 +73,10 @@ def _nir(a: argparse.Namespace) -> dict:
     if Path(a.model).suffix.lower() != ".nir":
         if getattr(a, "dt", None) is not None:
             raise InputError(f"{a.model}: --dt is the time step of spiking networks (.nir files)")
+        if getattr(a, "encode", None):
+            raise InputError(f"{a.model}: --encode puts a spike encoder at the input of spiking networks (.nir files)")
+        if getattr(a, "synapse_kernels", None):
+            raise InputError(f"{a.model}: --synapse-kernels picks the synapse kernels of spiking networks (.nir files)")
         return {}
     import numpy as np
 
@@ -82,7 +86,13 @@ def _nir(a: argparse.Namespace) -> dict:
             calibration = np.load(a.calibrate, allow_pickle=False)
         except Exception as e:
             raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
-    return {"dt": a.dt, "calibration": calibration}
+    opts = {"dt": a.dt, "calibration": calibration}
+    opts["synapse_kernels"] = getattr(a, "synapse_kernels", None) or "auto"  # edgeneuro/passes/synapse_kernels.py
+    if getattr(a, "encode", None):  # raw int16 EEG samples in, spikes to the network (edgeneuro/data/encode.py)
+        from edgeneuro.data.encode import parse
+
+        opts["encoder"] = parse(a.encode)
+    return opts
 
 
 def cmd_compile(a: argparse.Namespace) -> int:
@@ -195,7 +205,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 0
     r = train(Path(a.data), a.family, Path(a.out), a.window, a.stride, a.epochs, tuple(a.test_subject or ()),
               a.fs, tuple(a.channels.split(",")) if a.channels else None, a.labels, a.seed, verbose=2)  # fmt: skip
-    print(f"{a.family} model -> {a.out}/model.keras (tested on {', '.join(r['test_subjects'])})")
+    print(f"{a.family} model -> {r['model']} (tested on {', '.join(r['test_subjects'])})")
     _print_scores(r)
     return 0
 
@@ -357,6 +367,14 @@ def parser() -> argparse.ArgumentParser:
                         "that set the input's int8 scale")  # fmt: skip
         sp.add_argument("--dt", type=float, metavar="SECONDS",
                         help="the time step of a spiking network (.nir, NIR graph; required there)")  # fmt: skip
+        sp.add_argument("--encode", metavar="RULE:N[,channels=C][,scale=S]",
+                        help="a .nir network takes raw int16 EEG samples [T, channels] and encodes them to spikes on "
+                        "the chip: delta:THRESHOLD (up/down spikes, 2 per channel) or rate:FULL (sigma-delta), in "
+                        "int16 counts; scale=S records the model units per count")  # fmt: skip
+        sp.add_argument("--synapse-kernels", choices=("dense", "event", "auto"),
+                        help="a .nir network's synapses on spike inputs: dense, event-driven (only the inputs that "
+                        "spiked cost work), or auto (default): event-driven where the spike rate measured on "
+                        "--calibrate samples is below the break-even rate, dense without them")  # fmt: skip
 
     c = sub.add_parser(
         "compile",
@@ -386,7 +404,8 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm) on EDF recordings, split by subject")
     t.add_argument("data", help="folder of EDF+ recordings with SzCORE *_events.tsv or CHB-MIT summaries")
-    t.add_argument("--family", default="cnn", choices=("dnn", "cnn", "lstm"))
+    t.add_argument("--family", default="cnn", choices=("dnn", "cnn", "lstm", "snn"),
+                   help="snn: LIF neurons trained with surrogate gradients, written as model.nir")  # fmt: skip
     t.add_argument("-o", "--out", required=True, help="folder for model.keras, meta.json, calibration.npy")
     t.add_argument("--window", type=float, default=4.0, help="window length, s")
     t.add_argument("--stride", type=float, default=2.0, help="window stride, s")

@@ -64,6 +64,15 @@ def _unbounded(board: Board) -> Board:
     return dataclasses.replace(board, flash_bytes=1 << 40, ram_bytes=1 << 40)
 
 
+def _choice(layer: dict[str, Any]) -> str:
+    """A synapse's kernel choice: dense or event-driven, with its input's spike rate on calibration."""
+    c = layer.get("kernel_choice")
+    if c is None:
+        return ""
+    rate = c["input_spike_rate"]
+    return c["kernel"] + (f", {100 * rate:.1f} % spikes" if rate is not None else "")
+
+
 def render_text(doc: dict[str, Any]) -> str:
     rows = [("#", "op (index)", "kernel", "input -> output", "MACs", "params", "weights B")]
     for layer in doc["layers"]:
@@ -79,10 +88,12 @@ def render_text(doc: dict[str, Any]) -> str:
                 f"{layer['weights_bytes']:,}",
             )
         )
+    if any("kernel_choice" in layer for layer in doc["layers"]):  # a spiking network's synapses
+        rows = [(*rows[0], "synapse"), *((*r, _choice(lay)) for r, lay in zip(rows[1:], doc["layers"], strict=True))]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {0, 4, 5, 6}
     lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]  # fmt: skip
+             .rstrip() for r in rows]  # fmt: skip
     b = doc["board"]
     lines.insert(1, "-" * len(lines[0]))
     lines += [

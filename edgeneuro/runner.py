@@ -60,7 +60,7 @@ def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     if x.dtype != np.dtype(t.dtype):
         hint = ""
         if t.quant is not None and x.dtype.kind == "f":
-            hint = f"; quantize it first: q = round(x / {t.scale:g}) + {t.zero_point}, clipped to int8"
+            hint = f"; quantize it first: q = round(x / {t.scale:g}) + {t.zero_point}, clipped to {t.dtype}"
         raise InputError(f"{path}: dtype {x.dtype} but the model input '{t.name}' is {t.dtype}{hint}")
     if x.shape[0] == 0:
         raise InputError(f"{path}: holds no samples")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import reference_run, tflm_run
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from opcheck import check, check_on_qemu, log_uniform
 from tflite_builder import ModelBuilder, options
@@ -85,6 +85,12 @@ def relu_case(draw, kind: str):
                 st.floats(-10, -1e-3).map(lambda a: float(np.float32(a))),
             )
         )
+        # TFLM computes `s_in * alpha / s_out` in float32, and the tflite-micro package's build
+        # regroups it as `s_in * (alpha / s_out)` (it gives -1.5 where the source order gives
+        # -1.5000001): where the two orders differ, the multiplier depends on the compiler's flags,
+        # and the chip's TFLM build cannot be asked here. Those cases are left out.
+        f_in, f_out, f_alpha = np.float32(s_in), np.float32(s_out), np.float32(alpha)
+        assume(f_in * f_alpha / f_out == f_in * (f_alpha / f_out))
     return single_op(kind, shape, s_in, zp_in, s_out, zp_out, alpha), sweep(rng, shape)
 
 

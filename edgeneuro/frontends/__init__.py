@@ -15,9 +15,12 @@ def load(
     shapes: dict[str, tuple[int, ...]] | None = None,
     dt: float | None = None,
     calibration: np.ndarray | None = None,
+    encoder=None,
+    synapse_kernels: str = "auto",
 ) -> Graph:
     """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX); ``dt`` is the time step
-    of a NIR graph (seconds, required there) and ``calibration`` its input samples."""
+    of a NIR graph (seconds, required there) and ``calibration`` its input samples;
+    ``synapse_kernels`` (dense, event, auto) picks its synapses' kernels (passes/synapse_kernels.py)."""
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: no such file")
@@ -33,6 +36,8 @@ def load(
         return onnx.load(p, shapes)
     if p.suffix.lower() == ".nir":
         from edgeneuro.frontends import nir
+        from edgeneuro.passes.synapse_kernels import choose
 
-        return nir.load(p, dt, calibration)
+        graph = nir.load(p, dt, calibration, encoder)  # encoder: --encode (edgeneuro/ops/encode.py)
+        return choose(graph, synapse_kernels, calibration)  # dense or event-driven synapses
     raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite, .onnx and .nir models")

@@ -3,10 +3,13 @@
 spec of what such a graph computes.
 
 **Nodes.** Input, Output, Affine, Linear, Scale, Conv1d (channels first ``[C, N]``, int / 'same' /
-'valid' padding, stride, dilation, groups), Flatten, Threshold, IF, LI, LIF, CubaLIF, CubaLI. Conv2d,
-SumPool2d, AvgPool2d, I, Delay and nested graphs stop the compile with an error that names the
-node ("not supported yet"). Shapes come from the Input node and the parameters; an Input without a
-shape is an error. One Input node; one or more Output nodes.
+'valid' padding, stride, dilation, groups), Conv2d (``[C, H, W]``, weights ``[C_out, C_in / groups,
+kH, kW]``; padding an int, ``(pad_h, pad_w)``, 'same' (stride 1 only, as PyTorch) or 'valid'; stride,
+dilation as an int or a pair; groups), SumPool2d and AvgPool2d (``[C, H, W]``; kernel_size, stride,
+padding as an int or a pair), Flatten, Threshold, IF, LI, LIF, CubaLIF, CubaLI. I, Delay and nested
+graphs stop the compile with an error that names the node ("not supported yet"). Shapes come from
+the Input node and the parameters; an Input without a shape is an error. One Input node; one or
+more Output nodes.
 
 **Time.** One ``en_model_invoke()`` is one time step of length ``dt`` (``--dt SECONDS``, required).
 The edges into a node are summed. Within a step the nodes run in the order of a depth-first walk
@@ -26,8 +29,14 @@ gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's
 * CubaLIF: the synapse first, ``i += dt/tau_syn * (-i + w_in * I)``, then
   ``v += dt/tau_mem * (v_leak - v + r * i)`` with the *updated* ``i``; spike and reset as LIF.
 * CubaLI: the same without spikes; output ``v``.
-* Threshold: ``z = I > threshold``. Affine ``W I + b``, Linear ``W I``, Scale ``s * I``, Conv1d as
-  PyTorch's (cross-correlation), Flatten as NIR's (row-major).
+* Threshold: ``z = I > threshold``. Affine ``W I + b``, Linear ``W I``, Scale ``s * I``, Conv1d and
+  Conv2d as PyTorch's (cross-correlation, zero padding; 'same' pads ``dilation * (k - 1) // 2``
+  before and the rest after), Flatten as NIR's (row-major, so ``[C, H, W]`` flattens channel by
+  channel, row by row).
+* SumPool2d: the sum over each ``kH x kW`` window (zero padding; windows start at ``stride * t -
+  padding``). AvgPool2d: that sum divided by ``kH * kW``, padding included (PyTorch's
+  ``count_include_pad=True``, the only AvgPool2d NIR represents). A window must fit the padded
+  input, and the padding is at most half the window (PyTorch's rule).
 
 ``dt / tau`` must lie in (0, 1] (forward Euler overshoots beyond); a larger ``dt`` is an error.
 
@@ -37,9 +46,18 @@ gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's
   samples (``--calibrate X.npy``) or, without them, ``1 / 127`` (inputs in [-1, 1]: spikes are exact);
 * spikes are int8 0 / 1; weights int8 with one scale per output channel (``max|w| / 127``), biases
   int32 at ``s_in * s_w``, int32 accumulators;
-* currents (the outputs of Affine, Linear, Conv1d, Scale and their sums) are int32 with a power-of-
-  two scale such that their bound (``sum |w| * max|x| + |b|``, exact for the quantized weights)
-  is at most 2^30;
+* currents (the outputs of Affine, Linear, Conv1d, Conv2d, Scale and their sums) are int32 with a
+  power-of-two scale such that their bound (``sum |w| * max|x| + |b|``, exact for the quantized
+  weights) is at most 2^30;
+* pools (edgeneuro/ops/snn_pool.py) of int8 values (spikes, the quantized input) are exact: the
+  window's integer sum, at the input's scale (SumPool2d) or the input's scale / (kH * kW) (AvgPool2d:
+  the division is folded into the scale, so it rounds nowhere); int8 when the sum provably fits
+  (``kH * kW * max code <= 127``: spike trains with windows of up to 127), int32 otherwise. Pools of
+  int32 currents or membranes sum in int64 and multiply once by ``s_x * f / s_y`` (``f`` 1 or
+  ``1 / (kH * kW)``) into an int32 power-of-two scale chosen from the bound (``kH * kW * max|x|`` for
+  SumPool2d, ``max|x|`` for AvgPool2d; at most 2^30; never finer than ``f * s_x`` when that is a
+  power of two), rounding half up: exact where ``f * s_x / s_y`` is a power of two and the sum
+  needs no more headroom;
 * membranes and synaptic currents are int32 state with power-of-two scales: the membrane's so that
   ``max(|v_threshold|, |v_reset|, |v_leak|)`` is at most 2^24 (at least 7 bits of headroom) and the
   leaky neuron's bound (``|v_leak| + |r| * max|I|``, which forward Euler with ``dt <= tau`` never
@@ -47,7 +65,8 @@ gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's
 * the decays ``dt / tau`` are Q1.30 multiplies, input multipliers have 31 significant bits, every
   product rounds once, half up (toward +infinity), and stored values saturate at int32.
 
-Compile-time errors name the file and the node: unsupported nodes, unbound shapes, ``dt > tau``,
+Compile-time errors name the file and the node: unsupported nodes, unbound shapes, shapes that do
+not fit the weights or windows, unsupported padding, ``dt > tau``,
 biases that overflow the int32 accumulator, and weights that can drive a membrane so far beyond its
 threshold (more than 2^22 times) that int32 state cannot hold both.
 """
@@ -63,10 +82,12 @@ import numpy as np
 from edgeneuro.errors import InputError, ModelError
 from edgeneuro.ir import Graph, Op, QuantParams, Tensor
 
-SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Flatten", "Threshold", "IF", "LI", "LIF",
-             "CubaLIF", "CubaLI")  # fmt: skip
+SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten",
+             "Threshold", "IF", "LI", "LIF", "CubaLIF", "CubaLI")  # fmt: skip
 SPIKING = ("Threshold", "IF", "LIF", "CubaLIF")
-SYNAPSES = ("Affine", "Linear", "Conv1d", "Scale")
+SYNAPSES = ("Affine", "Linear", "Conv1d", "Conv2d", "Scale")
+WEIGHTED = ("Affine", "Linear", "Conv1d", "Conv2d")
+POOLS = ("SumPool2d", "AvgPool2d")
 NEURONS = ("IF", "LI", "LIF", "CubaLIF", "CubaLI")
 PARAMS = {
     "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
@@ -124,6 +145,9 @@ def read(path: str | Path) -> Net:
     try:
         g = nir.read(path, type_check=False)
     except Exception as e:
+        bad = _unreadable_node(path)
+        if bad is not None:  # name the node (e.g. a Conv2d with padding 'reflect', which NIR refuses)
+            raise _err(path, *bad, f"the nir package (version {nir.version}) cannot read it: {e}") from e
         raise ModelError(f"{path}: not a NIR graph the nir package (version {nir.version}) can read: {e}") from e
     if not isinstance(g, nir.NIRGraph):
         raise ModelError(f"{path}: holds a single {type(g).__name__} node, not a NIR graph")
@@ -163,6 +187,25 @@ def read(path: str | Path) -> Net:
                 raise _err(path, node.name, node.kind, f"takes {int(np.prod(node.in_shape))} values but '{src}' "
                                                        f"gives {done[src].size}")  # fmt: skip
     return Net(source=str(path), nodes=tuple(done[n] for n in order), input=inputs[0], outputs=tuple(outputs))
+
+
+def _unreadable_node(path: Path) -> tuple[str, str] | None:
+    """The first top-level node the nir package cannot build from the file: (name, type)."""
+    import h5py
+    import nir
+    from nir.serialization import hdf2dict
+
+    try:
+        with h5py.File(path, "r") as f:
+            nodes = hdf2dict(f["node"]).get("nodes", {})
+    except Exception:
+        return None
+    for name, d in nodes.items():
+        try:
+            nir.dict2NIRNode(dict(d))
+        except Exception:
+            return str(name), str(d.get("type", "?"))
+    return None
 
 
 def _order(start: str, edges: list[tuple[str, str]]) -> tuple[list[str], set[tuple[str, str]]]:
@@ -228,6 +271,10 @@ def _node(path, name: str, node, into: list[tuple[str, bool]], done: dict[str, N
         shape = x
     elif kind == "Conv1d":
         params, shape = _conv1d(path, name, node, x)
+    elif kind == "Conv2d":
+        params, shape = _conv2d(path, name, node, x)
+    elif kind in POOLS:
+        params, shape = _pool2d(path, name, node, x)
     elif kind == "Flatten":
         from nir.ir.utils import calc_flatten_output
 
@@ -287,6 +334,105 @@ def _conv1d(path, name: str, node, x: tuple[int, ...]) -> tuple[dict[str, np.nda
     return params, (c_out, n_out)
 
 
+def _text(v):
+    """A padding that is a string in the file ('same', 'valid'), as str; anything else unchanged."""
+    if isinstance(v, bytes):
+        return v.decode(errors="replace")
+    if isinstance(v, np.ndarray) and v.dtype.kind in "SUO" and v.size == 1:
+        return _text(v.reshape(-1)[0])
+    return v
+
+
+def _pair(path, name: str, kind: str, what: str, value, least: int) -> tuple[int, int]:
+    """An int or a (height, width) pair of ints, each at least ``least``."""
+    v = np.asarray(value).reshape(-1) if value is not None else np.zeros(0)
+    if v.size not in (1, 2) or v.dtype.kind not in "iuf" or np.any(v != np.round(v)):
+        shown = v.tolist() if v.size != 1 else v.reshape(-1)[0].item()
+        raise _err(path, name, kind, f"{what} {shown}: expected an int or a (height, width) pair of ints")
+    h, w = (int(v[0]), int(v[-1]))
+    if min(h, w) < least:
+        raise _err(path, name, kind, f"{what} ({h}, {w}): each must be at least {least}")
+    return h, w
+
+
+def _spatial(path, name: str, kind: str, x: tuple[int, ...], channels: int | None) -> tuple[int, int, int]:
+    """The input [C, H, W] of a 2-D node; ``channels``, when given, what the weights take."""
+    if len(x) != 3 or (channels is not None and x[0] != channels):
+        want = f"[{channels}, H, W]" if channels is not None else "[C, H, W]"
+        raise _err(path, name, kind, f"input {list(x)} does not fit: a {kind} takes {want} (channels first, "
+                                     "no batch axis)")  # fmt: skip
+    return x[0], x[1], x[2]
+
+
+def _conv2d(path, name: str, node, x: tuple[int, ...]) -> tuple[dict[str, np.ndarray], tuple[int, int, int]]:
+    kind = "Conv2d"
+    w = _array(node.weight)
+    if w.ndim != 4:
+        raise _err(path, name, kind, f"weights of rank {w.ndim}, expected [C_out, C_in / groups, kH, kW]")
+    groups = int(np.asarray(node.groups).reshape(-1)[0])
+    c_out, c_in_g, kh, kw = w.shape
+    if groups < 1 or c_out % groups:
+        raise _err(path, name, kind, f"{c_out} output channels do not split into {groups} groups")
+    _, h_in, w_in = _spatial(path, name, kind, x, c_in_g * groups)
+    declared = getattr(node, "input_shape", None)
+    declared = None if declared is None else [int(d) for d in np.asarray(declared).reshape(-1)]
+    if declared is not None and declared != [h_in, w_in]:
+        raise _err(path, name, kind, f"declares an input of {declared} (H, W) but receives {list(x)}")
+    sh, sw = _pair(path, name, kind, "stride", node.stride, 1)
+    dh, dw = _pair(path, name, kind, "dilation", node.dilation, 1)
+    padding = _text(node.padding)
+    if isinstance(padding, str):
+        if padding == "valid":
+            ph, pw = 0, 0
+        elif padding == "same":
+            if (sh, sw) != (1, 1):
+                raise _err(path, name, kind, f"padding 'same' with stride ({sh}, {sw}): PyTorch and edgeneuro take "
+                                             "'same' with stride 1 only; give the padding as numbers")  # fmt: skip
+            ph, pw = dh * (kh - 1) // 2, dw * (kw - 1) // 2
+        else:
+            raise _err(path, name, kind, f"padding mode {padding!r} is not supported; NIR's Conv2d pads with zeros: "
+                                         "an int, (pad_h, pad_w), 'same' or 'valid'")  # fmt: skip
+    else:
+        ph, pw = _pair(path, name, kind, "padding", padding, 0)
+    if isinstance(padding, str) and padding == "same":  # the rest of an odd total goes after, as PyTorch
+        h_out, w_out = h_in, w_in
+    else:
+        h_out = (h_in + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        w_out = (w_in + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if h_out <= 0 or w_out <= 0:
+        raise _err(path, name, kind, f"the {kh}x{kw} kernel (dilation ({dh}, {dw})) is larger than the input "
+                                     f"{list(x)} with padding ({ph}, {pw}): no output")  # fmt: skip
+    bias = _array(node.bias).reshape(-1) if node.bias is not None else np.zeros(c_out)
+    if bias.size == 1 and c_out > 1:
+        bias = np.full(c_out, bias[0])
+    if bias.size != c_out:
+        raise _err(path, name, kind, f"bias of {bias.size} for {c_out} output channels")
+    params = {"weight": w, "bias": bias, "stride": np.array([sh, sw]), "pad": np.array([ph, pw]),
+              "dilation": np.array([dh, dw]), "groups": np.array(groups)}  # fmt: skip
+    return params, (c_out, h_out, w_out)
+
+
+def _pool2d(path, name: str, node, x: tuple[int, ...]) -> tuple[dict[str, np.ndarray], tuple[int, int, int]]:
+    kind = type(node).__name__
+    c, h_in, w_in = _spatial(path, name, kind, x, None)
+    kh, kw = _pair(path, name, kind, "kernel_size", node.kernel_size, 1)
+    stride = node.stride if node.stride is not None else (kh, kw)  # PyTorch's default: the window
+    sh, sw = _pair(path, name, kind, "stride", stride, 1)
+    padding = _text(node.padding) if node.padding is not None else 0
+    if isinstance(padding, str):
+        raise _err(path, name, kind, f"padding {padding!r}: a {kind} pads by numbers (an int or (pad_h, pad_w))")
+    ph, pw = _pair(path, name, kind, "padding", padding, 0)
+    if ph > kh // 2 or pw > kw // 2:
+        raise _err(path, name, kind, f"padding ({ph}, {pw}) is more than half the {kh}x{kw} window (PyTorch refuses "
+                                     "it: windows would lie in the padding only)")  # fmt: skip
+    if kh > h_in + 2 * ph or kw > w_in + 2 * pw:
+        raise _err(path, name, kind, f"the {kh}x{kw} window is larger than the input {list(x)} with padding "
+                                     f"({ph}, {pw})")  # fmt: skip
+    h_out, w_out = (h_in + 2 * ph - kh) // sh + 1, (w_in + 2 * pw - kw) // sw + 1
+    params = {"kernel": np.array([kh, kw]), "stride": np.array([sh, sw]), "pad": np.array([ph, pw])}
+    return params, (c, h_out, w_out)
+
+
 # ---------------------------------------------------------------------------------------------
 # The float simulation: the spec of the NIR semantics above.
 
@@ -309,6 +455,49 @@ def _conv1d_float(node: Node, x: np.ndarray) -> np.ndarray:
         for grp in range(groups):
             o, i = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
             y[o] += w[o, :, j] @ tap[i]
+    return y.reshape(-1)
+
+
+def _windows(in_hw, out_hw, k, stride, dil, pad):
+    """The taps of a 2-D sliding window: yields ``(i, j, rows, cols, live)``: the input rows and
+    columns (clipped into the input) tap (i, j) meets at every output position, and where it lies
+    inside the input (zero padding elsewhere)."""
+    (h_in, w_in), (h_out, w_out) = in_hw, out_hw
+    for i in range(k[0]):
+        ry = np.arange(h_out) * stride[0] + i * dil[0] - pad[0]
+        for j in range(k[1]):
+            rx = np.arange(w_out) * stride[1] + j * dil[1] - pad[1]
+            live = ((ry >= 0) & (ry < h_in))[:, None] & ((rx >= 0) & (rx < w_in))[None, :]
+            yield i, j, np.clip(ry, 0, h_in - 1), np.clip(rx, 0, w_in - 1), live
+
+
+def _conv2d_float(node: Node, x: np.ndarray) -> np.ndarray:
+    p = node.params
+    w = p["weight"]
+    c_out, c_in_g, kh, kw = w.shape
+    c_in, h_in, w_in = node.in_shape
+    groups = int(p["groups"])
+    _, h_out, w_out = node.shape
+    xs = x.reshape(c_in, h_in, w_in)
+    y = np.repeat(p["bias"][:, None], h_out * w_out, axis=1).astype(np.float64)
+    c_out_g = c_out // groups
+    for i, j, ry, rx, live in _windows((h_in, w_in), (h_out, w_out), (kh, kw), p["stride"], p["dilation"], p["pad"]):
+        tap = np.where(live[None], xs[:, ry[:, None], rx[None, :]], 0.0).reshape(c_in, -1)
+        for grp in range(groups):
+            o, c = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
+            y[o] += w[o, :, i, j] @ tap[c]
+    return y.reshape(-1)
+
+
+def _pool2d_float(node: Node, x: np.ndarray) -> np.ndarray:
+    p = node.params
+    c, h_in, w_in = node.in_shape
+    xs = x.reshape(c, h_in, w_in)
+    y = np.zeros(node.shape)
+    for _, _, ry, rx, live in _windows((h_in, w_in), node.shape[1:], p["kernel"], p["stride"], (1, 1), p["pad"]):
+        y += np.where(live[None], xs[:, ry[:, None], rx[None, :]], 0.0)
+    if node.kind == "AvgPool2d":
+        y /= int(np.prod(p["kernel"]))
     return y.reshape(-1)
 
 
@@ -354,6 +543,10 @@ def _step_float(n: Node, u: np.ndarray, state: dict[str, np.ndarray], dt: float,
         return p["scale"] * u
     if n.kind == "Conv1d":
         return _conv1d_float(n, u)
+    if n.kind == "Conv2d":
+        return _conv2d_float(n, u)
+    if n.kind in POOLS:
+        return _pool2d_float(n, u)
     if n.kind == "Threshold":
         return (u > p["threshold"]).astype(np.float64)
     v = state.get(n.name, np.zeros(n.size))
@@ -443,7 +636,7 @@ class _Builder:
             v = _Value("int8", 1.0, 1.0)
         elif n.kind in ("Flatten", "Output"):
             v = self.info(n.inputs[0][0])
-        elif n.kind in ("Affine", "Linear", "Conv1d"):
+        elif n.kind in WEIGHTED:
             x = self.info(n.inputs[0][0])
             wq, sw, bq = self.weights(n, x)
             flat = np.abs(wq.reshape(wq.shape[0], -1)).astype(np.float64)
@@ -452,12 +645,29 @@ class _Builder:
         elif n.kind == "Scale":
             bound = float(np.abs(n.params["scale"]).max(initial=0.0) * self.info(n.inputs[0][0]).bound)
             v = _Value("int32", 2.0 ** _pow2(bound, CURRENT_BITS), bound)
+        elif n.kind in POOLS:
+            v = self.pool_value(n, self.info(n.inputs[0][0]))
         else:  # LI, CubaLI: the membrane
             sc = self.neuron_scales(n)
             v = _Value("int32", 2.0**sc.e_v, max(sc.reach, sc.anchor))
         self._visiting.discard(name)
         self._info[name] = v
         return v
+
+    def pool_value(self, n: Node, x: _Value) -> _Value:
+        """A pool's output: the exact window sum of int8 codes (int8 where it fits) at the input's
+        scale (SumPool2d) or the input's / window (AvgPool2d); of int32 values, an int32 power-of-
+        two scale from the bound, no finer than the result's own when that is a power of two."""
+        window = int(np.prod(n.params["kernel"]))
+        f = 1.0 if n.kind == "SumPool2d" else 1.0 / window
+        bound = window * x.bound * f
+        if x.dtype == "int8":
+            codes = window * min(128, round(x.bound / x.scale))
+            return _Value("int8" if codes <= 127 else "int32", x.scale * f, bound)
+        e, exact = _pow2(bound, CURRENT_BITS), math.log2(x.scale * f)
+        if exact == round(exact):  # the sums are whole multiples of 2^exact: no finer scale helps
+            e = max(e, round(exact))
+        return _Value("int32", 2.0**e, bound)
 
     def in_bound(self, n: Node) -> float:
         """A bound on the summed input of ``n``."""
@@ -534,7 +744,7 @@ class _Builder:
         parts: list[tuple[str, int, float]] = []
         for k, (src, _) in enumerate(n.inputs):
             v, t = self.info(src), self.held_by(src)
-            if v.dtype == "int8":
+            if v.dtype == "int8" or math.log2(v.scale) != round(math.log2(v.scale)):  # to a power-of-two scale
                 e = _pow2(v.bound, CURRENT_BITS)
                 t32 = self.tensor(f"{n.name}:in{k}", (1, n.size), "int32", 2.0**e)
                 self.op("NIR_SCALE", (t,), (t32,), n, scale=[1.0] * n.size)
@@ -569,8 +779,13 @@ class _Builder:
             elif n.kind == "Flatten":
                 _, t = self.single_source(n)
                 self.op("RESHAPE", (t,), (self.held_by(n.name),), n)
-            elif n.kind in ("Affine", "Linear", "Conv1d"):
+            elif n.kind in WEIGHTED:
                 self.weighted(n)
+            elif n.kind in POOLS:
+                _, t = self.single_source(n)
+                p = n.params
+                self.op(f"NIR_{n.kind.upper()}", (t,), (self.held_by(n.name),), n, kernel=p["kernel"].tolist(),
+                        stride=p["stride"].tolist(), pad=p["pad"].tolist())  # fmt: skip
             elif n.kind == "Scale":
                 _, t = self.single_source(n)
                 self.op("NIR_SCALE", (t,), (self.held_by(n.name),), n, scale=n.params["scale"].tolist())
@@ -581,8 +796,9 @@ class _Builder:
     def weighted(self, n: Node) -> None:
         x, t = self.single_source(n)
         if x.dtype != "int8":
-            raise self.err(n, "a synapse fed by a non-spiking value (the output of LI, CubaLI or a synapse) is not "
-                              "supported yet; edgeneuro's synapses take spikes or the network's input")  # fmt: skip
+            raise self.err(n, "a synapse fed by a non-spiking value (the output of LI, CubaLI, a synapse, or a pool "
+                              "whose sum does not fit int8) is not supported yet; edgeneuro's synapses take spikes, "
+                              "pooled spikes or the network's input")  # fmt: skip
         wq, sw, bq = self.weights(n, x)
         wt = self.tensor(f"{n.name}:weight", wq.shape, "int8", data=wq, per_channel=sw)
         bt = self.tensor(f"{n.name}:bias", (wq.shape[0],), "int32", data=bq.astype(np.int32))
@@ -591,6 +807,10 @@ class _Builder:
             p = n.params
             self.op("NIR_CONV1D", (t, wt, bt), (y,), n, stride=int(p["stride"]), pad=int(p["pad"]),
                     dilation=int(p["dilation"]), groups=int(p["groups"]))  # fmt: skip
+        elif n.kind == "Conv2d":
+            p = n.params
+            self.op("NIR_CONV2D", (t, wt, bt), (y,), n, stride=p["stride"].tolist(), pad=p["pad"].tolist(),
+                    dilation=p["dilation"].tolist(), groups=int(p["groups"]))  # fmt: skip
         else:
             self.op("NIR_AFFINE", (t, wt, bt), (y,), n)
 
@@ -646,9 +866,15 @@ def to_graph(net: Net, dt: float, calibration: np.ndarray | None = None) -> Grap
     )
 
 
-def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = None) -> Graph:
+def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = None, encoder=None) -> Graph:
+    """``encoder`` (edgeneuro.data.encode.Encoder, ``--encode``): the graph takes int16 EEG samples
+    and an ENCODE op turns them into the Input node's spikes (edgeneuro/ops/encode.py)."""
     if dt is None:
         raise ModelError(f"{path}: a NIR graph runs in time steps: give the step with --dt SECONDS (e.g. --dt 1e-3)")
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ModelError(f"{path}: --dt must be a positive number of seconds, not {dt!r}")
+    if encoder is not None:
+        from edgeneuro.ops.encode import insert
+
+        return insert(to_graph(read(path), float(dt)), encoder, calibration)
     return to_graph(read(path), float(dt), calibration)

@@ -17,7 +17,10 @@ Spec (TFLM ``activations_common.cc``, ``activations.h``, ``leaky_relu_common.cc`
   each through ``QuantizeMultiplier``. ``x - in_zp >= 0`` is requantized with the identity
   multiplier, a negative one with the alpha multiplier; for a negative alpha TFLM takes
   ``-MultiplyByQuantizedMultiplier(x, -m_alpha, s_alpha)`` (the multiplier must be non-negative);
-  ``y = clamp(out_zp + that, -128, 127)``.
+  ``y = clamp(out_zp + that, -128, 127)``. edgeneuro evaluates ``s_in * alpha / s_out`` in
+  float32 in that order, as the C++ source says; the tflite-micro Python package's build regroups
+  it as ``s_in * (alpha / s_out)``, which can differ in the last bit (alpha -1.5 with equal scales:
+  -1.5 there, -1.5000001 here) and move an output by one step.
 
 ``MultiplyByQuantizedMultiplier`` computes ``x * (1 << shift)`` in int32 first; lower() refuses
 the (absurd, scale ratio >= 2^23) parameters for which that product could overflow, which is

@@ -1,5 +1,5 @@
 """The synapses of a spiking network imported from NIR (edgeneuro/frontends/nir.py): Affine / Linear,
-Conv1d and Scale on int8 values (spikes, or the quantized input), giving int32 currents; and the
+Conv1d, Conv2d and Scale on int8 values (spikes, or the quantized input), giving int32 currents; and the
 sum of the currents that meet at one node.
 
 Spec, with ``mul_round(x, m, n) = floor(x * m / 2^n + 1/2)`` (edgeneuro/ir/quant.py, exact int64
@@ -14,6 +14,10 @@ product) and ``sat32`` the saturation to int32:
 * NIR_CONV1D (NIR Conv1d, channels first ``[C, N]`` as in NIR and PyTorch): the same per output
   channel, ``acc[o, t] = bias[o] + sum_{c, k} w[o, c, k] * x[g * C_in/groups + c, t * stride +
   k * dilation - pad]`` (taps outside the input contribute nothing), ``g`` the group of ``o``.
+* NIR_CONV2D (NIR Conv2d, ``[C, H, W]``): the same over two axes, ``acc[o, y, x] = bias[o] +
+  sum_{c, i, j} w[o, c, i, j] * x[g * C_in/groups + c, y * stride_h + i * dil_h - pad_h, x *
+  stride_w + j * dil_w - pad_w]``, taps outside the input contributing nothing; the accumulator
+  bound is the same check with ``depth = C_in/groups * kH * kW``.
 * NIR_SCALE (NIR Scale, and the int8 -> int32 conversion of spikes or the input before they are
   summed into a neuron): ``y[i] = sat32(mul_round(x[i], m[i], n[i]))``, ``m[i] * 2^-n[i] = s_x *
   scale[i] / s_y`` (``scale`` in the op's attributes); ``x`` is int8 or int32.
@@ -32,7 +36,7 @@ from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import mul_round, sat32, shift_round, snn_multiplier
 from edgeneuro.ops.base import Kernel, unsupported
 
-KINDS = ("NIR_AFFINE", "NIR_CONV1D", "NIR_SCALE", "NIR_ADD")
+KINDS = ("NIR_AFFINE", "NIR_CONV1D", "NIR_CONV2D", "NIR_SCALE", "NIR_ADD")
 C_FILE = "synapse"
 
 
@@ -118,6 +122,30 @@ def lower(op: Op, g: Graph) -> Kernel:
             summary=f"[{c_in},{n_in}]->[{c_out},{n_out}] k{k} s{a['stride']} d{a['dilation']} pad {a['pad']}"
             + (f" groups {a['groups']}" if a["groups"] > 1 else ""),
         )
+    if op.kind == "NIR_CONV2D":
+        w = g.t(op.inputs[1])
+        c_out, c_in_g, kh, kw = w.shape
+        x, w, bias, y, m, n = _weighted(g, op, c_out)
+        a = op.attrs
+        (sh, sw), (ph, pw), (dh, dw), groups = a["stride"], a["pad"], a["dilation"], a["groups"]
+        if len(x.shape) < 3 or len(y.shape) < 3 or x.shape[-3] != c_in_g * groups or y.shape[-3] != c_out:
+            raise node_unsupported(g, op, f"input {list(x.shape)} and output {list(y.shape)} do not fit weights "
+                                          f"{list(w.shape)} in {groups} groups")  # fmt: skip
+        c_in, h_in, w_in = x.shape[-3:]
+        h_out, w_out = y.shape[-2:]
+        params = dict(c_in=c_in, h_in=h_in, w_in=w_in, c_out=c_out, h_out=h_out, w_out=w_out, k_h=kh, k_w=kw,
+                      stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw, groups=groups)  # fmt: skip
+        return Kernel(
+            op=op,
+            fn="en_snn_conv2d_s8",
+            params=params,
+            inputs=(x.name,),
+            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            outputs=(y.name,),
+            macs=c_out * h_out * w_out * c_in_g * kh * kw,
+            summary=f"[{c_in},{h_in},{w_in}]->[{c_out},{h_out},{w_out}] k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} "
+            f"pad {ph}x{pw}" + (f" groups {groups}" if groups > 1 else ""),
+        )
     if op.kind == "NIR_SCALE":
         x, s = g.t(op.inputs[0]), np.asarray(op.attrs["scale"], np.float64).reshape(-1)
         if x.dtype not in ("int8", "int32") or y.dtype != "int32" or s.size != x.size:
@@ -172,6 +200,9 @@ def reference(k: Kernel, *arrays) -> np.ndarray:
                 o, i = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
                 acc[o] += w[o, :, j].astype(np.int64) @ tap[i]
         return sat32(mul_round(acc, m[:, None], n[:, None])).astype(np.int32).reshape(-1)
+    if k.fn == "en_snn_conv2d_s8":
+        x, w, bias, m, n = arrays
+        return sat32(mul_round(conv2d_acc(p, x, w, bias), m[:, None], n[:, None])).astype(np.int32).reshape(-1)
     if k.fn in ("en_snn_scale_s8", "en_snn_scale_s32"):
         x, m, n = arrays
         return sat32(mul_round(x.reshape(-1), m, n)).astype(np.int32)
@@ -181,3 +212,29 @@ def reference(k: Kernel, *arrays) -> np.ndarray:
             np.int32
         )
     raise AssertionError(k.fn)
+
+
+def window_taps(p: dict, k: tuple[int, int], dil: tuple[int, int]):
+    """The taps of a 2-D window over ``[C, h_in, w_in]`` (params ``stride_h``, ``pad_h``, ... as the
+    kernels'): yields ``(i, j, rows, cols, live)``, the input rows and columns (clipped into the
+    input) that tap (i, j) meets at each output position, and where it lies inside the input."""
+    for i in range(k[0]):
+        ry = np.arange(p["h_out"]) * p["stride_h"] + i * dil[0] - p["pad_h"]
+        for j in range(k[1]):
+            rx = np.arange(p["w_out"]) * p["stride_w"] + j * dil[1] - p["pad_w"]
+            live = ((ry >= 0) & (ry < p["h_in"]))[:, None] & ((rx >= 0) & (rx < p["w_in"]))[None, :]
+            yield i, j, np.clip(ry, 0, p["h_in"] - 1), np.clip(rx, 0, p["w_in"] - 1), live
+
+
+def conv2d_acc(p: dict, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """The int64 accumulators [c_out, h_out * w_out] of NIR_CONV2D (bias included)."""
+    xs = x.reshape(p["c_in"], p["h_in"], p["w_in"]).astype(np.int64)
+    w = w.reshape(p["c_out"], -1, p["k_h"], p["k_w"]).astype(np.int64)
+    c_in_g, c_out_g = p["c_in"] // p["groups"], p["c_out"] // p["groups"]
+    acc = np.repeat(bias.astype(np.int64)[:, None], p["h_out"] * p["w_out"], axis=1)
+    for i, j, ry, rx, live in window_taps(p, (p["k_h"], p["k_w"]), (p["dil_h"], p["dil_w"])):
+        tap = np.where(live[None], xs[:, ry[:, None], rx[None, :]], 0).reshape(p["c_in"], -1)
+        for grp in range(p["groups"]):
+            o, c = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
+            acc[o] += w[o, :, i, j] @ tap[c]
+    return acc

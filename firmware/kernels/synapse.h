@@ -1,4 +1,4 @@
-/* The synapses of a spiking network (NIR Affine / Linear, Conv1d, Scale) and the sum of the
+/* The synapses of a spiking network (NIR Affine / Linear, Conv1d, Conv2d, Scale) and the sum of the
  * currents that meet at a node: int8 in, int32 currents out. Spec: edgeneuro/ops/synapse.py. */
 #ifndef EN_SYNAPSE_H
 #define EN_SYNAPSE_H
@@ -19,6 +19,14 @@ typedef struct {
 
 /* input [c_in][n_in], weights [c_out][c_in / groups][kernel], output [c_out][n_out]. */
 void en_snn_conv1d_s8(const en_snn_conv1d_s8_params *p, const int8_t *input, const int8_t *weights,
+                      const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output);
+
+typedef struct {
+    int32_t c_in, h_in, w_in, c_out, h_out, w_out, k_h, k_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+} en_snn_conv2d_s8_params;
+
+/* input [c_in][h_in][w_in], weights [c_out][c_in / groups][k_h][k_w], output [c_out][h_out][w_out]. */
+void en_snn_conv2d_s8(const en_snn_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output);
 
 typedef struct {

@@ -1,0 +1,108 @@
+"""ENCODE: raw EEG samples -> spikes at a spiking network's input, one time step per call.
+
+The rules are edgeneuro/data/encode.py's (delta modulation and sigma-delta rate coding on int16
+samples, integer thresholds); this module's reference calls the same step functions. Input: int16
+``[1, C]`` samples of one time step (the graph's input). Output: int8 spikes at the output's scale
+``s_y``: a spike is ``round(1 / s_y)`` (127 at the NIR front end's input scale 1 / 127, i.e. 1.0),
+no spike 0; delta gives ``2C`` values (UPs then DOWNs), rate ``C``. State (int32, outside the arena,
+zeroed by ``en_model_reset()``): delta the references ``r[C]`` then the started flag, rate the
+accumulators ``a[C]``.
+
+``insert`` puts the op at the input of a NIR graph: the float32 input and its QUANTIZE are replaced
+by an int16 input and ENCODE, which writes the tensor the QUANTIZE wrote. So the network with its
+encoder computes exactly what the network without it computes on the host encoder's spikes given
+as float 0 / 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from edgeneuro.data import encode as rules
+from edgeneuro.errors import InputError, ModelError
+from edgeneuro.ir import Graph, Op, QuantParams, Tensor
+from edgeneuro.ops.base import Kernel, unsupported
+
+KINDS = ("ENCODE",)
+C_FILE = "encode"
+
+
+def lower(op: Op, g: Graph) -> Kernel:
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    rule, value = op.attrs["rule"], op.attrs["value"]
+    channels = x.size
+    if x.dtype != "int16" or y.dtype != "int8" or y.quant is None:
+        raise unsupported(g, op, f"takes int16 samples and gives int8 spikes ({x.dtype} -> {y.dtype})")
+    if rule not in rules.RULES:
+        raise unsupported(g, op, f"rule {rule!r}; edgeneuro encodes with {', '.join(rules.RULES)}")
+    lo, hi = rules.LIMITS[rule]
+    if not lo <= int(value) <= hi:
+        raise unsupported(g, op, f"{rule} value {value} outside [{lo}, {hi}]")
+    per = 2 if rule == "delta" else 1
+    if y.size != per * channels:
+        raise unsupported(g, op, f"{rule} gives {per * channels} spikes for {channels} channels, not {y.size}")
+    spike = round(1.0 / y.scale)
+    if y.zero_point != 0 or not 1 <= spike <= 127 or abs(spike * y.scale - 1.0) > 1e-9:
+        raise unsupported(g, op, f"a spike (1.0) is not an int8 value at the output's scale {y.scale:g}")
+    name = "threshold" if rule == "delta" else "full"
+    return Kernel(
+        op=op,
+        fn=f"en_encode_{rule}_s16",
+        params={"channels": channels, name: int(value), "spike": spike},
+        inputs=(x.name,),
+        outputs=(y.name,),
+        summary=f"{rule} {name} {value} counts, {channels} channels -> {y.size} spikes",
+        state=4 * rules.state_words(rule, channels),
+    )
+
+
+def reference(k: Kernel, x: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """One time step; ``state`` (uint8 bytes) is updated in place."""
+    p = k.params
+    words = state.view(np.int32)
+    q = np.asarray(x).reshape(-1).astype(np.int16)
+    if k.op.attrs["rule"] == "delta":
+        z = rules.delta_step(q, p["threshold"], words)
+    else:
+        z = rules.rate_step(q, p["full"], words)
+    return (z * p["spike"]).astype(np.int8)
+
+
+def insert(graph: Graph, encoder: rules.Encoder, calibration=None) -> Graph:
+    """``graph`` (from the NIR front end, float32 input quantized to int8) with ``encoder`` at its
+    input: the graph takes int16 samples ``[1, channels]`` per step. The NIR input's size must be
+    ``2 * channels`` (delta) or ``channels`` (rate)."""
+    src = graph.source
+    if calibration is not None:
+        raise InputError(f"{src}: --calibrate sets the scale of a float input; with --encode the network takes "
+                         "int16 samples and its input is spikes: leave --calibrate out")  # fmt: skip
+    (raw,) = graph.inputs
+    quantize = [op for op in graph.ops if op.kind == "QUANTIZE" and op.inputs == (raw,)]
+    if len(quantize) != 1:
+        raise ModelError(f"{src}: --encode needs a NIR graph whose input is quantized once (found {len(quantize)})")
+    (q_op,) = quantize
+    spikes = graph.t(q_op.outputs[0])
+    node = q_op.attrs.get("node", spikes.name)
+    size, per = spikes.size, encoder.per_channel
+    shape = list(spikes.shape[1:])
+    what = {"delta": "delta modulation gives 2 spike channels (up, down) per EEG channel",
+            "rate": "rate coding gives 1 spike channel per EEG channel"}[encoder.rule]  # fmt: skip
+    if encoder.channels is not None and encoder.channels * per != size:
+        raise ModelError(f"{src}: --encode {encoder.spec()} gives {per} x {encoder.channels} = "
+                         f"{per * encoder.channels} spike channels but the NIR Input node '{node}' takes {size} "
+                         f"values (shape {shape}); {what}")  # fmt: skip
+    if size % per:
+        raise ModelError(f"{src}: the NIR Input node '{node}' takes {size} values (shape {shape}), an odd number: "
+                         f"{what}, so it must take 2 x channels")  # fmt: skip
+    channels = size // per
+    quant = QuantParams((float(encoder.scale),), (0,)) if encoder.scale else None
+    name = f"{node}:samples"
+    tensors = {k: v for k, v in graph.tensors.items() if k != raw}
+    tensors[name] = Tensor(name, (1, channels), "int16", quant)
+    attrs = {"node": node, "rule": encoder.rule, "value": encoder.value}
+    enc = Op("ENCODE", (name,), q_op.outputs, attrs, q_op.index)
+    return dataclasses.replace(
+        graph, tensors=tensors, ops=tuple(enc if op is q_op else op for op in graph.ops), inputs=(name,)
+    )

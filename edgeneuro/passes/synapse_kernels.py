@@ -1,0 +1,129 @@
+"""Dense or event-driven kernels for the synapses of a spiking network (``--synapse-kernels``).
+
+Only a synapse whose input is a **spike train** can be event-driven (edgeneuro/ops/synapse_event.py):
+the int8 output of a spiking neuron (LIF, IF, CubaLIF) or of a Threshold, through Flatten (their
+values are 0 / 1), of a spike encoder (ENCODE, ``--encode``: 0 / 127), or the network's input when
+every value of the calibration samples is 0 or 1 (its int8 code is then 0 or 127); and an int8
+SumPool2d / AvgPool2d of one (spike counts, zero where no input spiked: the event-driven kernels
+multiply each listed input by its value). Other synapses stay dense.
+
+* ``dense``: every synapse dense.
+* ``event``: every synapse with a spike-train input event-driven.
+* ``auto`` (the default): with calibration samples (``--calibrate X.npy``), the fixed-point
+  reference runs over them (each from the reset state; at most MAX_CALIBRATION_STEPS time steps)
+  and counts, for each synapse, the fraction of its input values that are spikes (non-zero), over
+  all samples and time steps; the synapse is event-driven when that rate is below the break-even
+  rate of its kind (``BREAK_EVEN``). Without calibration samples: dense.
+
+The choice, the reason and the measured rate go into the op's attributes (``kernel_choice``), and
+from there into plan.json and ``edgeneuro inspect`` per layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from edgeneuro import ops, reference
+from edgeneuro.errors import InputError
+from edgeneuro.ir import Graph, Op
+from edgeneuro.ops.synapse_event import MAX_INPUTS
+from edgeneuro.passes.fold import fold_constants
+
+MODES = ("dense", "event", "auto")
+EVENT_KIND = {"NIR_AFFINE": "NIR_AFFINE_EVENT", "NIR_CONV1D": "NIR_CONV1D_EVENT", "NIR_CONV2D": "NIR_CONV2D_EVENT"}
+SPIKE_SOURCES = ("NIR_LIF", "NIR_IF", "NIR_CUBALIF", "NIR_THRESHOLD", "ENCODE")  # int8 output: 0 or one spike value
+VIEWS = ("RESHAPE",)
+POOLS = ("NIR_SUMPOOL2D", "NIR_AVGPOOL2D")  # int8 output: the exact window sums (counts) of their input
+
+# The input spike rate below which the event-driven kernel takes fewer instructions per time step
+# than the dense one, per kind: the lowest break-even over the layer shapes measured by
+# bench/snn_event_breakeven.py on QEMU mps2-an386 (Cortex-M4, arm-none-eabi-gcc 12.2 -O2; the table
+# is in the README's spiking section): Affine 64->128 82.9 %, 256->256 82.7 %; Conv1d [8,64]->[16,64]
+# k5 and [16,32]->[32,32] k3: the event-driven kernel is cheaper at every rate up to 100 % (1.0 here
+# means always); Conv2d 3x3 [2,16,16]->[8,16,16] 60.9 %, [8,8,8]->[16,8,8] cheaper at every rate.
+# Re-measure when either kernel changes.
+BREAK_EVEN = {"NIR_AFFINE": 0.82, "NIR_CONV1D": 1.0, "NIR_CONV2D": 0.60}
+MAX_CALIBRATION_STEPS = 20_000  # time steps of the calibration samples the rate is measured over
+
+
+def spike_trains(graph: Graph, binary_input: bool) -> set[str]:
+    """The int8 tensors of ``graph`` that hold spike trains (or int8 pools of them)."""
+    producer = {n: op for op in graph.ops for n in op.outputs}
+
+    def train(name: str) -> bool:
+        while name in producer and producer[name].kind in VIEWS:
+            name = producer[name].inputs[0]
+        op = producer.get(name)
+        if op is None:
+            return False
+        if op.kind in POOLS:  # spike counts: as sparse as the spikes they count
+            return graph.t(name).dtype == "int8" and train(op.inputs[0])
+        return op.kind in SPIKE_SOURCES or (binary_input and op.kind == "QUANTIZE" and op.inputs[0] in graph.inputs)
+
+    return {name for name in graph.tensors if train(name)}
+
+
+def _samples(graph: Graph, calibration: np.ndarray) -> np.ndarray:
+    """Calibration samples as [samples, T, *input sample shape], at most MAX_CALIBRATION_STEPS steps."""
+    shape = graph.t(graph.inputs[0]).sample_shape
+    c = np.asarray(calibration, np.float32)
+    c = c.reshape(-1, *c.shape[-len(shape) - 1 :]) if c.ndim > len(shape) else c.reshape(1, 1, *shape)
+    return c[: max(1, MAX_CALIBRATION_STEPS // c.shape[1])]
+
+
+def input_rates(graph: Graph, calibration: np.ndarray, tensors: list[str]) -> dict[str, float]:
+    """The fraction of non-zero values of each of ``tensors``, over the calibration samples run
+    through the fixed-point reference (each sample from the reset state)."""
+    if not tensors:
+        return {}
+    g = fold_constants(graph)
+    watched = dataclasses.replace(g, outputs=(*g.outputs, *tensors))
+    kernels = [ops.lower(op, watched) for op in watched.ops]
+    nonzero = np.zeros(len(tensors), np.int64)
+    total = np.zeros(len(tensors), np.int64)
+    for s in _samples(graph, calibration):
+        ys = reference.run_steps(watched, kernels, s)[len(g.outputs) :]
+        nonzero += [int(np.count_nonzero(y)) for y in ys]
+        total += [y.size for y in ys]
+    return {t: float(n / max(d, 1)) for t, n, d in zip(tensors, nonzero, total, strict=True)}
+
+
+def choose(graph: Graph, mode: str = "auto", calibration: np.ndarray | None = None) -> Graph:
+    """``graph`` with each NIR_AFFINE / NIR_CONV1D / NIR_CONV2D made event-driven or left dense, by ``mode``."""
+    if mode not in MODES:
+        raise InputError(f"--synapse-kernels {mode!r}: choose one of {', '.join(MODES)}")
+    binary = calibration is not None and bool(np.isin(np.asarray(calibration), (0, 1)).all())
+    spikes = spike_trains(graph, binary)
+    synapses = [op for op in graph.ops if op.kind in EVENT_KIND]
+    watch = list(dict.fromkeys(op.inputs[0] for op in synapses if op.inputs[0] in spikes))
+    rates = input_rates(graph, calibration, watch) if calibration is not None else {}
+    return dataclasses.replace(graph, ops=tuple(_choose(op, graph, mode, spikes, rates) for op in graph.ops))
+
+
+def _choose(op: Op, graph: Graph, mode: str, spikes: set[str], rates: dict[str, float]) -> Op:
+    if op.kind not in EVENT_KIND:
+        return op
+    x = op.inputs[0]
+    rate = rates.get(x)
+    limit = BREAK_EVEN[op.kind]
+    if x not in spikes:
+        event, why = False, ("the input is not a spike train (the network's input is one only when every "
+                             "calibration value is 0 or 1)")  # fmt: skip
+    elif graph.t(x).size > MAX_INPUTS:
+        event, why = False, f"more than {MAX_INPUTS:,} inputs"
+    elif mode != "auto":
+        event, why = mode == "event", f"--synapse-kernels {mode}"
+    elif rate is None:
+        event, why = False, "no calibration samples (--calibrate) to measure the input spike rate"
+    else:
+        event = rate < limit or limit >= 1.0
+        why = f"input spike rate {100 * rate:.2f} % " + (
+            "(the event-driven kernel is cheaper at every rate)" if limit >= 1.0
+            else f"{'<' if event else '>='} break-even {100 * limit:.0f} %"
+        )  # fmt: skip
+    choice = {"kernel": "event" if event else "dense", "input_spike_rate": None if rate is None else round(rate, 5),
+              "break_even": limit, "why": why}  # fmt: skip
+    return dataclasses.replace(op, kind=EVENT_KIND[op.kind] if event else op.kind,
+                               attrs={**op.attrs, "kernel_choice": choice})  # fmt: skip

@@ -1,0 +1,316 @@
+"""EEG -> spikes (edgeneuro/data/encode.py, the ENCODE op): the integer rules' properties, the
+generated C equal to numpy bit for bit over whole synthetic recordings on the host, an encoder +
+LIF network on QEMU equal to the reference, and the errors of an encoder that does not fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nir
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeneuro import boards, cli, reference
+from edgeneuro.compiler import compile_model, prepare
+from edgeneuro.data import encode
+from edgeneuro.data.synthetic import CHANNELS, recording
+from edgeneuro.data.windows import cut
+from edgeneuro.errors import InputError
+from edgeneuro.frontends import nir as fnir
+from edgeneuro.runner import run_on_host
+
+FS = 256.0
+DT = 1 / FS  # one time step per EEG sample
+SCALE_UV = 0.1  # the int16 samples: 0.1 uV per count
+
+
+def write(tmp: Path, graph: nir.NIRGraph, name: str = "net.nir") -> Path:
+    path = tmp / name
+    nir.write(path, graph)
+    return path
+
+
+def passthrough(size: int) -> nir.NIRGraph:
+    """Input -> Output: the network's input (the encoder's spikes) is its output."""
+    return nir.NIRGraph(nodes={"in": nir.Input(np.array([size])), "out": nir.Output(np.array([size]))},
+                        edges=[("in", "out")], type_check=False)  # fmt: skip
+
+
+def lif_net(rng: np.random.Generator, features: int, hidden: int = 16, outputs: int = 2) -> nir.NIRGraph:
+    """Input -> Affine -> LIF -> Affine -> LI readout, the hidden spikes a second output."""
+    tau_h, tau_o = rng.uniform(4, 20, hidden) * DT, rng.uniform(10, 40, outputs) * DT
+    nodes = {
+        "in": nir.Input(np.array([features])),
+        "fc1": nir.Affine(rng.normal(0, 0.8, (hidden, features)), rng.normal(0, 0.05, hidden)),
+        "lif": nir.LIF(
+            tau=tau_h, r=tau_h / DT, v_leak=np.zeros(hidden), v_threshold=np.ones(hidden), v_reset=np.zeros(hidden)
+        ),  # fmt: skip
+        "fc2": nir.Affine(rng.normal(0, 0.5, (outputs, hidden)), np.zeros(outputs)),
+        "li": nir.LI(tau=tau_o, r=tau_o / DT, v_leak=np.zeros(outputs)),
+        "out": nir.Output(np.array([outputs])),
+        "spikes": nir.Output(np.array([hidden])),
+    }
+    edges = [("in", "fc1"), ("fc1", "lif"), ("lif", "fc2"), ("fc2", "li"), ("li", "out"), ("lif", "spikes")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def eeg(seed: int, seconds: float, channels: int = 4) -> np.ndarray:
+    """A synthetic EEG recording with one seizure, int16 [T, channels] at 0.1 uV per count."""
+    rec, _ = recording(np.random.default_rng(seed), seconds, FS, CHANNELS[:channels], seizures=1)
+    return encode.quantize(rec.signals.T, SCALE_UV)
+
+
+def aligned(n: int) -> int:
+    """The plan's 8-byte alignment of each state buffer."""
+    return -(-n // 8) * 8
+
+
+# ---------------------------------------------------------------------------------------------
+# The integer rules.
+
+
+def test_quantize_rounds_half_away_and_saturates():
+    x = np.array([0.5, -0.5, 1.49, -1.5, 2.5, 1e9, -1e9, 3276.7, -3276.8])
+    np.testing.assert_array_equal(encode.quantize(x, 1.0)[:7], [1, -1, 1, -2, 3, 32767, -32768])
+    np.testing.assert_array_equal(encode.quantize(x[7:], 0.1), [32767, -32768])
+    assert encode.quantize(x, 1.0).dtype == np.int16
+    with pytest.raises(InputError, match="NaN"):
+        encode.quantize(np.array([np.nan]), 1.0)
+
+
+@st.composite
+def slow_signal(draw):
+    """int16 signals [T, C] whose change per step is at most the threshold."""
+    threshold = draw(st.integers(1, 3000))
+    channels, steps = draw(st.integers(1, 4)), draw(st.integers(1, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    start = rng.integers(-32768, 32768, channels)
+    walk = start + np.cumsum(rng.integers(-threshold, threshold + 1, (steps, channels)), axis=0)
+    walk[0] = start
+    q = np.clip(walk, -32768, 32767)  # clipping never makes a step larger
+    return q.astype(np.int16), threshold
+
+
+@given(slow_signal())
+@settings(max_examples=200)
+def test_delta_reconstruction_within_one_threshold(case):
+    """While the signal changes by at most THRESHOLD per step, the reference rebuilt from the spikes
+    stays within one THRESHOLD of the quantized signal; no spike at the first step; UP and DOWN
+    never together."""
+    q, t = case
+    z = encode.delta(q, t)
+    c = q.shape[1]
+    assert z.shape == (len(q), 2 * c) and z.dtype == np.int8 and set(np.unique(z)) <= {0, 1}
+    assert not z[0].any()  # the reference starts at the first sample
+    assert not (z[:, :c] & z[:, c:]).any()
+    r = encode.reconstruct(z, t, q[0])
+    assert np.abs(q.astype(np.int64) - r).max() <= t
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 7, 100, 4000, 65535]), st.integers(1, 200))
+@settings(max_examples=200)
+def test_delta_slope_overload(seed, t, steps):
+    """Any int16 signal, jumps from -32768 to 32767 included: the error e = q - r follows
+    |e[t]| <= max(T, |e[t-1]| + |q[t] - q[t-1]| - T) (it shrinks by T per step until caught up)."""
+    rng = np.random.default_rng(seed)
+    q = rng.choice([-32768, 32767, 0, 1, -1, 5000], (steps, 3)).astype(np.int16)
+    q = np.where(rng.random(q.shape) < 0.5, rng.integers(-32768, 32768, q.shape, dtype=np.int16), q)
+    z = encode.delta(q, t)
+    assert not (z[:, :3] & z[:, 3:]).any()
+    e = np.abs(q.astype(np.int64) - encode.reconstruct(z, t, q[0]))
+    dq = np.abs(np.diff(q.astype(np.int64), axis=0))
+    assert (e[0] == 0).all()
+    assert (e[1:] <= np.maximum(t, e[:-1] + dq - t)).all()
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 32768), st.integers(1, 300))
+@settings(max_examples=200)
+def test_rate_count_is_the_scaled_sum(seed, full, steps):
+    """The spike count over T steps is floor(sum min(|q|, FULL) / FULL): within 1 of the scaled
+    sum, never above it; a channel at |q| >= FULL fires every step."""
+    rng = np.random.default_rng(seed)
+    q = rng.integers(-32768, 32768, (steps, 4), dtype=np.int16)
+    q[:, 0] = rng.integers(-min(full, 32767), min(full, 32767) + 1, steps)  # below FULL: a true rate
+    q[:, 3] = -32768  # |q| >= FULL always
+    z = encode.rate(q, full)
+    assert z.shape == q.shape and set(np.unique(z)) <= {0, 1}
+    scaled = np.minimum(np.abs(q.astype(np.int64)), full).sum(axis=0) / full
+    count = z.sum(axis=0)
+    assert (count <= scaled).all() and (count > scaled - 1).all()
+    np.testing.assert_array_equal(count, np.floor(scaled))
+    assert z[:, 3].all()
+
+
+def test_rules_reject_bad_inputs():
+    with pytest.raises(InputError, match="int16"):
+        encode.delta(np.zeros((3, 2), np.float32), 10)
+    with pytest.raises(InputError, match=r"\[1, 65535\]"):
+        encode.delta(np.zeros((3, 2), np.int16), 0)
+    with pytest.raises(InputError, match=r"\[1, 32768\]"):
+        encode.rate(np.zeros((3, 2), np.int16), 40000)
+
+
+def test_parse():
+    assert encode.parse("delta:40") == encode.Encoder("delta", 40)
+    assert encode.parse("rate:2000,channels=4,scale=0.1") == encode.Encoder("rate", 2000, 4, 0.1)
+    assert encode.parse("delta:40,channels=3").spec() == "delta:40,channels=3"
+    for bad in ("delta", "delta:", "delta:1.5", "delta:0", "rate:40000", "sigma:3", "delta:4,foo=1",
+                "delta:4,channels=0", "delta:4,scale=-1", "delta:4,channels"):  # fmt: skip
+        with pytest.raises(InputError, match="--encode"):
+            encode.parse(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The C kernel on the host: the numpy rules bit for bit.
+
+
+@pytest.mark.parametrize("rule, value", [("delta", 200), ("rate", 1500)])
+def test_host_c_equals_numpy_over_recordings(tmp_path, rule, value):
+    """Two whole synthetic recordings (4 channels, 4 min at 256 Hz, a seizure each: 61,440 steps),
+    each one sample from the reset state: the firmware's spikes equal the numpy encoder's."""
+    q = np.stack([eeg(seed, 240.0) for seed in (1, 2)])
+    enc = encode.parse(f"{rule}:{value}")
+    path = write(tmp_path, passthrough(enc.per_channel * 4))
+    g = fnir.load(path, DT, encoder=enc)
+    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)["out"]
+    want = np.stack([enc(s) for s in q])
+    assert want.sum() > 1000 and (want.sum(axis=1) > 0).all()  # every spike channel fires
+    np.testing.assert_array_equal(host, want.astype(np.float32))
+    graph, kernels = prepare(g)  # the reference (same step functions) over the first 20 s
+    np.testing.assert_array_equal(reference.run_steps(graph, kernels, q[0, :5120])[0], want[0, :5120])
+
+
+@pytest.mark.parametrize("rule, value", [("delta", 1), ("delta", 65535), ("delta", 9000), ("rate", 1),
+                                         ("rate", 32768), ("rate", 777)])  # fmt: skip
+def test_host_c_equals_numpy_at_the_limits(tmp_path, rule, value):
+    """Extreme samples (full-scale jumps, -32768) and the thresholds' limits."""
+    rng = np.random.default_rng(value)
+    q = rng.choice([-32768, 32767, 0, -1, 1, 12345], (3, 120, 5)).astype(np.int16)
+    q[1] = rng.integers(-32768, 32768, (120, 5), dtype=np.int16)
+    q[2] = np.cumsum(rng.integers(-3000, 3001, (120, 5)), axis=0).clip(-32768, 32767)
+    enc = encode.Encoder(rule, value)
+    path = write(tmp_path, passthrough(enc.per_channel * 5))
+    g = fnir.load(path, DT, encoder=enc)
+    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)["out"]
+    np.testing.assert_array_equal(host, np.stack([enc(s) for s in q]).astype(np.float32))
+
+
+def eeg_windows(seconds: float = 1.0, n: int = 3) -> np.ndarray:
+    """n one-second windows of a synthetic recording (one in the seizure), int16 [n, 256, 4]."""
+    rec, sz = recording(np.random.default_rng(5), 300.0, FS, CHANNELS[:4], seizures=1)
+    w = cut(rec, sz, seconds, seconds)
+    ictal = int(np.argmax(w.y))
+    x = w.x[[0, ictal, ictal + 3][:n]]
+    return encode.quantize(x, SCALE_UV)
+
+
+@pytest.mark.parametrize("rule, value", [("delta", 40), ("rate", 1500)])
+def test_encoder_lif_host_equals_reference(tmp_path, rule, value):
+    """Encoder + LIF network: the host C equals the reference, and both equal the network without
+    the encoder given the numpy encoder's spikes as float 0 / 1 (one rule on host and chip)."""
+    enc = encode.Encoder(rule, value)
+    path = write(tmp_path, lif_net(np.random.default_rng(0), enc.per_channel * 4))
+    q = eeg_windows()
+    g = fnir.load(path, DT, encoder=enc)
+    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)
+    graph, kernels = prepare(g)
+    plain, plain_kernels = prepare(fnir.load(path, DT))
+    for s, sample in enumerate(q):
+        ref = reference.run_steps(graph, kernels, sample)
+        spikes = enc(sample).astype(np.float32)
+        without = reference.run_steps(plain, plain_kernels, spikes)
+        for i, name in enumerate(graph.outputs):
+            np.testing.assert_array_equal(host[name][s], ref[i], err_msg=name)
+            np.testing.assert_array_equal(ref[i], without[i], err_msg=name)
+    assert host["spikes"].any() and not host["spikes"].all()
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("rule, value", [("delta", 40), ("rate", 1500)])
+def test_encoder_lif_on_qemu(tmp_path, capsys, rule, value):
+    """`edgeneuro run model.nir --dt --encode` on QEMU mps2-an386 with int16 EEG windows: the
+    outputs equal the reference, the same window twice gives the same outputs (the encoder's state
+    is reset too), the state bytes count the encoder's."""
+    import json
+
+    enc = encode.Encoder(rule, value)
+    path = write(tmp_path, lif_net(np.random.default_rng(1), enc.per_channel * 4))
+    q = eeg_windows()
+    q = np.concatenate([q, q[:1]])
+    np.save(tmp_path / "x.npy", q)
+    rc = cli.main(["run", str(path), "--dt", str(DT), "--encode", f"{rule}:{value},scale={SCALE_UV}", "--input",
+                   str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npz"), "--report",
+                   str(tmp_path / "r.json")])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    y = np.load(tmp_path / "y.npz")
+    graph, kernels = prepare(fnir.load(path, DT, encoder=enc))
+    for i, name in enumerate(graph.outputs):
+        want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in q])
+        np.testing.assert_array_equal(y[name], want, err_msg=name)
+        np.testing.assert_array_equal(y[name][0], y[name][3], err_msg=name)
+    assert y["spikes"].any()
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert (r["samples"], r["time_steps"]) == (4, 256)
+    assert r["state_bytes"] == aligned(4 * encode.state_words(rule, 4)) + 4 * (16 + 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: one line naming the file and the sizes, a non-zero exit code.
+
+
+def compile_error(tmp_path, capsys, graph: nir.NIRGraph, *extra: str) -> str:
+    path = write(tmp_path, graph)
+    rc = cli.main(["compile", str(path), "-o", str(tmp_path / "gen"), "--dt", str(DT), *extra])
+    err = capsys.readouterr().err
+    assert rc != 0 and str(path) in err, err
+    assert not (tmp_path / "gen").exists()
+    return err
+
+
+def test_error_input_size_does_not_fit_channels(tmp_path, capsys):
+    err = compile_error(tmp_path, capsys, lif_net(np.random.default_rng(0), 6), "--encode", "delta:40,channels=4")
+    assert "2 x 4 = 8 spike channels" in err and "NIR Input node 'in' takes 6 values" in err
+
+
+def test_error_odd_input_size_for_delta(tmp_path, capsys):
+    err = compile_error(tmp_path, capsys, lif_net(np.random.default_rng(0), 5), "--encode", "delta:40")
+    assert "NIR Input node 'in' takes 5 values" in err and "2 x channels" in err
+
+
+def test_error_rate_channels(tmp_path, capsys):
+    err = compile_error(tmp_path, capsys, lif_net(np.random.default_rng(0), 8), "--encode", "rate:100,channels=4")
+    assert "1 x 4 = 4 spike channels" in err and "takes 8 values" in err
+
+
+def test_error_encode_with_calibrate(tmp_path, capsys):
+    np.save(tmp_path / "cal.npy", np.ones((1, 3, 8), np.float32))
+    err = compile_error(tmp_path, capsys, lif_net(np.random.default_rng(0), 8), "--encode", "delta:4",
+                        "--calibrate", str(tmp_path / "cal.npy"))  # fmt: skip
+    assert "--calibrate" in err
+
+
+def test_error_bad_spec_and_float_samples(tmp_path, capsys):
+    path = write(tmp_path, lif_net(np.random.default_rng(0), 8))
+    rc = cli.main(["compile", str(path), "-o", str(tmp_path / "gen"), "--dt", str(DT), "--encode", "delta:-3"])
+    assert rc != 0 and "THRESHOLD must lie in [1, 65535]" in capsys.readouterr().err
+    np.save(tmp_path / "x.npy", np.zeros((1, 4, 4), np.float32))
+    rc = cli.main(["run", str(path), "--dt", str(DT), "--encode", "delta:4,scale=0.1", "--input",
+                   str(tmp_path / "x.npy")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc != 0 and "is int16" in err and "round(x / 0.1)" in err
+
+
+def test_compiled_layer_and_state(tmp_path):
+    """The ENCODE layer replaces the input's QUANTIZE; its state is planned outside the arena."""
+    from edgeneuro.plan import plan_memory
+
+    path = write(tmp_path, lif_net(np.random.default_rng(0), 8))
+    graph, kernels = prepare(fnir.load(path, DT, encoder=encode.parse("delta:40,scale=0.1")))
+    assert [k.op.kind for k in kernels][0] == "ENCODE" and "QUANTIZE" not in [k.op.kind for k in kernels]
+    t = graph.t(graph.inputs[0])
+    assert (t.shape, t.dtype, t.scale) == ((1, 4), "int16", 0.1)
+    assert kernels[0].params == {"channels": 4, "threshold": 40, "spike": 127}
+    plan = plan_memory(graph, kernels)
+    assert plan.state_bytes == aligned(4 * 5) + 4 * (16 + 2)
