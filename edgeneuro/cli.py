@@ -159,9 +159,11 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
 
     if a.profile:
         raise InputError("--profile runs on QEMU only")
+    nir = Path(a.model).suffix.lower() == ".nir"  # its options go through, as `edgeneuro stream` takes them
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
-                     else None, shapes=_shapes(a), sim="renode")  # fmt: skip
+                     else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
+                     encode=a.encode, synapse_kernels=a.synapse_kernels)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -314,7 +316,8 @@ def cmd_stream(a: argparse.Namespace) -> int:
     board = boards.load(a.board)
     res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
-                 retries=a.retries, shapes=_shapes(a), sim=a.sim)  # fmt: skip
+                 retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
+                 synapse_kernels=a.synapse_kernels)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -462,14 +465,15 @@ def parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stream", help="stream windows to the board over a serial line (QEMU pty or a real port), "
                         "check its outputs and seizure metrics against the host's")  # fmt: skip
-    st.add_argument("model", help="a .tflite or .onnx model (meta.json beside it for --edf), or a folder built by "
-                    "`edgeneuro stream MODEL --build DIR`")  # fmt: skip
+    st.add_argument("model", help="a .tflite or .onnx model or a .nir spiking network (meta.json beside it for "
+                    "--edf), or a folder built by `edgeneuro stream MODEL --build DIR`")  # fmt: skip
     st.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
     st.add_argument("--shape", action="append", metavar="NAME=D0xD1...", help="bind an ONNX input's dynamic dimensions")
     what = st.add_mutually_exclusive_group(required=True)
     what.add_argument("--edf", metavar="RECORDING.edf",
                       help="cut its windows as `eval` does (meta.json), score the board's decisions")  # fmt: skip
-    what.add_argument("--input", metavar="WINDOWS.npy", help="[N, *model input shape without batch]")
+    what.add_argument("--input", metavar="WINDOWS.npy", help="[N, *model input shape without batch]; a .nir "
+                      "network: [N, T, *input shape], each sample streamed as RESET + T time steps")  # fmt: skip
     st.add_argument("--port", help="serial port of a board flashed with the stream firmware (default: QEMU, on a pty)")
     st.add_argument("--baud", type=int, help="baud rate of --port (default: the board's uart baud)")
     st.add_argument("--build", metavar="DIR", help="build the stream firmware here and keep it (default: a temporary "
@@ -478,7 +482,16 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--retries", type=int, default=3, help="retransmissions of one frame before giving up")
     st.add_argument("--sim", choices=("qemu", "renode"), default="qemu",
                     help="the simulator without --port (renode: see renode/README.md)")  # fmt: skip
-    st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs)")
+    st.add_argument("--dt", type=float, metavar="SECONDS", help="the time step of a .nir spiking network (default: "
+                    "from its meta.json, for the snn family)")  # fmt: skip
+    st.add_argument("--calibrate", metavar="DATA.npy", help="a .nir network's input samples [N, T, features] that "
+                    "set the input's int8 scale (default: calibration.npy beside an snn-family model)")  # fmt: skip
+    st.add_argument("--encode", metavar="RULE:N[,channels=C][,scale=S]",
+                    help="a .nir network takes raw int16 samples, encoded to spikes on chip (as `run`)")  # fmt: skip
+    st.add_argument("--synapse-kernels", choices=("dense", "event", "auto"),
+                    help="a .nir network's synapse kernels (as `run`; default auto)")  # fmt: skip
+    st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
+                    "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")
     st.set_defaults(fn=cmd_stream)
 

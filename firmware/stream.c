@@ -1,10 +1,15 @@
-/* The stream harness: the model is fed one window at a time over the board's console UART.
- * The protocol is specified in edgeneuro/stream/protocol.py; in short, every frame is
+/* The stream harness: the model is fed one window (of a spiking network: one time step) at a time
+ * over the board's console UART. The protocol (version 2) is specified in
+ * edgeneuro/stream/protocol.py; in short, every frame is
  *     SYNC 0xA5 0x5A | type u8 | seq u8 | length u16 LE | payload | CRC-32 u32 LE (over type..payload)
- * host -> board: HELLO 0x01 (empty), INFER 0x02 (the input bytes);
- * board -> host: INFO 0x81 (sizes, SysTick rate, model id, board and model names), OUTPUT 0x82
- * (the output bytes + the inference's SysTick ticks, u64), NAK 0x83 (reason, expected seq: the
- * host retransmits), ERROR 0x84 (code, value).
+ * host -> board: HELLO 0x01 (empty), INFER 0x02 (the input bytes), RESET 0x03 (empty: zero the
+ * model's state with en_model_reset());
+ * board -> host: INFO 0x81 (version, flags (bit 0: EN_HAS_STATE), sizes, SysTick rate, state bytes,
+ * model id, board and model names), OUTPUT 0x82 (the output bytes + the inference's SysTick ticks,
+ * u64), NAK 0x83 (reason, expected seq: the host retransmits), ERROR 0x84 (code, value), ACK 0x85
+ * (empty: the answer to RESET).
+ * INFER and RESET share the sequence: the last request's seq and type again is a retransmission,
+ * answered from a copy (the model does not step twice, the state is not reset twice).
  * Nothing else is ever written to the UART, so text never interleaves with frames. The harness
  * never returns: it answers until the board is reset or QEMU is stopped.
  * The build writes stream_info.h beside the generated model: EN_STREAM_IN_BYTES,
@@ -20,10 +25,12 @@
 
 #define SYNC0 0xA5u
 #define SYNC1 0x5Au
-enum { T_HELLO = 0x01, T_INFER = 0x02, T_INFO = 0x81, T_OUTPUT = 0x82, T_NAK = 0x83, T_ERROR = 0x84 };
+enum { T_HELLO = 0x01, T_INFER = 0x02, T_RESET = 0x03 };
+enum { T_INFO = 0x81, T_OUTPUT = 0x82, T_NAK = 0x83, T_ERROR = 0x84, T_ACK = 0x85 };
 enum { NAK_CRC = 1, NAK_LENGTH = 2, NAK_SEQ = 3, NAK_TYPE = 4, NAK_TIMEOUT = 5 };
 enum { ERROR_INVOKE = 1 };
-#define VERSION 1u
+#define VERSION 2u
+#define INFO_STATEFUL 0x01u /* INFO's flags: the model has state (one INFER is one time step) */
 /* A frame that stops mid-way is abandoned after 1 s of the board's clock without a byte (at
  * 115200 baud bytes are 87 us apart; under QEMU the poll loop runs through virtual time faster than
  * bytes arrive over the pty, so the margin is wide). */
@@ -106,14 +113,15 @@ static void send_info(uint8_t seq)
 {
     static const char board[] = EN_BOARD_NAME;
     static const char model[] = EN_MODEL_NAME;
-    uint8_t p[2 + 12 + 8 + 1 + sizeof board + 1 + sizeof model];
+    uint8_t p[2 + 16 + 8 + 1 + sizeof board + 1 + sizeof model];
     uint32_t n = 0;
     p[n++] = (uint8_t)*(const volatile uint32_t *)&en_stream_protocol_version; /* read: kept in the ELF */
-    p[n++] = 0;
+    p[n++] = EN_HAS_STATE ? INFO_STATEFUL : 0u;
     put_u32(&p[n], EN_STREAM_IN_BYTES);
     put_u32(&p[n + 4], EN_STREAM_OUT_BYTES);
     put_u32(&p[n + 8], EN_SYSTICK_HZ);
-    n += 12;
+    put_u32(&p[n + 12], EN_STATE_BYTES);
+    n += 16;
     memcpy(&p[n], model_id, sizeof model_id);
     n += sizeof model_id;
     p[n++] = (uint8_t)(sizeof board - 1);
@@ -155,8 +163,9 @@ int main(void)
     en_uart_init();
     en_uart_rx_enable();
     en_timer_init();
-    int have_last = 0; /* an INFER has been answered since the last HELLO */
-    uint8_t last = 0;  /* its seq */
+    int have_last = 0;     /* an INFER or RESET has been answered since the last HELLO */
+    uint8_t last = 0;      /* its seq */
+    uint8_t last_type = 0; /* and its type */
     for (;;) {
         uint8_t b;
         get(&b, 0);
@@ -177,7 +186,7 @@ int main(void)
         }
         const uint8_t type = head[0], seq = head[1];
         const uint32_t len = (uint32_t)head[2] | ((uint32_t)head[3] << 8);
-        if (type != T_HELLO && type != T_INFER) {
+        if (type != T_HELLO && type != T_INFER && type != T_RESET) {
             nak(seq, NAK_TYPE, 0);
             continue;
         }
@@ -202,12 +211,25 @@ int main(void)
             send_info(seq);
             continue;
         }
-        if (have_last && seq == last) { /* a retransmission: the same answer, not a second run */
-            send(T_OUTPUT, seq, answer, sizeof answer);
+        /* a retransmission: the same answer again, not a second step or reset */
+        if (have_last && seq == last && type == last_type) {
+            if (type == T_RESET) {
+                send(T_ACK, seq, answer, 0u);
+            } else {
+                send(T_OUTPUT, seq, answer, sizeof answer);
+            }
             continue;
         }
-        if (have_last && seq != (uint8_t)(last + 1u)) {
+        if (have_last && seq != (uint8_t)(last + 1u)) { /* also a late duplicate of an earlier RESET */
             nak(seq, NAK_SEQ, (uint8_t)(last + 1u));
+            continue;
+        }
+        if (type == T_RESET) {
+            en_model_reset();
+            have_last = 1;
+            last = seq;
+            last_type = T_RESET;
+            send(T_ACK, seq, answer, 0u);
             continue;
         }
         const int rc = infer();
@@ -220,6 +242,7 @@ int main(void)
         }
         have_last = 1;
         last = seq;
+        last_type = T_INFER;
         send(T_OUTPUT, seq, answer, sizeof answer);
     }
 }

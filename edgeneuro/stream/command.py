@@ -7,7 +7,13 @@ whose console UART is a pseudo-terminal; with ``--port`` a board already flashed
 firmware answers on a real serial port. With ``--edf`` the windows are cut from a recording as
 ``edgeneuro eval`` cuts them (the model's meta.json), quantized as the predictor quantizes them,
 and the seizure metrics are computed from the board's outputs with the functions ``eval`` uses;
-they must be identical to the host's."""
+they must be identical to the host's.
+
+A spiking network (a NIR graph: one ``en_model_invoke()`` per time step) streams each sample as
+RESET and then one INFER per time step; its outputs come back per step, [samples, T, ...], and are
+checked against edgeneuro's fixed-point reference (``reference.run_steps``). With ``--edf`` (the
+snn family) each window becomes its time steps with ``models.snn.features`` and its class is
+``models.snn.decide`` of the steps' outputs, as ``eval``'s predictor computes it."""
 
 from __future__ import annotations
 
@@ -79,13 +85,92 @@ def _decode(graph, raw: list[bytes]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _read_calibration(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{path}: cannot read the calibration samples ({e})") from e
+
+
+def nir_options(model: Path, built: target.StreamBuild | None = None, **given: Any) -> dict[str, Any] | None:
+    """The front-end options of a spiking network (``model`` a .nir file), as ``edgeneuro run``
+    takes them: ``dt``, ``calibration`` (the samples), ``encode`` (the spec), ``synapse_kernels``.
+    ``given`` holds what the command line gave (``dt``, ``calibrate`` a path, ``encode``,
+    ``synapse_kernels``; None where not given). A build folder's are those it was built with
+    (stream.json), and options given that differ are refused; otherwise an snn-family model
+    (meta.json beside it, with ``pool``) defaults ``dt`` to its time step and the calibration to the
+    calibration.npy beside it. None for other models, which take none of these options."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if Path(model).suffix.lower() != ".nir":
+        if given:
+            raise InputError(f"{model}: {', '.join(map(_flag, given))}: options of spiking networks (.nir files)")
+        return None
+    recorded = built.nir if built is not None else None
+    if recorded is not None:
+        cal = built.folder / recorded["calibration"] if recorded.get("calibration") else None
+        opts = {"dt": recorded["dt"], "calibration": np.load(cal) if cal else None, "encode": recorded.get("encode"),
+                "synapse_kernels": recorded.get("synapse_kernels") or "auto"}  # fmt: skip
+        for name, value in given.items():
+            if name == "calibrate":
+                same = opts["calibration"] is not None and np.array_equal(_read_calibration(Path(value)),
+                                                                          opts["calibration"])  # fmt: skip
+                had = f"--calibrate samples (kept as {cal.name})" if cal else "no --calibrate samples"
+            elif name == "encode":
+                from edgeneuro.data.encode import parse
+
+                same = opts["encode"] is not None and parse(value).spec() == opts["encode"]
+                had = f"--encode {opts['encode']}" if opts["encode"] else "no --encode"
+            else:
+                same = value == opts[name]
+                had = f"{_flag(name)} {opts[name]}"
+            if not same:
+                raise InputError(f"{built.folder} was built with {had} (its {target.STREAM_JSON}); stream it without "
+                                 f"{_flag(name)}, or build it again with {_flag(name)} {value}")  # fmt: skip
+        return opts
+    opts = {"dt": given.get("dt"), "calibration": None, "encode": None,
+            "synapse_kernels": given.get("synapse_kernels") or "auto"}  # fmt: skip
+    if given.get("calibrate"):
+        opts["calibration"] = _read_calibration(Path(given["calibrate"]))
+    if given.get("encode"):
+        from edgeneuro.data.encode import parse
+
+        opts["encode"] = parse(given["encode"]).spec()
+    from edgeneuro.train import META, Meta
+
+    if (Path(model).parent / META).is_file():
+        meta = Meta.load(model)
+        if meta.pool:  # the snn family: its time step, and the samples it was calibrated on
+            if opts["dt"] is None:
+                opts["dt"] = meta.dt
+            cal = Path(model).parent / "calibration.npy"
+            if not given.get("calibrate") and cal.is_file():
+                opts["calibration"] = _read_calibration(cal)
+    return opts
+
+
+def _load_options(opts: dict[str, Any] | None) -> dict[str, Any]:
+    """``nir_options`` as ``frontends.load``'s keywords."""
+    if opts is None:
+        return {}
+    from edgeneuro.data.encode import parse
+
+    return {"dt": opts["dt"], "calibration": opts["calibration"],
+            "encoder": parse(opts["encode"]) if opts["encode"] else None,
+            "synapse_kernels": opts["synapse_kernels"]}  # fmt: skip
+
+
 class _Session:
     """The link to the board, with serial and simulator failures turned into one-line errors.
     ``sim`` is the running simulator (QEMU or Renode; None for a real board)."""
 
     def __init__(self, link: Link, sim) -> None:
         self.link, self.sim = link, sim
-        self.ticks: list[int] = []
+        self.ticks: list[int] = []  # per inference (of a spiking network: per time step)
+        self.sample_ticks: list[int] = []  # a spiking network: per sample, its steps' sum
         self.seconds = 0.0  # spent streaming
 
     def _call(self, fn, *args):
@@ -127,8 +212,22 @@ class _Session:
         self.seconds += time.monotonic() - t0
         return outs
 
+    def run_samples(self, x: np.ndarray) -> list[bytes]:
+        """A spiking network's samples [N, T, ...]: per sample RESET, then T INFERs; the outputs
+        of every step, sample after sample."""
+        outs = []
+        t0 = time.monotonic()
+        for sample in x:
+            answers = self._call(self.link.sample, [step.tobytes() for step in sample])
+            outs += [out for out, _ in answers]
+            self.ticks += [ticks for _, ticks in answers]
+            self.sample_ticks.append(sum(ticks for _, ticks in answers))
+        self.seconds += time.monotonic() - t0
+        return outs
 
-def _check_info(info, board: Board, model: Path, in_bytes: int, out_bytes: int, where: str) -> None:
+
+def _check_info(info, board: Board, model: Path, in_bytes: int, out_bytes: int, where: str, stateful: bool = False,
+                state_bytes: int = 0) -> None:  # fmt: skip
     if info.board != board.name:
         raise BoardError(f"{where} runs firmware built for board {info.board}, not {board.name} (--board); "
                          f"stream to it with --board {info.board}, or flash the stream firmware built for "
@@ -140,12 +239,21 @@ def _check_info(info, board: Board, model: Path, in_bytes: int, out_bytes: int, 
     if (info.in_bytes, info.out_bytes) != (in_bytes, out_bytes):
         raise StreamError(f"{where}: the firmware takes {info.in_bytes} B and gives {info.out_bytes} B per "
                           f"inference; {model.name} takes {in_bytes} B and gives {out_bytes} B")  # fmt: skip
+    if info.stateful != stateful:
+        has = ("has state (a spiking network, one time step per inference)", "has no state")
+        raise StreamError(f"{where}: the firmware's model {has[not info.stateful]}, but {model.name} "
+                          f"{has[not stateful]}; flash the stream firmware built from {model.name}")  # fmt: skip
+    if info.state_bytes != state_bytes:
+        raise StreamError(f"{where}: the firmware's model keeps {info.state_bytes:,} B of state; {model.name} "
+                          f"compiled with these options keeps {state_bytes:,} B (was the firmware built with "
+                          "another --dt, --calibrate or --encode?)")  # fmt: skip
     if info.systick_hz != board.systick_hz:
         raise BoardError(f"{where}: the firmware's SysTick runs at {info.systick_hz:,} Hz; board {board.name} "
                          f"says {board.systick_hz:,} Hz")  # fmt: skip
 
 
-def _timing(ticks: list[int], board: Board, simulated: bool) -> dict[str, Any]:
+def _timing(ticks: list[int], board: Board, simulated: bool, sample_ticks: list[int] | None = None) -> dict[str, Any]:
+    """Per inference (a spiking network's: per time step; with ``sample_ticks``, per sample too)."""
     worst = max(ticks)
     out: dict[str, Any] = {"ticks_max": worst, "ticks_min": min(ticks), "ticks_mean": statistics.fmean(ticks)}
     if simulated:  # QEMU -icount shift=0: one instruction per ns of virtual time
@@ -155,9 +263,19 @@ def _timing(ticks: list[int], board: Board, simulated: bool) -> dict[str, Any]:
                    instructions_resolution=per_tick, est_latency_ms=round(max(instr) / board.clock_hz * 1e3, 4),
                    est_latency_note=f"instructions / {board.clock_hz / 1e6:g} MHz, assuming one instruction "
                    "per cycle")  # fmt: skip
+        if sample_ticks:
+            per_sample = [round(t * per_tick) for t in sample_ticks]
+            out.update(instructions_per_step=max(instr), instructions_per_step_mean=statistics.fmean(instr),
+                       instructions_per_sample=max(per_sample),
+                       instructions_per_sample_mean=statistics.fmean(per_sample),
+                       est_latency_per_sample_ms=round(max(per_sample) / board.clock_hz * 1e3, 4))  # fmt: skip
     else:  # real silicon: SysTick counts the processor clock's cycles
         out.update(latency_ms=round(worst / board.systick_hz * 1e3, 4),
                    cycles=round(worst * board.clock_hz / board.systick_hz))  # fmt: skip
+        if sample_ticks:
+            out.update(ticks_per_sample=max(sample_ticks),
+                       latency_per_sample_ms=round(max(sample_ticks) / board.systick_hz * 1e3, 4),
+                       cycles_per_sample=round(max(sample_ticks) * board.clock_hz / board.systick_hz))  # fmt: skip
     return out
 
 
@@ -174,10 +292,16 @@ def stream(
     retries: int = 3,
     shapes: dict[str, tuple[int, ...]] | None = None,
     sim: str = "qemu",
+    dt: float | None = None,
+    calibrate: Path | None = None,
+    encode: str | None = None,
+    synapse_kernels: str | None = None,
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
-    simulator ``sim``: "qemu" or "renode" (edgeneuro.targets.renode)."""
+    simulator ``sim``: "qemu" or "renode" (edgeneuro.targets.renode). A spiking network (.nir)
+    takes ``dt``, ``calibrate``, ``encode`` and ``synapse_kernels`` as ``edgeneuro run`` does
+    (``nir_options``: an snn-family model defaults them from its meta.json and calibration.npy)."""
     from edgeneuro import frontends, reference
     from edgeneuro.build import elf_sizes
     from edgeneuro.compiler import prepare
@@ -194,6 +318,7 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
+    nir = nir_options(model, built, dt=dt, calibrate=calibrate, encode=encode, synapse_kernels=synapse_kernels)
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
             from edgeneuro.targets import renode
@@ -204,27 +329,58 @@ def stream(
         else:
             raise InputError(f"unknown simulator '{sim}': qemu or renode")
         target.require_rx(board)
-    graph = frontends.load(model, shapes)
-    if graph.temporal:
-        raise InputError(f"{model}: a spiking network runs one time step per call; streaming it over the serial "
-                         "protocol is not supported yet (use `edgeneuro run`)")  # fmt: skip
+    graph = frontends.load(model, shapes, **_load_options(nir))
+    temporal = graph.temporal  # a spiking network: one inference per time step, RESET before each sample
     lowered, kernels = prepare(graph)
     in_bytes, out_bytes = target.io_bytes(graph)
+    state_bytes = 0
+    if temporal:
+        from edgeneuro.plan import plan_memory
+
+        state_bytes = plan_memory(lowered, kernels).state_bytes  # what the firmware's INFO must say
 
     item = meta = x = None
     if edf is not None:
-        from edgeneuro.train import Meta, item_of
+        from edgeneuro.train import META, Meta, item_of
 
         meta = Meta.load(model)
         item = item_of(Path(edf))
         if len(graph.inputs) != 1:
             raise InputError(f"{model}: --edf streams windows to models with one input, not {len(graph.inputs)}")
+        if temporal and not meta.pool:
+            raise InputError(f"{model}: --edf streams the windows of spiking networks of the snn family, whose "
+                             f"{META} gives the time step (pool); train one with `edgeneuro train --family snn`, "
+                             "or stream time steps with --input X.npy")  # fmt: skip
+        if temporal and graph.t(graph.inputs[0]).dtype != "float32":
+            raise InputError(f"{model}: --edf feeds the snn family's float32 features; a network with --encode "
+                             "takes raw int16 samples: stream them with --input X.npy")  # fmt: skip
+    elif temporal:
+        from edgeneuro.runner import load_inputs
+
+        x = load_inputs(Path(inputs), graph)  # [N, T, *input shape], the input's dtype, as `edgeneuro run` takes it
     else:
         x = _load_inputs(Path(inputs), graph)
 
     quantize = _quantizer(graph) if edf is not None else None
+
+    def steps_of(xf: np.ndarray) -> np.ndarray:
+        """Float windows -> what goes to the board: a spiking network's time steps [n, T, F]."""
+        if not temporal:
+            return quantize(xf)
+        from edgeneuro.models import snn
+
+        return quantize(snn.features(xf, meta.pool))
+
+    def decide(y: np.ndarray) -> np.ndarray:
+        """The first output [n, ...] ([n, T, ...] for a spiking network) -> classes."""
+        if not temporal:
+            return y.reshape(len(y), -1).argmax(1)
+        from edgeneuro.models import snn
+
+        return snn.decide(y.reshape(*y.shape[:2], -1))
+
     streamed: list[np.ndarray] = []  # what went to the board, in the model input's dtype
-    raw: list[bytes] = []  # what came back
+    raw: list[bytes] = []  # what came back (a spiking network: one per time step)
     decisions: dict[str, np.ndarray] = {}
 
     with contextlib.ExitStack() as stack:  # the simulator and the port: closed once the windows are through
@@ -233,7 +389,7 @@ def stream(
             if built is None:
                 folder = Path(build_dir) if build_dir else Path(stack.enter_context(tempfile.TemporaryDirectory(
                     prefix="edgeneuro-stream-"))) / "build"  # fmt: skip
-                built = target.build(model, board, folder, graph)
+                built = target.build(model, board, folder, graph, nir)
             if sim == "renode":
                 from edgeneuro.targets.renode import Renode
 
@@ -251,16 +407,18 @@ def stream(
         ser = target.open_port(port_path, baud, timeout)
         stack.callback(ser.close)
         session = _Session(Link(ser, timeout=timeout, retries=retries, where=where), simulator)
+        run = session.run_samples if temporal else session.run
         # QEMU notices a newly opened pty within a second
         info = session.hello(max(timeout, 3.0) if simulator else timeout, baud)
-        _check_info(info, board, model, in_bytes, out_bytes, where)
+        _check_info(info, board, model, in_bytes, out_bytes, where, temporal, state_bytes)
 
         def on_board(xf: np.ndarray) -> np.ndarray:
-            xq = quantize(xf)
+            xq = steps_of(xf)
             streamed.append(xq)
-            out = session.run(xq)
+            out = run(xq)
             raw.extend(out)
-            decisions["board"] = _decode(graph, out)[graph.outputs[0]].reshape(len(xq), -1).argmax(1)
+            y = _decode(graph, out)[graph.outputs[0]]
+            decisions["board"] = decide(y.reshape(xq.shape[:2] + y.shape[1:]) if temporal else y)
             return decisions["board"]
 
         if edf is not None:
@@ -269,7 +427,7 @@ def stream(
             chip = evaluate(on_board, [item], meta)  # the windows go to the board in here
         else:
             streamed.append(x)
-            raw = session.run(x)
+            raw = run(x)
 
     report: dict[str, Any] = {
         "board": board.name,
@@ -280,18 +438,32 @@ def stream(
     }
     xs = np.concatenate(streamed)
     outputs = _decode(graph, raw)
-    expected = [reference.run(lowered, kernels, [s]) for s in xs]
-    equal = sum(
-        all(np.array_equal(outputs[name][i], np.asarray(e[j]).reshape(outputs[name][i].shape))
-            for j, name in enumerate(graph.outputs))
-        for i, e in enumerate(expected)
-    )  # fmt: skip
+    if temporal:  # [N * T, ...] -> [N, T, ...]
+        outputs = {k: v.reshape(xs.shape[:2] + v.shape[1:]) for k, v in outputs.items()}
+        expected = [reference.run_steps(lowered, kernels, s) for s in xs]  # each sample from the reset state
+        same = np.array([[all(_bits_equal(outputs[name][i][t], e[j][t]) for j, name in enumerate(graph.outputs))
+                          for t in range(xs.shape[1])] for i, e in enumerate(expected)])  # fmt: skip
+        equal = int(same.all(axis=1).sum())  # samples whose every step equals the reference
+        report.update(samples=len(xs), time_steps=int(xs.shape[1]), state_bytes=state_bytes,
+                      steps_equal_reference=int(same.sum()), steps_compared=int(same.size))  # fmt: skip
+        if nir is not None:
+            report["dt_s"] = nir["dt"]
+    else:
+        expected = [reference.run(lowered, kernels, [s]) for s in xs]
+        equal = sum(
+            all(np.array_equal(outputs[name][i], np.asarray(e[j]).reshape(outputs[name][i].shape))
+                for j, name in enumerate(graph.outputs))
+            for i, e in enumerate(expected)
+        )  # fmt: skip
     ok = equal == len(xs)
     if edf is not None:
         from edgeneuro.train import evaluate, predictor
 
         def reference_predict(xf: np.ndarray) -> np.ndarray:
-            return reference.run_batch(lowered, kernels, quantize(xf)).reshape(len(xf), -1).argmax(1)
+            xq = steps_of(xf)
+            if temporal:  # what `eval`'s predictor computes for the snn family (train._nir_predictor)
+                return decide(np.stack([reference.run_steps(lowered, kernels, s)[0] for s in xq]))
+            return decide(reference.run_batch(lowered, kernels, xq))
 
         # a .tflite: train.predictor, edgeneuro's reference kernels as `edgeneuro eval` runs them
         predict = predictor(model) if model.suffix == ".tflite" else reference_predict
@@ -310,12 +482,19 @@ def stream(
         report["windows"] = len(xs)
     report.update(sizes)
     report.update(outputs_equal_reference=equal, outputs_compared=len(xs), seconds=round(session.seconds, 3))
-    report.update(_timing(session.ticks, board, simulated=simulator is not None))
+    report.update(_timing(session.ticks, board, simulated=simulator is not None,
+                          sample_ticks=session.sample_ticks if temporal else None))  # fmt: skip
     if simulator is not None and sim == "renode":
         report["instructions_note"] = "Renode's virtual time follows its performance model: estimates, not counts"
     report["protocol"] = dict(session.link.stats)
     report["ok"] = bool(ok)
     return Result(report, outputs)
+
+
+def _bits_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same dtype, shape and bytes (a float's -0.0 is not 0.0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.size == b.size and a.tobytes() == b.tobytes()
 
 
 def _pct(v) -> str:
@@ -327,6 +506,12 @@ def render(r: dict[str, Any], board: Board) -> str:
              "renode": f"Renode {board.renode['platform']}" if board.renode else "Renode"}  # fmt: skip
     where = where.get(r["simulator"], "the board")
     what = f"windows of {Path(r['recording']).name}" if "recording" in r else "inputs"
+    steps = r.get("time_steps")
+    if steps:  # a spiking network
+        what = "windows" if "recording" in r else "samples"
+        what += f" x {steps} time steps (RESET + {steps} INFER frames each)"
+        if "recording" in r:
+            what += f" of {Path(r['recording']).name}"
     p = r["protocol"]
     lines = [
         f"{r['board']}: streamed {r['windows']} {what} over {r['port']} ({where}) in {r['seconds']:.1f} s",
@@ -334,14 +519,29 @@ def render(r: dict[str, Any], board: Board) -> str:
         f"{p.get('damaged_crc', 0) + p.get('damaged_length', 0)} damaged, {p.get('stale', 0)} stale, "
         f"{p.get('nak', 0)} NAKs, {p.get('timeouts', 0)} timeouts",
     ]
-    if r["simulator"]:
+    if r["simulator"] and steps:
+        lines.append(f"  instructions per step: {r['instructions_per_step']:,} (mean "
+                     f"{r['instructions_per_step_mean']:,.0f}, resolution {r['instructions_resolution']:g}); per "
+                     f"sample: {r['instructions_per_sample']:,} (mean {r['instructions_per_sample_mean']:,.0f}), "
+                     f"~{r['est_latency_per_sample_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz; state "
+                     f"{r['state_bytes']:,} B")  # fmt: skip
+    elif r["simulator"]:
         lines.append(f"  instructions per inference: {r['instructions']:,} (min {r['instructions_min']:,}, "
                      f"resolution {r['instructions_resolution']:g}), ~{r['est_latency_ms']:.3f} ms at "
                      f"{board.clock_hz / 1e6:g} MHz")  # fmt: skip
+    elif steps:
+        lines.append(f"  per step: {r['ticks_max']:,} SysTick ticks = {r['latency_ms']:.3f} ms, ~{r['cycles']:,} "
+                     f"cycles; per sample: {r['ticks_per_sample']:,} ticks = {r['latency_per_sample_ms']:.3f} ms, "
+                     f"~{r['cycles_per_sample']:,} cycles at {board.clock_hz / 1e6:g} MHz; state "
+                     f"{r['state_bytes']:,} B")  # fmt: skip
     else:
         lines.append(f"  per inference: {r['ticks_max']:,} SysTick ticks = {r['latency_ms']:.3f} ms, "
                      f"~{r['cycles']:,} cycles at {board.clock_hz / 1e6:g} MHz")  # fmt: skip
-    lines.append(f"  outputs == edgeneuro reference: {r['outputs_equal_reference']}/{r['outputs_compared']}")
+    if steps:
+        lines.append(f"  outputs == edgeneuro reference: {r['outputs_equal_reference']}/{r['outputs_compared']} "
+                     f"samples ({r['steps_equal_reference']}/{r['steps_compared']} time steps)")  # fmt: skip
+    else:
+        lines.append(f"  outputs == edgeneuro reference: {r['outputs_equal_reference']}/{r['outputs_compared']}")
     if "metrics" in r:
         e, w = r["metrics"]["event"], r["metrics"]["window"]
         fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.3f}"

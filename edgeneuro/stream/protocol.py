@@ -16,28 +16,41 @@ Types
 host -> board
 
 - ``HELLO`` 0x01, empty payload. The board answers INFO and forgets its sequence state (the next
-  INFER may carry any seq).
+  INFER or RESET may carry any seq). It leaves the model's state alone.
 - ``INFER`` 0x02, payload: the model's input bytes, all inputs back to back (exactly ``in_bytes``).
   The board copies them into ``en_model_inputs``, times ``en_model_invoke()`` with SysTick and
-  answers OUTPUT.
+  answers OUTPUT. For a model with state (INFO's flag: a spiking network), one INFER is one time
+  step: the state it leaves is where the next INFER starts.
+- ``RESET`` 0x03, empty payload. The board calls ``en_model_reset()`` (it zeroes a spiking
+  network's membranes, synaptic currents and recurrent values; nothing, for a model without state)
+  and answers ACK. The host sends RESET before the first time step of each sample; the board never
+  resets by itself.
 
 board -> host
 
-- ``INFO`` 0x81, the answer to HELLO: ``version u8 | reserved u8 | in_bytes u32 | out_bytes u32 |
-  systick_hz u32 | model id (8 bytes: the first 8 bytes of the model file's SHA-256) | board name
-  (u8 length + ASCII) | model name (u8 length + ASCII)``.
+- ``INFO`` 0x81, the answer to HELLO: ``version u8 | flags u8 | in_bytes u32 | out_bytes u32 |
+  systick_hz u32 | state_bytes u32 | model id (8 bytes: the first 8 bytes of the model file's
+  SHA-256) | board name (u8 length + ASCII) | model name (u8 length + ASCII)``. Flags: bit 0, the
+  model has state (``EN_HAS_STATE``: one INFER is one time step); the other bits are 0.
+  ``state_bytes`` is ``EN_STATE_BYTES``, the persistent state that RESET zeroes (0 without state).
+  The host reads ``version`` first and stops, saying which version each end speaks, on any version
+  but its own: version 1 firmware (no RESET, no flags or state_bytes in INFO) must be rebuilt.
 - ``OUTPUT`` 0x82, the answer to INFER: the output bytes (all outputs back to back, ``out_bytes``),
   then the inference's duration in SysTick ticks as u64 LE.
 - ``NAK`` 0x83: the request was rejected, retransmit it. Payload ``reason u8 | expected seq u8``;
   its seq is the rejected frame's seq as received. Reasons: 1 bad CRC, 2 bad length (INFER's must
-  be ``in_bytes``, HELLO's 0), 3 unexpected seq (``expected`` says which), 4 unknown type, 5 the
-  frame stopped mid-way (no byte for 1 s of the board's clock).
+  be ``in_bytes``, HELLO's and RESET's 0), 3 unexpected seq (``expected`` says which), 4 unknown
+  type, 5 the frame stopped mid-way (no byte for 1 s of the board's clock).
 - ``ERROR`` 0x84: the board cannot answer. Payload ``code u8 | value i32 LE``; code 1: the
   inference failed (value: what ``en_model_invoke()`` returned).
+- ``ACK`` 0x85, the answer to RESET: empty payload; the state is zero.
 
-Sequence rules on the board: after HELLO any INFER seq is accepted; then an INFER with the seq of
-the last one answered is a retransmission and gets the same OUTPUT again, from a copy (the model
-does not run twice); seq + 1 (mod 256) is the next window; any other seq gets NAK 3.
+Sequence rules on the board: INFER and RESET share one sequence. After HELLO any seq is accepted;
+then a request with the seq and the type of the last one answered is a retransmission and gets the
+same answer again, from a copy (an INFER does not run twice, so a time step never advances the
+state twice; a RESET is not redone, although redoing it would be harmless since no step ran since);
+seq + 1 (mod 256) is the next request; any other seq, or the last seq with another type, gets
+NAK 3. A late duplicate of a RESET (after a step ran) therefore never zeroes the state mid-sample.
 
 The host (``Link``) has one request in flight. It takes as the answer only a frame whose CRC is
 right, whose type answers the request, whose seq is the request's and whose length is what INFO
@@ -48,6 +61,8 @@ whose seq arrived damaged is retransmitted after the timeout), frames of the wro
 A NAK of the request, or no answer within ``timeout`` seconds, makes it retransmit the same
 request with the same seq; after ``retries`` retransmissions it stops with an error that says
 what it tried.
+
+A spiking network's sample of T steps is streamed as RESET, then T INFERs (``Link.sample``).
 """
 
 from __future__ import annotations
@@ -66,12 +81,13 @@ SYNC = b"\xa5\x5a"
 HEADER = struct.Struct("<BBH")  # type, seq, length
 CRC = struct.Struct("<I")
 TICKS = struct.Struct("<Q")
-VERSION = 1
+VERSION = 2  # 2: RESET / ACK, and INFO's flags and state_bytes (spiking networks)
 MAX_PAYLOAD = 0xFFFF
 
-HELLO, INFER = 0x01, 0x02
-INFO, OUTPUT, NAK, ERROR = 0x81, 0x82, 0x83, 0x84
-TYPE_NAMES = {HELLO: "HELLO", INFER: "INFER", INFO: "INFO", OUTPUT: "OUTPUT", NAK: "NAK", ERROR: "ERROR"}
+HELLO, INFER, RESET = 0x01, 0x02, 0x03
+INFO, OUTPUT, NAK, ERROR, ACK = 0x81, 0x82, 0x83, 0x84, 0x85
+TYPE_NAMES = {HELLO: "HELLO", INFER: "INFER", RESET: "RESET", INFO: "INFO", OUTPUT: "OUTPUT", NAK: "NAK",
+              ERROR: "ERROR", ACK: "ACK"}  # fmt: skip
 
 NAK_CRC, NAK_LENGTH, NAK_SEQ, NAK_TYPE, NAK_TIMEOUT = 1, 2, 3, 4, 5
 NAK_REASONS = {
@@ -83,7 +99,8 @@ NAK_REASONS = {
 }
 ERROR_INVOKE = 1
 
-INFO_FIXED = struct.Struct("<BBIII8s")  # version, reserved, in_bytes, out_bytes, systick_hz, model id
+INFO_FIXED = struct.Struct("<BBIIII8s")  # version, flags, in_bytes, out_bytes, systick_hz, state_bytes, model id
+INFO_STATEFUL = 0x01  # INFO's flags: the model has state (EN_HAS_STATE)
 INFO_MAX = INFO_FIXED.size + 2 * 256  # and two names of up to 255 bytes
 
 
@@ -180,16 +197,24 @@ class Info:
     model_id: bytes
     board: str
     model: str
+    stateful: bool = False  # EN_HAS_STATE: one INFER is one time step (a spiking network)
+    state_bytes: int = 0  # EN_STATE_BYTES: what RESET zeroes
 
     def pack(self) -> bytes:
         b, m = self.board.encode(), self.model.encode()
-        fixed = INFO_FIXED.pack(self.version, 0, self.in_bytes, self.out_bytes, self.systick_hz, self.model_id)
+        flags = INFO_STATEFUL if self.stateful else 0
+        fixed = INFO_FIXED.pack(self.version, flags, self.in_bytes, self.out_bytes, self.systick_hz,
+                                self.state_bytes, self.model_id)  # fmt: skip
         return fixed + bytes([len(b)]) + b + bytes([len(m)]) + m
 
     @staticmethod
-    def unpack(payload: bytes) -> Info:
+    def unpack(payload: bytes, where: str = "the board") -> Info:
+        """INFO's fields; its version is read first, and any but ``VERSION`` stops here with what
+        to do (the layout after the version byte is that version's)."""
+        if payload and payload[0] != VERSION:
+            raise StreamError(version_mismatch(payload[0], where))
         try:
-            version, _, in_bytes, out_bytes, hz, model_id = INFO_FIXED.unpack_from(payload)
+            version, flags, in_bytes, out_bytes, hz, state_bytes, model_id = INFO_FIXED.unpack_from(payload)
             at = INFO_FIXED.size
             board = payload[at + 1 : at + 1 + payload[at]]
             at += 1 + payload[at]
@@ -199,7 +224,17 @@ class Info:
         except (struct.error, IndexError, ValueError) as e:
             raise StreamError(f"the board's INFO frame is malformed ({e}): {payload.hex()}") from e
         return Info(version, in_bytes, out_bytes, hz, model_id, board.decode(errors="replace"),
-                    model.decode(errors="replace"))  # fmt: skip
+                    model.decode(errors="replace"), bool(flags & INFO_STATEFUL), state_bytes)  # fmt: skip
+
+
+def version_mismatch(version: int, where: str) -> str:
+    """What to do when the board's firmware speaks another protocol version than this host."""
+    text = f"{where} runs stream firmware of protocol version {version}; this host speaks version {VERSION}"
+    if version < VERSION:
+        return (f"{text} (version {VERSION} adds RESET and the model's state to INFO, for spiking networks): "
+                "rebuild the stream firmware with this edgeneuro (`edgeneuro stream MODEL --build DIR`) and "
+                "flash it (`edgeneuro flash DIR`)")  # fmt: skip
+    return f"{text}: stream to it with the edgeneuro that built its firmware, or upgrade this one"
 
 
 class Transport(Protocol):
@@ -232,9 +267,7 @@ class Link:
     def hello(self, timeout: float | None = None) -> Info:
         self.seq = (self.seq + 1) & 0xFF
         frame = self._request(HELLO, b"", INFO, timeout)
-        self.info = Info.unpack(frame.payload)
-        if self.info.version != VERSION:
-            raise StreamError(f"{self.where} speaks protocol version {self.info.version}; this host speaks {VERSION}")
+        self.info = Info.unpack(frame.payload, self.where)  # stops on another protocol version
         self.parser.max_payload = max(self.info.out_bytes + TICKS.size, INFO_MAX)  # OUTPUT, or INFO again
         return self.info
 
@@ -250,6 +283,19 @@ class Link:
         (ticks,) = TICKS.unpack_from(frame.payload, self.info.out_bytes)
         return out, ticks
 
+    def reset(self) -> None:
+        """RESET: the board zeroes the model's state (``en_model_reset()``) and answers ACK."""
+        if self.info is None:
+            raise StreamError("send HELLO first")
+        self.seq = (self.seq + 1) & 0xFF
+        self._request(RESET, b"", ACK, None)
+
+    def sample(self, steps: list[bytes]) -> list[tuple[bytes, int]]:
+        """One sample of a model with state: RESET, then one INFER per time step; each step's
+        output bytes and duration in SysTick ticks."""
+        self.reset()
+        return [self.infer(step) for step in steps]
+
     def _valid_length(self, frame: Frame) -> bool:
         if frame.kind == OUTPUT:
             return self.info is not None and len(frame.payload) == self.info.out_bytes + TICKS.size
@@ -257,6 +303,8 @@ class Link:
             return len(frame.payload) == 2
         if frame.kind == ERROR:
             return len(frame.payload) == 5
+        if frame.kind == ACK:
+            return not frame.payload
         return frame.kind == INFO
 
     def _request(self, kind: int, payload: bytes, answer: int, timeout: float | None) -> Frame:

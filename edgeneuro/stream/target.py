@@ -20,6 +20,7 @@ from edgeneuro.errors import BoardError, InputError, ToolError
 from edgeneuro.stream.protocol import MAX_PAYLOAD, TICKS, StreamError
 
 STREAM_JSON = "stream.json"
+CALIBRATION = "stream_calibration.npy"  # a NIR graph's calibration samples, as the firmware was built with them
 MARKER = "en_stream_protocol_version"  # a symbol only firmware/stream.c defines
 
 
@@ -49,12 +50,18 @@ class StreamBuild:
     model_id: bytes
     in_bytes: int
     out_bytes: int
+    # a NIR graph: the front-end options the firmware was built with (dt, encode, synapse_kernels,
+    # calibration: the file in ``folder`` or None); None for other models
+    nir: dict[str, Any] | None = None
 
 
-def build(model: Path, board: Board, out: Path, graph=None) -> StreamBuild:
+def build(model: Path, board: Board, out: Path, graph=None, nir: dict[str, Any] | None = None) -> StreamBuild:
     """Compile ``model`` for ``board`` into ``out`` and build the stream harness as firmware.elf.
     The model file (and its meta.json, if there is one beside it) is copied into ``out`` and
-    ``stream.json`` records the board, the model and the frame sizes."""
+    ``stream.json`` records the board, the model and the frame sizes. ``nir`` (a NIR graph, which
+    ``graph`` must then be): the front-end options it was loaded with, ``dt``, ``encode`` (the
+    spec or None), ``synapse_kernels`` and ``calibration`` (the samples or None); they are recorded
+    too, the samples as stream_calibration.npy, so the folder streams with the same reference."""
     from edgeneuro import build as builder
     from edgeneuro import frontends
     from edgeneuro.compiler import compile_model
@@ -82,6 +89,15 @@ def build(model: Path, board: Board, out: Path, graph=None) -> StreamBuild:
     meta = model.parent / "meta.json"
     if meta.is_file():
         shutil.copyfile(meta, c.out_dir / "meta.json")
+    record = None
+    if nir is not None:
+        import numpy as np
+
+        record = {k: nir.get(k) for k in ("dt", "encode", "synapse_kernels")}
+        record["calibration"] = None
+        if nir.get("calibration") is not None:
+            np.save(c.out_dir / CALIBRATION, np.asarray(nir["calibration"]))
+            record["calibration"] = CALIBRATION
     doc = {
         "harness": "stream",
         "board": board.name,
@@ -91,8 +107,10 @@ def build(model: Path, board: Board, out: Path, graph=None) -> StreamBuild:
         "in_bytes": in_bytes,
         "out_bytes": out_bytes,
     }
+    if record is not None:
+        doc["nir"] = record
     (c.out_dir / STREAM_JSON).write_text(json.dumps(doc, indent=2) + "\n")
-    return StreamBuild(c.out_dir, elf, board.name, copy, mid, in_bytes, out_bytes)
+    return StreamBuild(c.out_dir, elf, board.name, copy, mid, in_bytes, out_bytes, record)
 
 
 def _has_symbol(elf: Path, name: str) -> bool:
@@ -128,7 +146,7 @@ def load(folder: Path, board: Board) -> StreamBuild:
     if not model.is_file():
         raise InputError(f"{folder}: the model copy {doc['model_file']} is missing")
     return StreamBuild(folder, elf, doc["board"], model, bytes.fromhex(doc["model_sha256"])[:8], doc["in_bytes"],
-                       doc["out_bytes"])  # fmt: skip
+                       doc["out_bytes"], doc.get("nir"))  # fmt: skip
 
 
 class Qemu:
