@@ -405,7 +405,7 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(fn=cmd_inspect)
 
-    t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm) on EDF recordings, split by subject")
+    t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm, snn) on EDF recordings, by subject")
     t.add_argument("data", help="folder of EDF+ recordings with SzCORE *_events.tsv or CHB-MIT summaries")
     t.add_argument("--family", default="cnn", choices=("dnn", "cnn", "lstm", "snn"),
                    help="snn: LIF neurons trained with surrogate gradients, written as model.nir")  # fmt: skip
@@ -496,7 +496,7 @@ def parser() -> argparse.ArgumentParser:
     st.set_defaults(fn=cmd_stream)
 
     d = sub.add_parser(
-        "demo", help="the end-to-end job: train DNN, 1-D CNN and LSTM detectors, compress to int8, run on QEMU, check"
+        "demo", help="the end-to-end job: DNN, CNN, LSTM and spiking detectors trained, run on QEMU, checked"
     )
     d.add_argument("--out", default="out/demo", help="folder for the model, firmware and report")
     d.add_argument("--board", default="mps2-an386")
