@@ -69,30 +69,16 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
 
 
 def _nir(a: argparse.Namespace) -> dict:
-    """The front-end options of a NIR graph: its time step (--dt) and calibration inputs (--calibrate)."""
-    if Path(a.model).suffix.lower() != ".nir":
-        if getattr(a, "dt", None) is not None:
-            raise InputError(f"{a.model}: --dt is the time step of spiking networks (.nir files)")
-        if getattr(a, "encode", None):
-            raise InputError(f"{a.model}: --encode puts a spike encoder at the input of spiking networks (.nir files)")
-        if getattr(a, "synapse_kernels", None):
-            raise InputError(f"{a.model}: --synapse-kernels picks the synapse kernels of spiking networks (.nir files)")
-        return {}
-    import numpy as np
+    """The front-end options of a NIR graph (edgeneuro/frontends/nir_options.py): --dt, --calibrate,
+    --encode and --synapse-kernels; an snn-family model brings its own time step and calibration."""
+    from edgeneuro.frontends.nir_options import load_options, nir_options
 
-    calibration = None
-    if getattr(a, "calibrate", None):
-        try:
-            calibration = np.load(a.calibrate, allow_pickle=False)
-        except Exception as e:
-            raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
-    opts = {"dt": a.dt, "calibration": calibration}
-    opts["synapse_kernels"] = getattr(a, "synapse_kernels", None) or "auto"  # edgeneuro/passes/synapse_kernels.py
-    if getattr(a, "encode", None):  # raw int16 EEG samples in, spikes to the network (edgeneuro/data/encode.py)
-        from edgeneuro.data.encode import parse
-
-        opts["encoder"] = parse(a.encode)
-    return opts
+    nir = Path(a.model).suffix.lower() == ".nir"
+    given = {"dt": getattr(a, "dt", None), "encode": getattr(a, "encode", None),
+             "synapse_kernels": getattr(a, "synapse_kernels", None)}  # fmt: skip
+    if nir:  # for other models --calibrate is the ONNX quantizer's
+        given["calibrate"] = getattr(a, "calibrate", None)
+    return load_options(nir_options(Path(a.model), **given))
 
 
 def cmd_compile(a: argparse.Namespace) -> int:
