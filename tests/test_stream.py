@@ -521,7 +521,8 @@ def test_stream_spiking_network_through_qemu_bitexact(lif, tmp_path):
     assert not np.array_equal(y["out"][1], y["out"][0])
     assert r["ok"] and (r["samples"], r["time_steps"], r["outputs_equal_reference"]) == (3, 25, 3)
     assert (r["steps_equal_reference"], r["steps_compared"]) == (75, 75)
-    assert r["protocol"]["sent"] == 1 + 3 * 26  # HELLO, then RESET + 25 INFER per sample
+    requests = r["protocol"]["sent"] - r["protocol"].get("retransmits", 0)  # a loaded machine may retransmit
+    assert requests == 1 + 3 * 26  # HELLO, then RESET + 25 INFER per sample
     assert r["state_bytes"] == state_bytes >= 4 * (16 + 3) + 4 * 16  # membranes, the recurrent edge's values
     assert 0 < r["instructions_per_step"] <= r["instructions_per_sample"] <= 25 * r["instructions_per_step"]
     assert r["instructions_per_sample_mean"] == pytest.approx(25 * r["instructions_per_step_mean"])
@@ -606,4 +607,5 @@ def test_stream_a_recording_to_a_spiking_detector(tmp_path):
     w = r["metrics"]["window"]
     flagged = w["ictal_detected"] + w["interictal"] - w["interictal_correct"]
     assert 0 < flagged < w["windows"]  # the decisions are not all one class: the comparison means something
-    assert 0 < r["instructions_per_step"] and r["protocol"]["sent"] == 1 + 150 * 33
+    requests = r["protocol"]["sent"] - r["protocol"].get("retransmits", 0)  # a loaded machine may retransmit
+    assert 0 < r["instructions_per_step"] and requests == 1 + 150 * 33
