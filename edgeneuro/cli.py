@@ -70,12 +70,14 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
 
 def _nir(a: argparse.Namespace) -> dict:
     """The front-end options of a NIR graph (edgeneuro/frontends/nir_options.py): --dt, --calibrate,
-    --encode and --synapse-kernels; an snn-family model brings its own time step and calibration."""
+    --encode, --synapse-kernels and --synapse-weights; an snn-family model brings its own time step and
+    calibration."""
     from edgeneuro.frontends.nir_options import load_options, nir_options
 
     nir = Path(a.model).suffix.lower() == ".nir"
     given = {"dt": getattr(a, "dt", None), "encode": getattr(a, "encode", None),
-             "synapse_kernels": getattr(a, "synapse_kernels", None)}  # fmt: skip
+             "synapse_kernels": getattr(a, "synapse_kernels", None),
+             "synapse_weights": getattr(a, "synapse_weights", None)}  # fmt: skip
     if nir:  # for other models --calibrate is the ONNX quantizer's
         given["calibrate"] = getattr(a, "calibrate", None)
     return load_options(nir_options(Path(a.model), **given))
@@ -149,7 +151,7 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
                      else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
-                     encode=a.encode, synapse_kernels=a.synapse_kernels)  # fmt: skip
+                     encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -303,7 +305,7 @@ def cmd_stream(a: argparse.Namespace) -> int:
     res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
-                 synapse_kernels=a.synapse_kernels)  # fmt: skip
+                 synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -353,7 +355,9 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--calibrate", metavar="DATA.npy",
                         help="quantize a float ONNX model to int8 first, calibrating on these samples "
                         "[N, *input shape without batch]; for a .nir graph, input samples [N, T, features] "
-                        "that set the input's int8 scale")  # fmt: skip
+                        "that set the input's int8 scale and give the spike rates of --synapse-kernels auto (with "
+                        "--encode: raw int16 samples [N, T, channels], as --input, that only give the spike "
+                        "rates)")  # fmt: skip
         sp.add_argument("--dt", type=float, metavar="SECONDS",
                         help="the time step of a spiking network (.nir, NIR graph; required there)")  # fmt: skip
         sp.add_argument("--encode", metavar="RULE:N[,channels=C][,scale=S]",
@@ -364,6 +368,10 @@ def parser() -> argparse.ArgumentParser:
                         help="a .nir network's synapses on spike inputs: dense, event-driven (only the inputs that "
                         "spiked cost work), or auto (default): event-driven where the spike rate measured on "
                         "--calibrate samples is below the break-even rate, dense without them")  # fmt: skip
+        sp.add_argument("--synapse-weights", choices=("auto", "int8", "int16"),
+                        help="a .nir network's synapse weights: int8, int16, or auto (default): int16 on the "
+                        "synapses into a recurrent population, whose rounding the recurrence amplifies, int8 "
+                        "elsewhere")  # fmt: skip
 
     c = sub.add_parser(
         "compile",
@@ -471,11 +479,15 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--dt", type=float, metavar="SECONDS", help="the time step of a .nir spiking network (default: "
                     "from its meta.json, for the snn family)")  # fmt: skip
     st.add_argument("--calibrate", metavar="DATA.npy", help="a .nir network's input samples [N, T, features] that "
-                    "set the input's int8 scale (default: calibration.npy beside an snn-family model)")  # fmt: skip
+                    "set the input's int8 scale and give the spike rates of --synapse-kernels auto (default: "
+                    "calibration.npy beside an snn-family model); with --encode raw int16 samples [N, T, channels] "
+                    "that only give the spike rates (as `run`)")  # fmt: skip
     st.add_argument("--encode", metavar="RULE:N[,channels=C][,scale=S]",
                     help="a .nir network takes raw int16 samples, encoded to spikes on chip (as `run`)")  # fmt: skip
     st.add_argument("--synapse-kernels", choices=("dense", "event", "auto"),
                     help="a .nir network's synapse kernels (as `run`; default auto)")  # fmt: skip
+    st.add_argument("--synapse-weights", choices=("auto", "int8", "int16"),
+                    help="a .nir network's synapse weights (as `run`; default auto)")  # fmt: skip
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")

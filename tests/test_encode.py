@@ -257,6 +257,120 @@ def test_encoder_lif_on_qemu(tmp_path, capsys, rule, value):
 
 
 # ---------------------------------------------------------------------------------------------
+# --calibrate with --encode: raw int16 samples, encoded to measure the synapses' input spike rates.
+
+
+def spike_rate(enc: encode.Encoder, q: np.ndarray) -> float:
+    """The fraction of non-zero spikes the host encoder gives for the samples ``q`` [N, T, C]."""
+    z = np.stack([enc(s) for s in q])
+    return np.count_nonzero(z) / z.size
+
+
+def choices(g) -> dict[str, dict]:
+    return {
+        op.attrs["node"]: {**op.attrs["kernel_choice"], "op": op.kind} for op in g.ops if "kernel_choice" in op.attrs
+    }
+
+
+def test_calibrate_raw_samples_picks_event_kernels(tmp_path, capsys):
+    """`compile --encode --calibrate Q.npy` (raw int16 samples, as `run --input` takes them): the
+    fixed-point reference runs them through ENCODE and the network, and auto makes each synapse
+    event-driven below the break-even rate; the rate recorded in plan.json is the host encoder's
+    spike count over the calibration samples (and for the hidden synapse the reference's hidden
+    spikes). The compiled host C equals the reference on other samples."""
+    import json
+
+    from edgeneuro import frontends
+    from edgeneuro.passes.synapse_kernels import BREAK_EVEN
+
+    enc = encode.Encoder("delta", 40)
+    path = write(tmp_path, lif_net(np.random.default_rng(0), enc.per_channel * 4))
+    cal = eeg_windows()  # int16 [3, 256, 4]
+    np.save(tmp_path / "cal.npy", cal)
+    rate = spike_rate(enc, cal)
+    assert 0.05 < rate < BREAK_EVEN["NIR_AFFINE"]
+    rc = cli.main(["compile", str(path), "--dt", str(DT), "--encode", f"delta:40,scale={SCALE_UV}", "--calibrate",
+                   str(tmp_path / "cal.npy"), "-o", str(tmp_path / "gen")])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    layers = json.loads((tmp_path / "gen" / "plan.json").read_text())["layers"]
+    assert layers[0]["op"] == "ENCODE"
+    fc1, fc2 = [la for la in layers if la["op"].startswith("NIR_AFFINE")]
+    assert (fc1["op"], fc1["kernel"]) == ("NIR_AFFINE_EVENT", "en_snn_affine_event_s8")
+    assert fc1["kernel_choice"]["kernel"] == "event" and "< break-even 82 %" in fc1["kernel_choice"]["why"]
+    assert fc1["kernel_choice"]["input_spike_rate"] == pytest.approx(rate, abs=1e-5)
+
+    g = frontends.load(path, dt=DT, calibration=cal, encoder=enc)
+    graph, kernels = prepare(g)
+    k = graph.outputs.index("spikes")
+    hidden = np.stack([reference.run_steps(graph, kernels, s)[k] for s in cal])
+    assert 0 < hidden.mean() < BREAK_EVEN["NIR_AFFINE"]
+    assert fc2["kernel_choice"]["input_spike_rate"] == pytest.approx(np.count_nonzero(hidden) / hidden.size, abs=1e-5)
+    assert fc2["kernel"] == "en_snn_affine_event_s8"
+    ch = choices(g)
+    assert {n: c["op"] for n, c in ch.items()} == {"fc1": "NIR_AFFINE_EVENT", "fc2": "NIR_AFFINE_EVENT"}
+    assert choices(frontends.load(path, dt=DT, calibration=cal.astype(np.float64), encoder=enc)) == ch  # integers
+
+    q = eeg(9, 240.0)[:768].reshape(3, 256, 4)  # not the calibration samples
+    c = compile_model(path, boards.load("mps2-an386"), tmp_path / "host", g)
+    assert [kk.fn for kk in c.kernels].count("en_snn_affine_event_s8") == 2
+    host = run_on_host(c, q)
+    for s, sample in enumerate(q):
+        for i, name in enumerate(graph.outputs):
+            np.testing.assert_array_equal(host[name][s], reference.run_steps(graph, kernels, sample)[i], err_msg=name)
+    assert host["spikes"].any() and not host["spikes"].all()
+
+    # rate:1 fires at every non-zero sample: above the break-even, the first synapse stays dense
+    busy = encode.Encoder("rate", 1)
+    rate = spike_rate(busy, cal)
+    assert rate >= BREAK_EVEN["NIR_AFFINE"]
+    net = write(tmp_path, lif_net(np.random.default_rng(0), 4), "rate.nir")
+    ch = choices(frontends.load(net, dt=DT, calibration=cal, encoder=busy))
+    assert ch["fc1"]["op"] == "NIR_AFFINE" and ch["fc1"]["kernel"] == "dense" and ">= break-even" in ch["fc1"]["why"]
+    assert ch["fc1"]["input_spike_rate"] == pytest.approx(rate, abs=1e-5)
+
+
+@pytest.mark.sim
+def test_stream_build_keeps_raw_calibration(tmp_path, capsys):
+    """`stream --encode --calibrate --build DIR`: stream.json records the encoder and the raw
+    samples (int16, stream_calibration.npy); DIR streams again with the same kernels, on QEMU equal to
+    the reference; other calibration samples are refused."""
+    import json
+
+    from edgeneuro import frontends
+    from edgeneuro.frontends.nir_options import load_options, nir_options
+    from edgeneuro.stream import target
+
+    board = boards.load("mps2-an386")
+    spec = f"delta:40,scale={SCALE_UV}"
+    path = write(tmp_path, lif_net(np.random.default_rng(2), 8))
+    cal = eeg_windows()
+    np.save(tmp_path / "cal.npy", cal.astype(np.int32))  # integers in the int16 range, of another dtype
+    q = eeg(11, 240.0)[:64].reshape(2, 32, 4)
+    np.save(tmp_path / "q.npy", q)
+    rc = cli.main(["stream", str(path), "--dt", str(DT), "--encode", spec, "--calibrate", str(tmp_path / "cal.npy"),
+                   "--input", str(tmp_path / "q.npy"), "--build", str(tmp_path / "build"), "--json"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert json.loads(out)["outputs_equal_reference"] == 2
+    doc = json.loads((tmp_path / "build" / "stream.json").read_text())
+    assert doc["nir"] == {"dt": DT, "encode": spec, "synapse_kernels": "auto", "synapse_weights": "auto",
+                          "calibration": target.CALIBRATION}  # fmt: skip
+    kept = np.load(tmp_path / "build" / target.CALIBRATION)
+    assert kept.dtype == np.int16 and np.array_equal(kept, cal)
+
+    built = target.load(tmp_path / "build", board)
+    opts = nir_options(built.model, built, calibrate=tmp_path / "cal.npy", encode=spec)  # the same: taken
+    g = frontends.load(built.model, **load_options(opts))
+    assert {c["op"] for c in choices(g).values()} == {"NIR_AFFINE_EVENT"}
+    rc = cli.main(["stream", str(tmp_path / "build"), "--input", str(tmp_path / "q.npy"), "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and json.loads(out)["outputs_equal_reference"] == 2, err
+    np.save(tmp_path / "other.npy", cal[:1])
+    with pytest.raises(InputError, match="was built with --calibrate samples"):
+        nir_options(built.model, built, calibrate=tmp_path / "other.npy")
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors: one line naming the file and the sizes, a non-zero exit code.
 
 
@@ -284,11 +398,35 @@ def test_error_rate_channels(tmp_path, capsys):
     assert "1 x 4 = 4 spike channels" in err and "takes 8 values" in err
 
 
-def test_error_encode_with_calibrate(tmp_path, capsys):
-    np.save(tmp_path / "cal.npy", np.ones((1, 3, 8), np.float32))
-    err = compile_error(tmp_path, capsys, lif_net(np.random.default_rng(0), 8), "--encode", "delta:4",
-                        "--calibrate", str(tmp_path / "cal.npy"))  # fmt: skip
-    assert "--calibrate" in err
+@pytest.mark.parametrize(
+    "samples, spec, names_model, says",
+    [
+        (np.full((2, 8, 4), 0.5), "delta:40", False, ["hold 0.5, not an integer", "quantize"]),
+        (np.full((2, 8, 4), 40000.0), "delta:40", False, ["hold 40000.0, outside the int16 range"]),
+        (np.full((2, 8, 4), -70000, np.int32), "rate:100", False, ["hold -70000, outside the int16 range"]),
+        (np.full((2, 8, 4), np.nan, np.float32), "delta:40", False, ["hold nan, not an integer"]),
+        (np.zeros((8, 4), np.int16), "delta:40,channels=4", False, ["shape [8, 4]", "[samples, T, 4]"]),
+        (np.zeros((2, 8, 3), np.int16), "delta:40", True, ["shape [2, 8, 3]", "[samples, T, 4]", "4 channels"]),
+        (np.zeros((2, 8, 8), np.int16), "rate:100", True, ["shape [2, 8, 8]", "[samples, T, 4]"]),
+        (np.array([[["a"]]]), "delta:40", False, ["dtype <U1"]),
+    ],
+)
+def test_error_bad_raw_calibration(tmp_path, capsys, samples, spec, names_model, says):
+    """--calibrate with --encode takes raw int16 samples [samples, T, channels]: anything else stops
+    the command with one line that names the file (the model's when only its input size shows the
+    problem) and what to give."""
+    path = write(tmp_path, lif_net(np.random.default_rng(0), 8 if spec.startswith("delta") else 4))
+    cal = tmp_path / "cal.npy"
+    np.save(cal, samples)
+    for cmd in (["compile", str(path), "-o", str(tmp_path / "gen")], ["inspect", str(path)]):
+        rc = cli.main([*cmd, "--dt", str(DT), "--encode", spec, "--calibrate", str(cal)])
+        err = capsys.readouterr().err
+        assert rc != 0 and len(err.strip().splitlines()) == 1, err
+        assert str(path if names_model else cal) in err, err
+        assert "with --encode, --calibrate takes raw int16 samples" in err and "edgeneuro run --input" in err, err
+        for text in says:
+            assert text in err, err
+    assert not (tmp_path / "gen").exists()
 
 
 def test_error_bad_spec_and_float_samples(tmp_path, capsys):

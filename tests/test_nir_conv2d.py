@@ -348,25 +348,31 @@ def test_every_pool_kernel_on_host(tmp_path):
     assert fns >= {"en_snn_conv2d_s8", "en_snn_pool2d_s8", "en_snn_pool2d_s8_s32", "en_snn_pool2d_s32"}
 
 
-@given(cnn_case(grid=False), st.sampled_from([0.0, 0.02, 0.1, 0.4, 1.0]))
+@given(cnn_case(grid=False), st.sampled_from([0.0, 0.02, 0.1, 0.4, 1.0]), st.sampled_from(["int8", "int16"]))
 @settings(max_examples=20)
-def test_host_c_event_conv2d_equals_reference(tmp_path_factory, case, rate):
+def test_host_c_event_conv2d_equals_reference(tmp_path_factory, case, rate, weights):
     """The event-driven Conv2d (forced; the input is a spike train, every calibration value being 0
-    or 1): its reference equals the dense one, and the host C equals it, bit for bit, at any rate."""
+    or 1) and the dense one, with int8 or int16 weights: the event-driven reference equals the dense
+    one, and the host C of both equals it, bit for bit, at any rate."""
     graph, x = case
     x = (np.random.default_rng(int(x.sum())).random(x.shape) < rate).astype(np.float32)
     d = tmp_path_factory.mktemp("ev")
     path = write(d, graph)
-    g = frontends.load(path, dt=DT, calibration=x, synapse_kernels="event")
+    opts = {"dt": DT, "calibration": x, "synapse_weights": weights}
+    g = frontends.load(path, synapse_kernels="event", **opts)
     assert "NIR_CONV2D_EVENT" in {op.kind for op in g.ops} and "NIR_CONV2D" not in {op.kind for op in g.ops}
+    assert {g.t(op.inputs[1]).dtype for op in g.ops if op.kind == "NIR_CONV2D_EVENT"} == {weights}
+    dense_g = frontends.load(path, synapse_kernels="dense", **opts)
     ev_graph, ev_kernels = prepare(g)
-    dense_graph, dense_kernels = prepare(frontends.load(path, dt=DT, calibration=x, synapse_kernels="dense"))
+    dense_graph, dense_kernels = prepare(dense_g)
     host = run_on_host(compile_model(path, boards.load("mps2-an386"), d / "gen", g), x)
+    dense_host = run_on_host(compile_model(path, boards.load("mps2-an386"), d / "dense", dense_g), x)
     for i, name in enumerate(ev_graph.outputs):
         want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
         dense = np.stack([reference.run_steps(dense_graph, dense_kernels, s)[i] for s in x])
         np.testing.assert_array_equal(want, dense, err_msg=name)
         np.testing.assert_array_equal(host[name], want, err_msg=name)
+        np.testing.assert_array_equal(dense_host[name], want, err_msg=name)
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),

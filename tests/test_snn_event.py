@@ -101,26 +101,32 @@ def event_case(draw):
     return graph, spikes(rng, (2, steps, *shape), rate)
 
 
-@given(event_case())
+@given(event_case(), st.sampled_from(["int8", "int16"]))
 @settings(max_examples=30)
-def test_host_c_event_equals_reference(tmp_path_factory, case):
-    """Every synapse event-driven (forced): the host C equals the reference bit for bit over whole
-    spike trains, for every output and step, and the reference equals the dense graph's."""
+def test_host_c_event_and_dense_equal_reference(tmp_path_factory, case, weights):
+    """Every synapse event-driven (forced), then every synapse dense, with int8 or int16 weights:
+    the host C of each equals the reference bit for bit over whole spike trains, for every output
+    and step, and the event-driven graph's reference equals the dense one's."""
     graph, x = case
     d = tmp_path_factory.mktemp("ev")
     path = write(d, graph)
-    g = frontends.load(path, dt=DT, calibration=x, synapse_kernels="event")
-    assert {op.kind for op in g.ops} & set(SYNAPSES) == set()  # every synapse takes spikes
-    ev_graph, ev_kernels = prepare(g)
-    dense_graph, dense_kernels = prepare(frontends.load(path, dt=DT, calibration=x, synapse_kernels="dense"))
-    c = compile_model(path, boards.load("mps2-an386"), d / "gen", g)
-    assert any((k.fn or "").endswith("_event_s8") for k in c.kernels)
-    host = run_on_host(c, x)
+    built = {}
+    for kernels in ("event", "dense"):
+        g = frontends.load(path, dt=DT, calibration=x, synapse_kernels=kernels, synapse_weights=weights)
+        if kernels == "event":
+            assert {op.kind for op in g.ops} & set(SYNAPSES) == set()  # every synapse takes spikes
+        c = compile_model(path, boards.load("mps2-an386"), d / kernels, g)
+        fns = {k.fn for k in c.kernels if k.op.kind.removesuffix("_EVENT") in ("NIR_AFFINE", "NIR_CONV1D")}
+        assert fns and all(("_event_" in fn) == (kernels == "event") for fn in fns), fns
+        assert all(fn.endswith("_w16") == (weights == "int16") for fn in fns), fns
+        built[kernels] = (prepare(g), run_on_host(c, x))
+    ((ev_graph, ev_kernels), ev_host), ((dense_graph, dense_kernels), dense_host) = built["event"], built["dense"]
     for i, name in enumerate(ev_graph.outputs):
         want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
         dense = np.stack([reference.run_steps(dense_graph, dense_kernels, s)[i] for s in x])
         np.testing.assert_array_equal(want, dense, err_msg=name)
-        np.testing.assert_array_equal(host[name], want, err_msg=name)
+        np.testing.assert_array_equal(ev_host[name], want, err_msg=name)
+        np.testing.assert_array_equal(dense_host[name], want, err_msg=name)
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(0, 2**32 - 1))
@@ -143,7 +149,8 @@ def test_event_weight_layout_round_trip(groups, c_out_g, k, seed):
     np.testing.assert_array_equal(wt[c, k - 1], w[g * c_out_g : (g + 1) * c_out_g, c % c_in_g, k - 1])
     event = Kernel(op=op, fn="en_snn_conv1d_event_s8", params=params)
     np.testing.assert_array_equal(from_event_layout(event, wt), w)
-    assert synapse_event.DENSE_FN[event.fn] == dense.fn
+    assert synapse_event.dense_fn(event.fn) == dense.fn
+    assert synapse_event.dense_fn(event.fn + "_w16") == dense.fn + "_w16"
 
 
 def choices(g) -> dict[str, dict]:
@@ -219,22 +226,27 @@ def test_synapse_kernels_flag_is_for_nir(tmp_path, capsys):
 
 @pytest.mark.sim
 def test_event_on_qemu(tmp_path):
-    """Firmware with event-driven Affine and Conv1d synapses on QEMU mps2-an386 == the reference,
-    whole spike trains."""
+    """Firmware with event-driven Affine and Conv1d synapses, int8 and int16 weights, on QEMU
+    mps2-an386 == the reference, whole spike trains."""
     from edgeneuro.runner import run_on_board
 
     rng = np.random.default_rng(5)
-    for name, graph, shape in (("affine", affine_net(rng, 24, 32, 4, recurrent=True), (24,)),
-                               ("conv", conv_net(rng, 4, 16, 6, 3, 2, 1, 2, 2), (4, 16))):  # fmt: skip
+    for name, graph, shape, weights in (
+        ("affine", affine_net(rng, 24, 32, 4, recurrent=True), (24,), "auto"),  # int16: a recurrent population
+        ("conv", conv_net(rng, 4, 16, 6, 3, 2, 1, 2, 2), (4, 16), "int8"),
+        ("conv16", conv_net(rng, 4, 16, 6, 3, 2, 1, 2, 2), (4, 16), "int16"),
+    ):
         d = tmp_path / name
         d.mkdir()
         path = write(d, graph)
         x = spikes(rng, (2, 30, *shape), 0.1)
         np.save(d / "x.npy", x)
-        opts = {"dt": DT, "calibration": x, "synapse_kernels": "event"}
+        opts = {"dt": DT, "calibration": x, "synapse_kernels": "event", "synapse_weights": weights}
         res = run_on_board(path, boards.load("mps2-an386"), d / "x.npy", d / "build", load_options=opts)
         g, kernels = prepare(frontends.load(path, **opts))
-        assert sum((k.fn or "").endswith("_event_s8") for k in kernels) >= 2
+        event = [k.fn for k in kernels if "_event_s8" in (k.fn or "")]
+        wide = {fn.endswith("_w16") for fn in event}  # auto: int16 into the recurrent population, int8 after it
+        assert len(event) >= 2 and wide == {"auto": {True, False}, "int8": {False}, "int16": {True}}[weights], event
         for i, out in enumerate(g.outputs):
             want = np.stack([reference.run_steps(g, kernels, s)[i] for s in x])
             np.testing.assert_array_equal(res.outputs[out], want, err_msg=f"{name}: {out}")

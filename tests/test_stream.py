@@ -527,7 +527,8 @@ def test_stream_spiking_network_through_qemu_bitexact(lif, tmp_path):
     assert 0 < r["instructions_per_step"] <= r["instructions_per_sample"] <= 25 * r["instructions_per_step"]
     assert r["instructions_per_sample_mean"] == pytest.approx(25 * r["instructions_per_step_mean"])
     doc = json.loads((tmp_path / "build" / "stream.json").read_text())
-    assert doc["nir"] == {"dt": 1e-3, "encode": None, "synapse_kernels": "auto", "calibration": None}
+    assert doc["nir"] == {"dt": 1e-3, "encode": None, "synapse_kernels": "auto", "synapse_weights": "auto",
+                          "calibration": None}  # fmt: skip
 
     # the build folder streams with the options it was built with (no --dt); others are refused
     text = edgeneuro("stream", str(tmp_path / "build"), "--input", str(xpath))

@@ -17,10 +17,14 @@ def load(
     calibration: np.ndarray | None = None,
     encoder=None,
     synapse_kernels: str = "auto",
+    synapse_weights: str = "auto",
 ) -> Graph:
     """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX); ``dt`` is the time step
-    of a NIR graph (seconds, required there) and ``calibration`` its input samples;
-    ``synapse_kernels`` (dense, event, auto) picks its synapses' kernels (passes/synapse_kernels.py)."""
+    of a NIR graph (seconds, required there) and ``calibration`` its input samples (with an
+    ``encoder``, ``--encode``: raw int16 samples [samples, T, channels], which set no scale and
+    only give the spike rates); ``synapse_kernels`` (dense, event, auto) picks its synapses'
+    kernels (passes/synapse_kernels.py, from the spike rates measured on ``calibration``) and
+    ``synapse_weights`` (auto, int8, int16) their weights' width (frontends/nir.py)."""
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: no such file")
@@ -38,6 +42,6 @@ def load(
         from edgeneuro.frontends import nir
         from edgeneuro.passes.synapse_kernels import choose
 
-        graph = nir.load(p, dt, calibration, encoder)  # encoder: --encode (edgeneuro/ops/encode.py)
+        graph = nir.load(p, dt, calibration, encoder, synapse_weights)  # encoder: --encode (ops/encode.py)
         return choose(graph, synapse_kernels, calibration)  # dense or event-driven synapses
     raise ModelError(f"{p}: unknown model format '{p.suffix}'; edgeneuro reads .tflite, .onnx and .nir models")

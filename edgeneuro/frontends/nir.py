@@ -45,7 +45,12 @@ gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's
 * the float32 input is quantized to int8, symmetric, scale ``max|x| / 127`` over the calibration
   samples (``--calibrate X.npy``) or, without them, ``1 / 127`` (inputs in [-1, 1]: spikes are exact);
 * spikes are int8 0 / 1; weights int8 with one scale per output channel (``max|w| / 127``), biases
-  int32 at ``s_in * s_w``, int32 accumulators;
+  int32 at ``s_in * s_w``, int32 accumulators. ``--synapse-weights``: ``int8``, ``int16``
+  (``max|w| / 32767``), or ``auto`` (the default): int16 on the synapses of a recurrent population
+  (``recurrent_synapses``: those whose output enters a node on a cycle), int8 elsewhere. A recurrent
+  population amplifies each spike that int8 weight rounding flips (tests/test_nir.py measures the
+  agreement with the float simulation each way); int16 costs a byte per weight and no instruction,
+  and ``auto`` keeps int8 where the accumulator bound ``128 * sum |w| + |b|`` would not fit int32;
 * currents (the outputs of Affine, Linear, Conv1d, Conv2d, Scale and their sums) are int32 with a
   power-of-two scale such that their bound (``sum |w| * max|x| + |b|``, exact for the quantized
   weights) is at most 2^30;
@@ -100,6 +105,9 @@ PARAMS = {
 CURRENT_BITS = 30  # currents and leaky membranes: their bound at most 2^30
 ANCHOR_BITS = 24  # the largest of threshold, reset and leak at most 2^24
 MIN_THRESHOLD_BITS = 8  # fewer bits for a threshold is an error
+WEIGHT_MAX = {"int8": 127, "int16": 32767}
+SYNAPSE_WEIGHTS = ("auto", "int8", "int16")  # --synapse-weights
+ACC_MAX = 2**31 - 1
 
 
 @dataclass
@@ -587,13 +595,43 @@ def _pow2(bound: float, bits: int) -> int:
     return math.ceil(math.log2(bound)) - bits if bound > 0 else -bits
 
 
-def _quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 weights, symmetric, one scale per output channel (axis 0): max|w| / 127."""
+def _quantize_weights(w: np.ndarray, dtype: str = "int8") -> tuple[np.ndarray, np.ndarray]:
+    """int8 or int16 weights, symmetric, one scale per output channel (axis 0): max|w| / 127 or
+    max|w| / 32767."""
+    top = WEIGHT_MAX[dtype]
     flat = w.reshape(w.shape[0], -1)
-    scales = np.abs(flat).max(axis=1) / 127.0
+    scales = np.abs(flat).max(axis=1) / top
     scales = np.where(scales > 0, scales, 1.0)
-    q = np.clip(np.floor(np.abs(flat) / scales[:, None] + 0.5) * np.sign(flat), -127, 127)
-    return q.reshape(w.shape).astype(np.int8), scales
+    q = np.clip(np.floor(np.abs(flat) / scales[:, None] + 0.5) * np.sign(flat), -top, top)
+    return q.reshape(w.shape).astype(dtype), scales
+
+
+def recurrent_synapses(net: Net) -> set[str]:
+    """The weighted nodes (Affine, Linear, Conv1d, Conv2d) whose output enters a node on a cycle,
+    directly or through Flatten: the synapses of a recurrent population, its recurrent ones and
+    those that feed it."""
+    succ: dict[str, list[str]] = {}
+    for n in net.nodes:
+        for s, _ in n.inputs:
+            succ.setdefault(s, []).append(n.name)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(succ.get(start, ()))
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo += succ.get(name, ())
+        return False
+
+    cyclic = {n.name for n in net.nodes if reaches(n.name, n.name)}
+
+    def enters_cycle(name: str) -> bool:
+        return any(c in cyclic or (net.node(c).kind == "Flatten" and enters_cycle(c)) for c in succ.get(name, ()))
+
+    return {n.name for n in net.nodes if n.kind in WEIGHTED and (n.name in cyclic or enters_cycle(n.name))}
 
 
 @dataclass(frozen=True)
@@ -605,8 +643,10 @@ class _NeuronScales:
 
 
 class _Builder:
-    def __init__(self, net: Net, dt: float, in_scale: float) -> None:
+    def __init__(self, net: Net, dt: float, in_scale: float, synapse_weights: str = "auto") -> None:
         self.net, self.dt, self.in_scale = net, dt, in_scale
+        self.synapse_weights = synapse_weights
+        self.recurrent = recurrent_synapses(net)
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
         self.held: dict[str, str] = {}  # node -> the IR tensor holding its output
@@ -674,17 +714,36 @@ class _Builder:
         return sum(self.info(s).bound for s, _ in n.inputs)
 
     def weights(self, n: Node, x: _Value) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """int8 weights, their per-channel scales and the int32 bias (scale s_x * s_w)."""
+        """The weights (int8, or int16 by ``--synapse-weights``), their per-channel scales and the
+        int32 bias (scale s_x * s_w). ``auto`` gives the synapses of recurrent populations int16
+        weights when their accumulator bound allows it, and the others int8."""
         if n.name not in self._weights:
-            w, b = n.params["weight"], n.params["bias"]
-            wq, sw = _quantize_weights(w)
-            bq = np.floor(np.abs(b) / (x.scale * sw) + 0.5) * np.sign(b)
-            if np.any(np.abs(bq) > 2**31 - 1):
-                c = int(np.argmax(np.abs(bq)))
-                raise self.err(n, f"bias {b[c]:g} of output {c} overflows the int32 accumulator (weight scale "
-                                  f"{sw[c]:g}, input scale {x.scale:g})")  # fmt: skip
-            self._weights[n.name] = (wq, sw, bq)
+            mode = self.synapse_weights
+            wide = mode == "int16" or (mode == "auto" and n.name in self.recurrent)
+            got = self._quantized(n, x, "int16") if wide else None
+            if isinstance(got, str) and mode == "int16":
+                raise self.err(n, f"{got}; --synapse-weights auto or int8 keeps int8 weights here")
+            if not isinstance(got, tuple):  # int8: asked for, or int16 does not fit this layer (auto)
+                got = self._quantized(n, x, "int8")
+                if isinstance(got, str):
+                    raise self.err(n, got)
+            self._weights[n.name] = got
         return self._weights[n.name]
+
+    def _quantized(self, n: Node, x: _Value, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | str:
+        """The weights at ``dtype``, or why the int32 bias or accumulator cannot hold them."""
+        w, b = n.params["weight"], n.params["bias"]
+        wq, sw = _quantize_weights(w, dtype)
+        bq = np.floor(np.abs(b) / (x.scale * sw) + 0.5) * np.sign(b)
+        if np.any(np.abs(bq) > ACC_MAX):
+            c = int(np.argmax(np.abs(bq)))
+            return (f"bias {b[c]:g} of output {c} overflows the int32 accumulator ({dtype} weight scale {sw[c]:g}, "
+                    f"input scale {x.scale:g})")  # fmt: skip
+        if dtype != "int8":  # int8 weights: synapse.py checks the same bound when it lowers the op
+            worst = 128 * np.abs(wq.reshape(wq.shape[0], -1)).astype(np.int64).sum(axis=1) + np.abs(bq)
+            if np.any(worst > ACC_MAX):
+                return f"{dtype} weights could overflow the int32 accumulator ({wq[0].size} inputs per output)"
+        return wq, sw, bq
 
     def neuron_scales(self, n: Node) -> _NeuronScales:
         p = n.params
@@ -800,7 +859,7 @@ class _Builder:
                               "whose sum does not fit int8) is not supported yet; edgeneuro's synapses take spikes, "
                               "pooled spikes or the network's input")  # fmt: skip
         wq, sw, bq = self.weights(n, x)
-        wt = self.tensor(f"{n.name}:weight", wq.shape, "int8", data=wq, per_channel=sw)
+        wt = self.tensor(f"{n.name}:weight", wq.shape, str(wq.dtype), data=wq, per_channel=sw)
         bt = self.tensor(f"{n.name}:bias", (wq.shape[0],), "int32", data=bq.astype(np.int32))
         y = self.held_by(n.name)
         if n.kind == "Conv1d":
@@ -848,9 +907,12 @@ def input_scale(net: Net, calibration: np.ndarray | None) -> float:
     return top / 127.0 if top > 0 else 1.0 / 127.0
 
 
-def to_graph(net: Net, dt: float, calibration: np.ndarray | None = None) -> Graph:
-    """The fixed-point temporal graph of ``net`` for time step ``dt`` (seconds)."""
-    b = _Builder(net, float(dt), input_scale(net, calibration))
+def to_graph(net: Net, dt: float, calibration: np.ndarray | None = None, synapse_weights: str = "auto") -> Graph:
+    """The fixed-point temporal graph of ``net`` for time step ``dt`` (seconds); ``synapse_weights``
+    (``--synapse-weights``): auto, int8 or int16."""
+    if synapse_weights not in SYNAPSE_WEIGHTS:
+        raise InputError(f"--synapse-weights {synapse_weights!r}: choose one of {', '.join(SYNAPSE_WEIGHTS)}")
+    b = _Builder(net, float(dt), input_scale(net, calibration), synapse_weights)
     graph_in, outputs = b.build()
     assert sorted(outputs) == sorted(net.outputs)
     outputs = list(net.outputs)  # the Output nodes in the file's order (their tensors bear their names)
@@ -866,7 +928,8 @@ def to_graph(net: Net, dt: float, calibration: np.ndarray | None = None) -> Grap
     )
 
 
-def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = None, encoder=None) -> Graph:
+def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = None, encoder=None,
+         synapse_weights: str = "auto") -> Graph:  # fmt: skip
     """``encoder`` (edgeneuro.data.encode.Encoder, ``--encode``): the graph takes int16 EEG samples
     and an ENCODE op turns them into the Input node's spikes (edgeneuro/ops/encode.py)."""
     if dt is None:
@@ -876,5 +939,5 @@ def load(path: str | Path, dt: float | None, calibration: np.ndarray | None = No
     if encoder is not None:
         from edgeneuro.ops.encode import insert
 
-        return insert(to_graph(read(path), float(dt)), encoder, calibration)
-    return to_graph(read(path), float(dt), calibration)
+        return insert(to_graph(read(path), float(dt), synapse_weights=synapse_weights), encoder, calibration)
+    return to_graph(read(path), float(dt), calibration, synapse_weights)

@@ -12,6 +12,12 @@ accumulators ``a[C]``.
 by an int16 input and ENCODE, which writes the tensor the QUANTIZE wrote. So the network with its
 encoder computes exactly what the network without it computes on the host encoder's spikes given
 as float 0 / 1.
+
+Calibration samples (``--calibrate X.npy`` with ``--encode``) are raw samples as the encoded network
+takes them, ``[samples, T, channels]`` int16 (the layout of ``edgeneuro run --input``; integer
+values of another dtype are taken too), checked by ``raw_samples``. They set no scale (the
+network's input is spikes): edgeneuro/passes/synapse_kernels.py runs them through the fixed-point
+reference, ENCODE included, to measure each synapse's input spike rate.
 """
 
 from __future__ import annotations
@@ -70,14 +76,40 @@ def reference(k: Kernel, x: np.ndarray, state: np.ndarray) -> np.ndarray:
     return (z * p["spike"]).astype(np.int8)
 
 
+def raw_samples(calibration, channels: int | None, where: str, scale: float | None = None) -> np.ndarray:
+    """``--calibrate`` samples with ``--encode``, as int16 ``[samples, T, channels]``: raw samples
+    as the encoded network takes them (``edgeneuro run --input``). Any integer or float array whose
+    values are integers in the int16 range is taken; ``channels`` None: any number of channels.
+    Anything else is an InputError that starts with ``where`` and says what to give."""
+    c = np.asarray(calibration)
+    want = f"[samples, T, {channels if channels else 'channels'}]"
+    what = (f"with --encode, --calibrate takes raw int16 samples {want}, as `edgeneuro run --input` takes them "
+            "(they are encoded to spikes to measure the synapses' input spike rates)")  # fmt: skip
+    to_int16 = f"edgeneuro.data.encode.quantize(x, {f'{scale:g}' if scale else 'SCALE'})"
+    if c.dtype.kind not in "biuf":
+        raise InputError(f"{where}: --calibrate samples of dtype {c.dtype}: {what}")
+    if c.ndim != 3 or 0 in c.shape or (channels and c.shape[2] != channels):
+        raise InputError(f"{where}: --calibrate samples of shape {list(c.shape)}: {what}")
+    if c.dtype.kind == "f":
+        bad = ~np.isfinite(c) | (c != np.round(c))
+        if bad.any():
+            raise InputError(f"{where}: --calibrate samples hold {c[bad][0].item()!r}, not an integer: {what}; "
+                             f"quantize float samples to int16 counts first ({to_int16})")  # fmt: skip
+    lo, hi = c.min(), c.max()
+    if lo < rules.INT16_MIN or hi > rules.INT16_MAX:
+        v = (lo if lo < rules.INT16_MIN else hi).item()
+        raise InputError(f"{where}: --calibrate samples hold {v!r}, outside the int16 range "
+                         f"[{rules.INT16_MIN}, {rules.INT16_MAX}]: {what}")  # fmt: skip
+    return c.astype(np.int16)
+
+
 def insert(graph: Graph, encoder: rules.Encoder, calibration=None) -> Graph:
     """``graph`` (from the NIR front end, float32 input quantized to int8) with ``encoder`` at its
     input: the graph takes int16 samples ``[1, channels]`` per step. The NIR input's size must be
-    ``2 * channels`` (delta) or ``channels`` (rate)."""
+    ``2 * channels`` (delta) or ``channels`` (rate). ``calibration`` (``--calibrate``), if given, is
+    checked as raw samples (``raw_samples``); it sets nothing here (the input scale of the spikes
+    is fixed), edgeneuro/passes/synapse_kernels.py measures spike rates on it."""
     src = graph.source
-    if calibration is not None:
-        raise InputError(f"{src}: --calibrate sets the scale of a float input; with --encode the network takes "
-                         "int16 samples and its input is spikes: leave --calibrate out")  # fmt: skip
     (raw,) = graph.inputs
     quantize = [op for op in graph.ops if op.kind == "QUANTIZE" and op.inputs == (raw,)]
     if len(quantize) != 1:
@@ -97,6 +129,8 @@ def insert(graph: Graph, encoder: rules.Encoder, calibration=None) -> Graph:
         raise ModelError(f"{src}: the NIR Input node '{node}' takes {size} values (shape {shape}), an odd number: "
                          f"{what}, so it must take 2 x channels")  # fmt: skip
     channels = size // per
+    if calibration is not None:
+        raw_samples(calibration, channels, f"{src} (--encode {encoder.spec()}, {channels} channels)", encoder.scale)
     quant = QuantParams((float(encoder.scale),), (0,)) if encoder.scale else None
     name = f"{node}:samples"
     tensors = {k: v for k, v in graph.tensors.items() if k != raw}

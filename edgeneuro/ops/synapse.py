@@ -5,9 +5,10 @@ sum of the currents that meet at one node.
 Spec, with ``mul_round(x, m, n) = floor(x * m / 2^n + 1/2)`` (edgeneuro/ir/quant.py, exact int64
 product) and ``sat32`` the saturation to int32:
 
-* NIR_AFFINE (NIR Affine and Linear): ``acc[o] = bias[o] + sum_k w[o,k] * x[k]`` (int8 weights
-  with one scale per output ``s_w[o]``, int32 bias of scale ``s_x * s_w[o]``, int32 accumulator:
-  the compiler refuses layers where ``128 * 127 * depth + |bias|`` could leave int32), then
+* NIR_AFFINE (NIR Affine and Linear): ``acc[o] = bias[o] + sum_k w[o,k] * x[k]`` (int8 weights,
+  or int16 ones (kernel ``_w16``, the front end's ``--synapse-weights``), with one scale per output
+  ``s_w[o]``, int32 bias of scale ``s_x * s_w[o]``, int32 accumulator: the compiler refuses layers
+  where ``128 * sum_k |w[o,k]| + |bias[o]|`` could leave int32), then
   ``y[o] = sat32(mul_round(acc[o], m[o], n[o]))`` with ``m[o] * 2^-n[o]`` the multiplier
   ``s_x * s_w[o] / s_y`` (31 significant bits, ``snn_multiplier``). ``y`` is the real current in
   units of its power-of-two scale ``s_y``.
@@ -17,7 +18,7 @@ product) and ``sat32`` the saturation to int32:
 * NIR_CONV2D (NIR Conv2d, ``[C, H, W]``): the same over two axes, ``acc[o, y, x] = bias[o] +
   sum_{c, i, j} w[o, c, i, j] * x[g * C_in/groups + c, y * stride_h + i * dil_h - pad_h, x *
   stride_w + j * dil_w - pad_w]``, taps outside the input contributing nothing; the accumulator
-  bound is the same check with ``depth = C_in/groups * kH * kW``.
+  bound is the same check over each output channel's weights.
 * NIR_SCALE (NIR Scale, and the int8 -> int32 conversion of spikes or the input before they are
   summed into a neuron): ``y[i] = sat32(mul_round(x[i], m[i], n[i]))``, ``m[i] * 2^-n[i] = s_x *
   scale[i] / s_y`` (``scale`` in the op's attributes); ``x`` is int8 or int32.
@@ -38,6 +39,7 @@ from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("NIR_AFFINE", "NIR_CONV1D", "NIR_CONV2D", "NIR_SCALE", "NIR_ADD")
 C_FILE = "synapse"
+WEIGHT_TYPES = {"int8": "", "int16": "_w16"}  # the weight type -> the kernel name's suffix
 
 
 def node_unsupported(g: Graph, op: Op, why: str):
@@ -65,18 +67,30 @@ def pow2_exponent(t: Tensor) -> int:
 
 def _weighted(g: Graph, op: Op, w_axis_size: int) -> tuple:
     x, w, b, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.inputs[2]), g.t(op.outputs[0])
-    if x.dtype != "int8" or w.dtype != "int8" or y.dtype != "int32" or b.dtype != "int32":
-        raise node_unsupported(g, op, f"expects int8 input and weights, int32 bias and output ({x.dtype} in)")
+    if x.dtype != "int8" or w.dtype not in WEIGHT_TYPES or y.dtype != "int32" or b.dtype != "int32":
+        raise node_unsupported(g, op, f"expects int8 input, int8 or int16 weights, int32 bias and output "
+                                      f"({x.dtype} in, {w.dtype} weights)")  # fmt: skip
     if w.data is None or b.data is None or w.quant is None or x.quant is None or y.quant is None:
         raise node_unsupported(g, op, "weights and bias must be constant and quantized")
-    depth = int(np.prod(w.shape[1:]))
-    worst = 128 * 127 * depth + int(np.abs(b.data.astype(np.int64)).max(initial=0))
-    if worst > 2**31 - 1:
-        raise node_unsupported(g, op, f"the int32 accumulator could overflow ({depth} inputs, largest bias "
-                                      f"{int(np.abs(b.data).max(initial=0))}); split the layer")  # fmt: skip
+    rows = np.abs(w.data.reshape(w.shape[0], -1).astype(np.int64)).sum(axis=1)
+    worst = 128 * rows + np.abs(b.data.astype(np.int64).reshape(-1))
+    if np.any(worst > 2**31 - 1):
+        o = int(np.argmax(worst))
+        raise node_unsupported(g, op, f"the int32 accumulator of output {o} could overflow (128 x the sum of its "
+                                      f"{int(np.prod(w.shape[1:]))} {w.dtype} weights + |bias| = {int(worst[o]):,}); "
+                                      "split the layer")  # fmt: skip
     scales = np.array(w.quant.scale if w.quant.per_channel else w.quant.scale * w_axis_size, np.float64)
     m, n = multipliers(g, op, x.scale * scales / y.scale, "output")
     return x, w, b.data.astype(np.int32).reshape(-1), y, m, n
+
+
+def _width(w: Tensor) -> str:
+    return ", int16 weights" if w.dtype == "int16" else ""
+
+
+def _fn(name: str, w: Tensor) -> str:
+    """The kernel's name: ``name`` for int8 weights, ``name`` + ``_w16`` for int16."""
+    return name + WEIGHT_TYPES[w.dtype]
 
 
 def lower(op: Op, g: Graph) -> Kernel:
@@ -91,13 +105,13 @@ def lower(op: Op, g: Graph) -> Kernel:
             )
         return Kernel(
             op=op,
-            fn="en_snn_affine_s8",
+            fn=_fn("en_snn_affine_s8", w),
             params=dict(depth=depth, units=units),
             inputs=(x.name,),
-            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            consts=(("weights", w.data.astype(w.dtype)), ("bias", bias), ("mult", m), ("shift", n)),
             outputs=(y.name,),
             macs=depth * units,
-            summary=f"{depth}->{units}, int32 current 2^{pow2_exponent(y)}",
+            summary=f"{depth}->{units}{_width(w)}, int32 current 2^{pow2_exponent(y)}",
         )
     if op.kind == "NIR_CONV1D":
         w = g.t(op.inputs[1])
@@ -113,14 +127,15 @@ def lower(op: Op, g: Graph) -> Kernel:
                       pad=a["pad"], dilation=a["dilation"], groups=a["groups"])  # fmt: skip
         return Kernel(
             op=op,
-            fn="en_snn_conv1d_s8",
+            fn=_fn("en_snn_conv1d_s8", w),
             params=params,
             inputs=(x.name,),
-            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            consts=(("weights", w.data.astype(w.dtype)), ("bias", bias), ("mult", m), ("shift", n)),
             outputs=(y.name,),
             macs=c_out * n_out * c_in_g * k,
             summary=f"[{c_in},{n_in}]->[{c_out},{n_out}] k{k} s{a['stride']} d{a['dilation']} pad {a['pad']}"
-            + (f" groups {a['groups']}" if a["groups"] > 1 else ""),
+            + (f" groups {a['groups']}" if a["groups"] > 1 else "")
+            + _width(w),
         )
     if op.kind == "NIR_CONV2D":
         w = g.t(op.inputs[1])
@@ -137,14 +152,14 @@ def lower(op: Op, g: Graph) -> Kernel:
                       stride_h=sh, stride_w=sw, pad_h=ph, pad_w=pw, dil_h=dh, dil_w=dw, groups=groups)  # fmt: skip
         return Kernel(
             op=op,
-            fn="en_snn_conv2d_s8",
+            fn=_fn("en_snn_conv2d_s8", w),
             params=params,
             inputs=(x.name,),
-            consts=(("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", m), ("shift", n)),
+            consts=(("weights", w.data.astype(w.dtype)), ("bias", bias), ("mult", m), ("shift", n)),
             outputs=(y.name,),
             macs=c_out * h_out * w_out * c_in_g * kh * kw,
             summary=f"[{c_in},{h_in},{w_in}]->[{c_out},{h_out},{w_out}] k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} "
-            f"pad {ph}x{pw}" + (f" groups {groups}" if groups > 1 else ""),
+            f"pad {ph}x{pw}" + (f" groups {groups}" if groups > 1 else "") + _width(w),
         )
     if op.kind == "NIR_SCALE":
         x, s = g.t(op.inputs[0]), np.asarray(op.attrs["scale"], np.float64).reshape(-1)
@@ -182,11 +197,12 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 def reference(k: Kernel, *arrays) -> np.ndarray:
     p = k.params
-    if k.fn == "en_snn_affine_s8":
+    fn = k.fn.removesuffix(WEIGHT_TYPES["int16"])  # the same sums with int16 weights
+    if fn == "en_snn_affine_s8":
         x, w, bias, m, n = arrays
         acc = w.astype(np.int64) @ x.reshape(-1).astype(np.int64) + bias.astype(np.int64)
         return sat32(mul_round(acc, m, n)).astype(np.int32)
-    if k.fn == "en_snn_conv1d_s8":
+    if fn == "en_snn_conv1d_s8":
         x, w, bias, m, n = arrays
         xs = x.reshape(p["c_in"], p["n_in"]).astype(np.int64)
         c_in_g, c_out_g = p["c_in"] // p["groups"], p["c_out"] // p["groups"]
@@ -200,7 +216,7 @@ def reference(k: Kernel, *arrays) -> np.ndarray:
                 o, i = slice(grp * c_out_g, (grp + 1) * c_out_g), slice(grp * c_in_g, (grp + 1) * c_in_g)
                 acc[o] += w[o, :, j].astype(np.int64) @ tap[i]
         return sat32(mul_round(acc, m[:, None], n[:, None])).astype(np.int32).reshape(-1)
-    if k.fn == "en_snn_conv2d_s8":
+    if fn == "en_snn_conv2d_s8":
         x, w, bias, m, n = arrays
         return sat32(mul_round(conv2d_acc(p, x, w, bias), m[:, None], n[:, None])).astype(np.int32).reshape(-1)
     if k.fn in ("en_snn_scale_s8", "en_snn_scale_s32"):

@@ -5,8 +5,9 @@ the dense NIR_AFFINE / NIR_CONV1D kernels (edgeneuro/passes/synapse_kernels.py d
 Spec: **the dense reference** (edgeneuro/ops/synapse.py, ``en_snn_affine_s8``, ``en_snn_conv1d_s8``
 and ``en_snn_conv2d_s8``). An event-driven kernel sums the same int32 terms ``w * x`` (the terms of the
 zero inputs are zero) in another order: integer addition is associative, and no partial sum can
-leave int32 because the bound synapse.py checks (``128 * 127 * depth + |bias|``) holds for every
-subset of the terms. So its output equals the dense kernel's bit for bit, for any int8 input.
+leave int32 because the bound synapse.py checks (``128 * sum |w| + |bias|`` per output) holds for
+every subset of the terms. Like the dense kernels, each exists for int8 weights and, with the suffix
+``_w16``, for int16 weights. So its output equals the dense kernel's bit for bit, for any int8 input.
 
 * NIR_AFFINE_EVENT: a scan writes the indices of the non-zero inputs into an index list (uint16,
   in ``Kernel.scratch``: 2 bytes per input, in the arena only while the layer runs); the
@@ -41,18 +42,26 @@ from edgeneuro.ops.base import Kernel
 KINDS = ("NIR_AFFINE_EVENT", "NIR_CONV1D_EVENT", "NIR_CONV2D_EVENT")
 C_FILE = "synapse_event"
 DENSE_KIND = {"NIR_AFFINE_EVENT": "NIR_AFFINE", "NIR_CONV1D_EVENT": "NIR_CONV1D", "NIR_CONV2D_EVENT": "NIR_CONV2D"}
-DENSE_FN = {"en_snn_affine_event_s8": "en_snn_affine_s8", "en_snn_conv1d_event_s8": "en_snn_conv1d_s8",
-            "en_snn_conv2d_event_s8": "en_snn_conv2d_s8"}  # fmt: skip
 MAX_INPUTS = 1 << 16  # the index list holds uint16 indices
+
+
+def dense_fn(fn: str) -> str:
+    """The dense kernel of an event-driven one (``en_snn_affine_event_s8_w16`` -> ``en_snn_affine_s8_w16``)."""
+    return fn.replace("_event_", "_")
+
+
+def _base(fn: str) -> str:
+    """The kernel's name without the event and weight-width parts (``en_snn_affine_s8``)."""
+    return dense_fn(fn).removesuffix(synapse.WEIGHT_TYPES["int16"])
 
 
 def to_event_layout(dense: Kernel, w: np.ndarray) -> np.ndarray:
     """The dense kernel's weights in the event kernel's order."""
-    if dense.fn == "en_snn_affine_s8":
+    if _base(dense.fn) == "en_snn_affine_s8":
         return np.ascontiguousarray(w.T)  # [depth, units]
     p = dense.params
     groups, c_out_g = p["groups"], p["c_out"] // p["groups"]
-    if dense.fn == "en_snn_conv2d_s8":
+    if _base(dense.fn) == "en_snn_conv2d_s8":
         # [C_out, C_in/g, kH, kW] -> [g, C_out/g, C_in/g, kH, kW] -> [g, C_in/g, kH, kW, C_out/g]
         kh, kw = p["k_h"], p["k_w"]
         w5 = w.reshape(groups, c_out_g, p["c_in"] // groups, kh, kw).transpose(0, 2, 3, 4, 1)
@@ -64,11 +73,11 @@ def to_event_layout(dense: Kernel, w: np.ndarray) -> np.ndarray:
 
 def from_event_layout(k: Kernel, wt: np.ndarray) -> np.ndarray:
     """The event kernel's weights back in the dense kernel's order (the inverse of ``to_event_layout``)."""
-    if k.fn == "en_snn_affine_event_s8":
+    if _base(k.fn) == "en_snn_affine_s8":
         return np.ascontiguousarray(wt.reshape(k.params["depth"], k.params["units"]).T)
     p = k.params
     groups, c_out_g = p["groups"], p["c_out"] // p["groups"]
-    if k.fn == "en_snn_conv2d_event_s8":
+    if _base(k.fn) == "en_snn_conv2d_s8":
         kh, kw, c_in_g = p["k_h"], p["k_w"], p["c_in"] // groups
         w5 = wt.reshape(groups, c_in_g, kh, kw, c_out_g).transpose(0, 4, 1, 2, 3)
         return np.ascontiguousarray(w5.reshape(p["c_out"], c_in_g, kh, kw))
@@ -91,7 +100,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     return dataclasses.replace(
         dense,
         op=op,
-        fn=dense.fn.removesuffix("_s8") + "_event_s8",
+        fn=dense.fn.replace("_s8", "_event_s8"),
         consts=(("weights", to_event_layout(dense, w)), *rest),
         summary=f"{dense.summary}, event-driven{note}",
         scratch=2 * x.size,
@@ -100,5 +109,5 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 def reference(k: Kernel, x: np.ndarray, wt: np.ndarray, *rest) -> np.ndarray:
     """The dense reference, on the weights in the dense order."""
-    dense = dataclasses.replace(k, fn=DENSE_FN[k.fn], scratch=0)
+    dense = dataclasses.replace(k, fn=dense_fn(k.fn), scratch=0)
     return synapse.reference(dense, x, from_event_layout(k, wt), *rest)

@@ -13,7 +13,9 @@ multiply each listed input by its value). Other synapses stay dense.
   reference runs over them (each from the reset state; at most MAX_CALIBRATION_STEPS time steps)
   and counts, for each synapse, the fraction of its input values that are spikes (non-zero), over
   all samples and time steps; the synapse is event-driven when that rate is below the break-even
-  rate of its kind (``BREAK_EVEN``). Without calibration samples: dense.
+  rate of its kind (``BREAK_EVEN``). Without calibration samples: dense. With ``--encode`` the
+  samples are the raw int16 samples the encoder takes (edgeneuro/ops/encode.py ``raw_samples``),
+  so the rates are those of the ENCODE op's spikes and of everything downstream.
 
 The choice, the reason and the measured rate go into the op's attributes (``kernel_choice``), and
 from there into plan.json and ``edgeneuro inspect`` per layer.
@@ -66,10 +68,18 @@ def spike_trains(graph: Graph, binary_input: bool) -> set[str]:
 
 
 def _samples(graph: Graph, calibration: np.ndarray) -> np.ndarray:
-    """Calibration samples as [samples, T, *input sample shape], at most MAX_CALIBRATION_STEPS steps."""
-    shape = graph.t(graph.inputs[0]).sample_shape
-    c = np.asarray(calibration, np.float32)
-    c = c.reshape(-1, *c.shape[-len(shape) - 1 :]) if c.ndim > len(shape) else c.reshape(1, 1, *shape)
+    """Calibration samples as [samples, T, *input sample shape], at most MAX_CALIBRATION_STEPS steps,
+    in the input's dtype: float32, or int16 raw samples for a graph with an encoder (``--encode``)."""
+    t = graph.t(graph.inputs[0])
+    shape = t.sample_shape
+    if t.dtype == "int16":  # ENCODE at the input: [samples, T, channels] of integers in the int16 range
+        from edgeneuro.ops.encode import raw_samples
+
+        scale = t.quant.scale[0] if t.quant is not None else None
+        c = raw_samples(calibration, t.size, f"{graph.source} (--encode, {t.size} channels)", scale)
+    else:
+        c = np.asarray(calibration, np.float32)
+        c = c.reshape(-1, *c.shape[-len(shape) - 1 :]) if c.ndim > len(shape) else c.reshape(1, 1, *shape)
     return c[: max(1, MAX_CALIBRATION_STEPS // c.shape[1])]
 
 

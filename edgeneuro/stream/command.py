@@ -219,11 +219,12 @@ def stream(
     calibrate: Path | None = None,
     encode: str | None = None,
     synapse_kernels: str | None = None,
+    synapse_weights: str | None = None,
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
     simulator ``sim``: "qemu" or "renode" (edgeneuro.targets.renode). A spiking network (.nir)
-    takes ``dt``, ``calibrate``, ``encode`` and ``synapse_kernels`` as ``edgeneuro run`` does
+    takes ``dt``, ``calibrate``, ``encode``, ``synapse_kernels`` and ``synapse_weights`` as ``edgeneuro run`` does
     (``nir_options``: an snn-family model defaults them from its meta.json and calibration.npy)."""
     from edgeneuro import frontends, reference
     from edgeneuro.build import elf_sizes
@@ -241,7 +242,15 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
-    nir = nir_options(model, built, dt=dt, calibrate=calibrate, encode=encode, synapse_kernels=synapse_kernels)
+    nir = nir_options(
+        model,
+        built,
+        dt=dt,
+        calibrate=calibrate,
+        encode=encode,
+        synapse_kernels=synapse_kernels,
+        synapse_weights=synapse_weights,
+    )
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
             from edgeneuro.targets import renode

@@ -51,7 +51,7 @@ class StreamBuild:
     in_bytes: int
     out_bytes: int
     # a NIR graph: the front-end options the firmware was built with (dt, encode, synapse_kernels,
-    # calibration: the file in ``folder`` or None); None for other models
+    # synapse_weights, calibration: the file in ``folder`` or None); None for other models
     nir: dict[str, Any] | None = None
 
 
@@ -60,7 +60,7 @@ def build(model: Path, board: Board, out: Path, graph=None, nir: dict[str, Any] 
     The model file (and its meta.json, if there is one beside it) is copied into ``out`` and
     ``stream.json`` records the board, the model and the frame sizes. ``nir`` (a NIR graph, which
     ``graph`` must then be): the front-end options it was loaded with, ``dt``, ``encode`` (the
-    spec or None), ``synapse_kernels`` and ``calibration`` (the samples or None); they are recorded
+    spec or None), ``synapse_kernels``, ``synapse_weights`` and ``calibration`` (the samples or None); they are recorded
     too, the samples as stream_calibration.npy, so the folder streams with the same reference."""
     from edgeneuro import build as builder
     from edgeneuro import frontends
@@ -93,7 +93,7 @@ def build(model: Path, board: Board, out: Path, graph=None, nir: dict[str, Any] 
     if nir is not None:
         import numpy as np
 
-        record = {k: nir.get(k) for k in ("dt", "encode", "synapse_kernels")}
+        record = {k: nir.get(k) for k in ("dt", "encode", "synapse_kernels", "synapse_weights")}
         record["calibration"] = None
         if nir.get("calibration") is not None:
             np.save(c.out_dir / CALIBRATION, np.asarray(nir["calibration"]))

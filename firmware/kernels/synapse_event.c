@@ -44,9 +44,27 @@ static void en_snn_finish(int32_t *acc, int32_t channels, int32_t length, const 
     }
 }
 
-void en_snn_affine_event_s8(const en_snn_affine_event_s8_params *p, const int8_t *input, const int8_t *weights,
-                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
-                            int8_t *scratch)
+/* y[o * step] += w[first + o] * x for o in [0, n): the weights of one input to n outputs, int8 or
+ * (wide) int16. */
+static inline void en_snn_scatter(int32_t *y, int32_t step, const void *w, int32_t wide, int32_t first, int32_t n,
+                                  int32_t x)
+{
+    if (wide) {
+        const int16_t *v = (const int16_t *)w + first;
+        for (int32_t o = 0; o < n; ++o, y += step) {
+            *y += (int32_t)v[o] * x;
+        }
+    } else {
+        const int8_t *v = (const int8_t *)w + first;
+        for (int32_t o = 0; o < n; ++o, y += step) {
+            *y += (int32_t)v[o] * x;
+        }
+    }
+}
+
+static void en_snn_affine_event(const en_snn_affine_event_s8_params *p, const int8_t *input, const void *weights,
+                                int32_t wide, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int32_t *output, int8_t *scratch)
 {
     uint16_t *active = (uint16_t *)(void *)scratch;
     const int32_t units = p->units;
@@ -55,18 +73,14 @@ void en_snn_affine_event_s8(const en_snn_affine_event_s8_params *p, const int8_t
         output[o] = bias[o];
     }
     for (int32_t i = 0; i < n; ++i) {
-        const int32_t x = input[active[i]];
-        const int8_t *w = &weights[(int32_t)active[i] * units];
-        for (int32_t o = 0; o < units; ++o) {
-            output[o] += (int32_t)w[o] * x;
-        }
+        en_snn_scatter(output, 1, weights, wide, (int32_t)active[i] * units, units, input[active[i]]);
     }
     en_snn_finish(output, units, 1, mult, shift);
 }
 
-void en_snn_conv1d_event_s8(const en_snn_conv1d_event_s8_params *p, const int8_t *input, const int8_t *weights,
-                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
-                            int8_t *scratch)
+static void en_snn_conv1d_event(const en_snn_conv1d_event_s8_params *p, const int8_t *input, const void *weights,
+                                int32_t wide, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int32_t *output, int8_t *scratch)
 {
     uint16_t *active = (uint16_t *)(void *)scratch;
     const int32_t c_in_g = p->c_in / p->groups;
@@ -89,7 +103,7 @@ void en_snn_conv1d_event_s8(const en_snn_conv1d_event_s8_params *p, const int8_t
         const int32_t x = input[at];
         const int32_t shifted = at - start + p->pad; /* t * stride + j * dilation for the (t, j) it reaches */
         int32_t *out = &output[(c / c_in_g) * c_out_g * n_out];
-        const int8_t *w = &weights[c * p->kernel * c_out_g];
+        int32_t w = c * p->kernel * c_out_g; /* the index of weight (c, j, 0) */
         for (int32_t j = 0; j < p->kernel; ++j, w += c_out_g) {
             const int32_t ts = shifted - j * p->dilation;
             if (ts < 0) {
@@ -99,18 +113,15 @@ void en_snn_conv1d_event_s8(const en_snn_conv1d_event_s8_params *p, const int8_t
             if (t * p->stride != ts || t >= n_out) {
                 continue;
             }
-            int32_t *y = &out[t];
-            for (int32_t o = 0; o < c_out_g; ++o, y += n_out) {
-                *y += (int32_t)w[o] * x;
-            }
+            en_snn_scatter(&out[t], n_out, weights, wide, w, c_out_g, x);
         }
     }
     en_snn_finish(output, p->c_out, n_out, mult, shift);
 }
 
-void en_snn_conv2d_event_s8(const en_snn_conv2d_event_s8_params *p, const int8_t *input, const int8_t *weights,
-                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
-                            int8_t *scratch)
+static void en_snn_conv2d_event(const en_snn_conv2d_event_s8_params *p, const int8_t *input, const void *weights,
+                                int32_t wide, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int32_t *output, int8_t *scratch)
 {
     uint16_t *active = (uint16_t *)(void *)scratch;
     const int32_t c_in_g = p->c_in / p->groups;
@@ -139,7 +150,7 @@ void en_snn_conv2d_event_s8(const en_snn_conv2d_event_s8_params *p, const int8_t
         const int32_t sy = y + p->pad_h;        /* oy * stride_h + ki * dil_h for the outputs it reaches */
         const int32_t sx = at - row + p->pad_w; /* ox * stride_w + kj * dil_w */
         int32_t *out = &output[(c / c_in_g) * c_out_g * plane_out];
-        const int8_t *w = &weights[c * taps];
+        const int32_t w = c * taps; /* the index of weight (c, 0, 0, 0) */
         for (int32_t ki = 0; ki < p->k_h; ++ki) {
             const int32_t ty = sy - ki * p->dil_h;
             if (ty < 0) {
@@ -149,7 +160,7 @@ void en_snn_conv2d_event_s8(const en_snn_conv2d_event_s8_params *p, const int8_t
             if (oy * p->stride_h != ty || oy >= h_out) {
                 continue;
             }
-            const int8_t *wk = &w[ki * p->k_w * c_out_g];
+            int32_t wk = w + ki * p->k_w * c_out_g; /* the index of weight (c, ki, kj, 0) */
             for (int32_t kj = 0; kj < p->k_w; ++kj, wk += c_out_g) {
                 const int32_t tx = sx - kj * p->dil_w;
                 if (tx < 0) {
@@ -159,12 +170,51 @@ void en_snn_conv2d_event_s8(const en_snn_conv2d_event_s8_params *p, const int8_t
                 if (ox * p->stride_w != tx || ox >= w_out) {
                     continue;
                 }
-                int32_t *yp = &out[oy * w_out + ox];
-                for (int32_t o = 0; o < c_out_g; ++o, yp += plane_out) {
-                    *yp += (int32_t)wk[o] * x;
-                }
+                en_snn_scatter(&out[oy * w_out + ox], plane_out, weights, wide, wk, c_out_g, x);
             }
         }
     }
     en_snn_finish(output, p->c_out, plane_out, mult, shift);
+}
+
+void en_snn_affine_event_s8(const en_snn_affine_event_s8_params *p, const int8_t *input, const int8_t *weights,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                            int8_t *scratch)
+{
+    en_snn_affine_event(p, input, weights, 0, bias, mult, shift, output, scratch);
+}
+
+void en_snn_affine_event_s8_w16(const en_snn_affine_event_s8_params *p, const int8_t *input, const int16_t *weights,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                                int8_t *scratch)
+{
+    en_snn_affine_event(p, input, weights, 1, bias, mult, shift, output, scratch);
+}
+
+void en_snn_conv1d_event_s8(const en_snn_conv1d_event_s8_params *p, const int8_t *input, const int8_t *weights,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                            int8_t *scratch)
+{
+    en_snn_conv1d_event(p, input, weights, 0, bias, mult, shift, output, scratch);
+}
+
+void en_snn_conv1d_event_s8_w16(const en_snn_conv1d_event_s8_params *p, const int8_t *input, const int16_t *weights,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                                int8_t *scratch)
+{
+    en_snn_conv1d_event(p, input, weights, 1, bias, mult, shift, output, scratch);
+}
+
+void en_snn_conv2d_event_s8(const en_snn_conv2d_event_s8_params *p, const int8_t *input, const int8_t *weights,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                            int8_t *scratch)
+{
+    en_snn_conv2d_event(p, input, weights, 0, bias, mult, shift, output, scratch);
+}
+
+void en_snn_conv2d_event_s8_w16(const en_snn_conv2d_event_s8_params *p, const int8_t *input, const int16_t *weights,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t *output,
+                                int8_t *scratch)
+{
+    en_snn_conv2d_event(p, input, weights, 1, bias, mult, shift, output, scratch);
 }
