@@ -167,7 +167,7 @@ def test_synapse_weights_auto_widens_the_recurrent_population(tmp_path):
 
 def every_kind(rng: np.random.Generator, dt: float, grid: bool = False) -> nir.NIRGraph:
     """Conv1d -> Flatten -> Scale -> Threshold -> Affine -> IF (recurrent through Linear) ->
-    Affine -> CubaLI, and a LIF readout fed straight by the input."""
+    Linear -> Delay -> CubaLI and Linear -> I, and a LIF readout fed by the input through a Delay."""
     c_in, n, c_out, k = 2, 12, 3, 3
     conv_w = rng.normal(0, 0.6, (c_out, c_in, k))
     flat = c_out * n
@@ -182,14 +182,19 @@ def every_kind(rng: np.random.Generator, dt: float, grid: bool = False) -> nir.N
         "rec": nir.Linear(rng.normal(0, 0.3, (8, 8))),
         "fc2": nir.Linear(rng.normal(0, 0.5, (4, 8))),
         "cli": neurons("CubaLI", 4, dt, np.full(4, 20 * dt), 1.0),
+        "delay_cur": nir.Delay(rng.integers(0, 4, 4) * dt),  # int32 currents
+        "integ": nir.I(r=rng.uniform(0.5, 2.0, 4)),
         "direct": neurons("LIF", c_in * n, dt, np.full(c_in * n, 5 * dt), 0.5),
+        "delay_in": nir.Delay(rng.integers(0, 6, c_in * n) * dt),  # the int8 input
         "out": nir.Output(np.array([4])),
         "out_if": nir.Output(np.array([8])),
         "out_direct": nir.Output(np.array([c_in, n])),
+        "out_integ": nir.Output(np.array([4])),
     }
     edges = [("in", "conv"), ("conv", "flat"), ("flat", "scale"), ("scale", "thr"), ("thr", "fc"), ("fc", "if"),
-             ("if", "rec"), ("rec", "if"), ("if", "fc2"), ("fc2", "cli"), ("cli", "out"), ("if", "out_if"),
-             ("in", "direct"), ("direct", "out_direct")]  # fmt: skip
+             ("if", "rec"), ("rec", "if"), ("if", "fc2"), ("fc2", "delay_cur"), ("delay_cur", "cli"), ("cli", "out"),
+             ("if", "out_if"), ("fc2", "integ"), ("integ", "out_integ"), ("in", "delay_in"), ("delay_in", "direct"),
+             ("direct", "out_direct")]  # fmt: skip
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
 
@@ -197,15 +202,93 @@ def test_every_kind_reads_and_runs(tmp_path):
     path = write(tmp_path, every_kind(np.random.default_rng(0), 1e-3))
     net = fnir.read(path)
     assert {n.kind for n in net.nodes} >= {"Conv1d", "Flatten", "Scale", "Threshold", "Affine", "IF", "Linear",
-                                           "CubaLI", "LIF"}  # fmt: skip
+                                           "CubaLI", "LIF", "I", "Delay"}  # fmt: skip
     assert dict(net.node("if").inputs) == {"fc": False, "rec": True}  # the recurrent edge reads the last step
     x = np.random.default_rng(1).uniform(-1, 1, (2, 40, 2, 12)).astype(np.float32)
     graph, kernels = prepare(fnir.load(path, 1e-3))
     assert graph.state == ("rec",)
+    assert {k.fn for k in kernels} >= {"en_snn_i_s32", "en_snn_delay_s8", "en_snn_delay_s32"}
     ys = reference.run_batch(graph, kernels, x)
     assert ys.shape == (2, 40, 4)
     agree, _ = compare(path, 1e-3, x)
     assert agree >= 0.99
+
+
+def test_delay_shifts_exactly(tmp_path):
+    """Delay on the int8 input and on spikes: y[t, i] = x[t - k_i, i], zero before, in the fixed
+    point and in the float simulation alike."""
+    dt, n = 1e-3, 6
+    k = np.array([0, 1, 2, 3, 7, 1])
+    graph = nir.NIRGraph(
+        nodes={"in": nir.Input(np.array([n])), "d_in": nir.Delay(k * dt), "out": nir.Output(np.array([n])),
+               "lif": neurons("LIF", n, dt, np.full(n, 4 * dt), 0.5), "d_spk": nir.Delay(k[::-1] * dt),
+               "spikes": nir.Output(np.array([n])), "plain": nir.Output(np.array([n]))},
+        edges=[("in", "d_in"), ("d_in", "out"), ("in", "lif"), ("lif", "d_spk"), ("d_spk", "spikes"),
+               ("lif", "plain")],
+        type_check=False,
+    )  # fmt: skip
+    path = write(tmp_path, graph)
+    x = spike_trains(np.random.default_rng(3), 2, 20, n, rate=0.5)
+    g, kernels = prepare(fnir.load(path, dt))
+    net = fnir.read(path)
+
+    def shifted(v, steps):
+        return np.stack([np.concatenate([np.zeros(d), v[: len(v) - d, i]]) for i, d in enumerate(steps)], axis=1)
+
+    for s in x:
+        fixed = dict(zip(g.outputs, reference.run_steps(g, kernels, s), strict=True))
+        exact = fnir.simulate(net, s, dt)
+        np.testing.assert_array_equal(fixed["out"], shifted(s, k))
+        np.testing.assert_array_equal(fixed["spikes"], shifted(fixed["plain"], k[::-1]))
+        for name in ("out", "spikes"):
+            np.testing.assert_array_equal(exact[name], fixed[name])
+
+
+def test_integrator_sums_its_input(tmp_path):
+    """I: v = dt * r * (the sum of its inputs so far), here of spikes through an identity Linear;
+    the largest step is resolved to 18 bits, the smallest (r 10x smaller) to about 14."""
+    dt, n = 1e-3, 5
+    r = np.array([1.0, 2.0, 0.5, 3.0, 5.0])
+    graph = nir.NIRGraph(
+        nodes={"in": nir.Input(np.array([n])), "w": nir.Linear(np.eye(n)), "i": nir.I(r=r),
+               "out": nir.Output(np.array([n]))},
+        edges=[("in", "w"), ("w", "i"), ("i", "out")],
+        type_check=False,
+    )  # fmt: skip
+    path = write(tmp_path, graph)
+    x = spike_trains(np.random.default_rng(4), 2, 50, n, rate=0.5)
+    g, kernels = prepare(fnir.load(path, dt))
+    for s in x:
+        (fixed,) = reference.run_steps(g, kernels, s)
+        want = dt * r * np.cumsum(s, axis=0)
+        np.testing.assert_allclose(fixed, want, rtol=0, atol=1e-4 * np.abs(want).max())
+
+
+def test_error_delay_not_whole_steps(tmp_path, capsys):
+    graph = two_layer(np.random.default_rng(0), 3, 4, 2, 1e-3)
+    graph.nodes["d"] = nir.Delay(np.array([1.5e-3, 0, 0, 0]))
+    graph.edges = [e for e in graph.edges if e != ("hidden", "fc2")] + [("hidden", "d"), ("d", "fc2")]
+    err = compile_error(tmp_path, capsys, graph, "--dt", "1e-3")
+    assert "node 'd' (Delay)" in err and "not a whole number of --dt" in err
+
+
+@pytest.mark.sim
+def test_every_kind_on_qemu(tmp_path):
+    """Every node kind the front end reads except the 2-D ones (tests/test_nir_conv2d.py), with I,
+    Delay on int8 and int32 values and a recurrent IF: firmware on QEMU == the reference."""
+    from edgeneuro.runner import run_on_board
+
+    rng = np.random.default_rng(8)
+    path = write(tmp_path, every_kind(rng, 1e-3))
+    x = rng.uniform(-1, 1, (2, 30, 2, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    res = run_on_board(path, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / "build",
+                       load_options={"dt": 1e-3})  # fmt: skip
+    graph, kernels = prepare(fnir.load(path, 1e-3))
+    for i, name in enumerate(graph.outputs):
+        want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in x])
+        np.testing.assert_array_equal(res.outputs[name], want, err_msg=name)
+    assert res.outputs["out_integ"].any()
 
 
 @st.composite
@@ -330,12 +413,17 @@ def compile_error(tmp_path, capsys, graph: nir.NIRGraph, *extra: str) -> str:
 
 
 def test_error_unsupported_node(tmp_path, capsys):
+    """A nested graph (the one node kind of nir 1.0 that edgeneuro does not import)."""
+    inner = nir.NIRGraph(
+        nodes={"i": nir.Input(np.array([4])), "s": nir.Scale(np.full(4, 2.0)), "o": nir.Output(np.array([4]))},
+        edges=[("i", "s"), ("s", "o")], type_check=False,
+    )  # fmt: skip
     graph = nir.NIRGraph(
-        nodes={"in": nir.Input(np.array([4])), "delay": nir.Delay(np.full(4, 2e-3)), "out": nir.Output(np.array([4]))},
-        edges=[("in", "delay"), ("delay", "out")], type_check=False,
+        nodes={"in": nir.Input(np.array([4])), "sub": inner, "out": nir.Output(np.array([4]))},
+        edges=[("in", "sub"), ("sub", "out")], type_check=False,
     )  # fmt: skip
     err = compile_error(tmp_path, capsys, graph, "--dt", "1e-3")
-    assert "node 'delay' (Delay): not supported yet" in err
+    assert "node 'sub' (NIRGraph): not supported yet" in err
 
 
 def test_error_unbound_shape(tmp_path, capsys):

@@ -6,8 +6,8 @@ spec of what such a graph computes.
 'valid' padding, stride, dilation, groups), Conv2d (``[C, H, W]``, weights ``[C_out, C_in / groups,
 kH, kW]``; padding an int, ``(pad_h, pad_w)``, 'same' (stride 1 only, as PyTorch) or 'valid'; stride,
 dilation as an int or a pair; groups), SumPool2d and AvgPool2d (``[C, H, W]``; kernel_size, stride,
-padding as an int or a pair), Flatten, Threshold, IF, LI, LIF, CubaLIF, CubaLI. I, Delay and nested
-graphs stop the compile with an error that names the node ("not supported yet"). Shapes come from
+padding as an int or a pair), Flatten, Threshold, I, IF, LI, LIF, CubaLIF, CubaLI, Delay. Nested graphs
+and other nodes stop the compile with an error that names the node ("not supported yet"). Shapes come from
 the Input node and the parameters; an Input without a shape is an error. One Input node; one or
 more Output nodes.
 
@@ -25,10 +25,16 @@ gives ``v = beta v + I``), applied in this order within a step, ``I`` the node's
 * LIF:  ``v += dt/tau * (v_leak - v + r * I)``; spike ``z = v > v_threshold``; where ``z``,
   ``v = v_reset`` (reset in the same step, to the value, not by subtraction). Output ``z`` (0 / 1).
 * IF:   ``v += dt * r * I``; spike and reset as LIF.
+* I (integrator): ``v += dt * r * I``; output ``v``. Its int32 membrane (one scale for the layer)
+  holds ``2^12`` steps of the largest input of its neuron with the largest ``r``, each step resolved
+  to 18 bits, and saturates beyond.
 * LI:   ``v += dt/tau * (v_leak - v + r * I)``; output ``v``.
 * CubaLIF: the synapse first, ``i += dt/tau_syn * (-i + w_in * I)``, then
   ``v += dt/tau_mem * (v_leak - v + r * i)`` with the *updated* ``i``; spike and reset as LIF.
 * CubaLI: the same without spikes; output ``v``.
+* Delay: ``y(t) = x(t - delay)``, zero before; each delay must be a whole number of steps
+  (edgeneuro/ops/snn_delay.py keeps a ring of past inputs as state). The value is unchanged (same
+  type and scale), so a delay rounds nothing.
 * Threshold: ``z = I > threshold``. Affine ``W I + b``, Linear ``W I``, Scale ``s * I``, Conv1d and
   Conv2d as PyTorch's (cross-correlation, zero padding; 'same' pads ``dilation * (k - 1) // 2``
   before and the rest after), Flatten as NIR's (row-major, so ``[C, H, W]`` flattens channel by
@@ -88,23 +94,26 @@ from edgeneuro.errors import InputError, ModelError
 from edgeneuro.ir import Graph, Op, QuantParams, Tensor
 
 SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten",
-             "Threshold", "IF", "LI", "LIF", "CubaLIF", "CubaLI")  # fmt: skip
+             "Threshold", "I", "IF", "LI", "LIF", "CubaLIF", "CubaLI", "Delay")  # fmt: skip
 SPIKING = ("Threshold", "IF", "LIF", "CubaLIF")
 SYNAPSES = ("Affine", "Linear", "Conv1d", "Conv2d", "Scale")
 WEIGHTED = ("Affine", "Linear", "Conv1d", "Conv2d")
 POOLS = ("SumPool2d", "AvgPool2d")
-NEURONS = ("IF", "LI", "LIF", "CubaLIF", "CubaLI")
+NEURONS = ("I", "IF", "LI", "LIF", "CubaLIF", "CubaLI")
 PARAMS = {
     "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
     "IF": ("r", "v_threshold", "v_reset"),
+    "I": ("r",),
     "LI": ("tau", "r", "v_leak"),
     "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
     "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in"),
     "Threshold": ("threshold",),
+    "Delay": ("delay",),
 }
 CURRENT_BITS = 30  # currents and leaky membranes: their bound at most 2^30
 ANCHOR_BITS = 24  # the largest of threshold, reset and leak at most 2^24
 MIN_THRESHOLD_BITS = 8  # fewer bits for a threshold is an error
+INTEGRATOR_STEPS = 2**12  # an I membrane holds this many steps of its largest input before it saturates
 WEIGHT_MAX = {"int8": 127, "int16": 32767}
 SYNAPSE_WEIGHTS = ("auto", "int8", "int16")  # --synapse-weights
 ACC_MAX = 2**31 - 1
@@ -549,6 +558,12 @@ def _step_float(n: Node, u: np.ndarray, state: dict[str, np.ndarray], dt: float,
         return p["weight"] @ u + p["bias"]
     if n.kind == "Scale":
         return p["scale"] * u
+    if n.kind == "Delay":  # y(t) = x(t - delay), zero before; delays in whole steps
+        past = state.setdefault(n.name, np.zeros((0, n.size)))
+        k = np.round(p["delay"] / dt).astype(np.int64)
+        past = state[n.name] = np.vstack([past, u.reshape(1, -1)])  # the inputs so far, this step's last
+        t = past.shape[0] - 1 - k
+        return np.where(t >= 0, past[np.maximum(t, 0), np.arange(n.size)], 0.0)
     if n.kind == "Conv1d":
         return _conv1d_float(n, u)
     if n.kind == "Conv2d":
@@ -564,12 +579,12 @@ def _step_float(n: Node, u: np.ndarray, state: dict[str, np.ndarray], dt: float,
         state[n.name + ":i"] = i
         peak(n.name + ":i", i)
         v = v + dt / p["tau_mem"] * (p["v_leak"] - v + p["r"] * i)
-    elif n.kind == "IF":
+    elif n.kind in ("IF", "I"):
         v = v + dt * p["r"] * u
     else:  # LIF, LI
         v = v + dt / p["tau"] * (p["v_leak"] - v + p["r"] * u)
     peak(n.name + ":v", v)
-    if n.kind in ("LI", "CubaLI"):
+    if n.kind in ("I", "LI", "CubaLI"):
         state[n.name] = v
         return v
     z = v > p["v_threshold"]
@@ -674,7 +689,7 @@ class _Builder:
             v = _Value("int8", self.in_scale, 128 * self.in_scale)
         elif n.kind in SPIKING:
             v = _Value("int8", 1.0, 1.0)
-        elif n.kind in ("Flatten", "Output"):
+        elif n.kind in ("Flatten", "Output", "Delay"):  # the value itself
             v = self.info(n.inputs[0][0])
         elif n.kind in WEIGHTED:
             x = self.info(n.inputs[0][0])
@@ -762,6 +777,8 @@ class _Builder:
             reach = float((np.abs(p["v_leak"]) + np.abs(p["r"]) * b_i).max())
         elif n.kind == "IF":
             reach = anchor + float((self.dt * np.abs(p["r"]) * b_u).max())  # one step past the threshold
+        elif n.kind == "I":  # unbounded: room for INTEGRATOR_STEPS steps of the largest input
+            reach = INTEGRATOR_STEPS * float((self.dt * np.abs(p["r"]) * b_u).max())
         else:
             reach = float((np.abs(p["v_leak"]) + np.abs(p["r"]) * b_u).max())
         e_v = _pow2(max(reach, anchor), CURRENT_BITS)
@@ -848,9 +865,23 @@ class _Builder:
             elif n.kind == "Scale":
                 _, t = self.single_source(n)
                 self.op("NIR_SCALE", (t,), (self.held_by(n.name),), n, scale=n.params["scale"].tolist())
+            elif n.kind == "Delay":
+                _, t = self.single_source(n)
+                self.op("NIR_DELAY", (t,), (self.held_by(n.name),), n, steps=self.delay_steps(n).tolist())
             else:
                 self.neuron(n)
         return graph_in, outputs
+
+    def delay_steps(self, n: Node) -> np.ndarray:
+        """A Delay's delays in whole time steps; a delay that is not a whole number of steps is an error."""
+        d = n.params["delay"]
+        k = np.round(d / self.dt)
+        off = np.abs(d / self.dt - k)
+        if np.any(d < 0) or np.any(off > 1e-6 * np.maximum(k, 1.0)) or np.any(k > 2**20):
+            i = int(np.argmax(np.where(d < 0, np.inf, off)))
+            raise self.err(n, f"delay {d[i]:g} s is not a whole number of --dt {self.dt:g} s steps between 0 and "
+                              f"2^20; choose a --dt that divides every delay")  # fmt: skip
+        return k.astype(np.int64)
 
     def weighted(self, n: Node) -> None:
         x, t = self.single_source(n)

@@ -1,5 +1,5 @@
-"""Spiking neurons imported from NIR (edgeneuro/frontends/nir.py): LIF, IF, LI, CubaLIF, CubaLI with
-int32 state kept between time steps, and the stateless Threshold.
+"""Spiking neurons imported from NIR (edgeneuro/frontends/nir.py): LIF, IF, LI, CubaLIF, CubaLI and the
+integrator I, with int32 state kept between time steps, and the stateless Threshold.
 
 One call is one time step. Each neuron ``i`` reads the summed int32 input current ``u`` (power-of-two
 scale ``s_u``) and updates its state (membrane ``v``, scale ``s_v``; for the Cuba kinds also the
@@ -13,11 +13,11 @@ the saturation to int32 and ``(m, n)`` multipliers of 31 significant bits (``snn
   n_syn))`` with ``m_syn * 2^-n_syn = dt / tau_syn * w_in * s_u / s_I``; the membrane's input is then
   ``in = mul_round(I, m_vi, n_vi)``, ``m_vi * 2^-n_vi = dt / tau_mem * r * s_I / s_v``;
 * LIF / LI: ``in = mul_round(u, m_in, n_in)``, ``m_in * 2^-n_in = dt / tau * r * s_u / s_v``;
-  IF: the same with ``dt * r * s_u / s_v`` (no leak);
-* leaky kinds: ``v = sat32(v + mul_round(v_leak_q - v, A, 30) + in)``; IF: ``v = sat32(v + in)``;
+  IF and I: the same with ``dt * r * s_u / s_v`` (no leak);
+* leaky kinds: ``v = sat32(v + mul_round(v_leak_q - v, A, 30) + in)``; IF and I: ``v = sat32(v + in)``;
 * spiking kinds (LIF, IF, CubaLIF): ``z = v > thr_q`` with ``thr_q = floor(v_threshold / s_v)`` (so
   that the comparison is exact for the state's values), then ``v = v_reset_q`` where ``z``; the
-  output is ``z`` as int8 0 / 1. LI / CubaLI output ``v`` (int32, scale ``s_v``).
+  output is ``z`` as int8 0 / 1. LI / CubaLI / I output ``v`` (int32, scale ``s_v``).
 * NIR_THRESHOLD: ``z = u > floor(threshold / s_u)`` (int8 0 / 1), no state.
 
 ``v_leak_q`` and ``v_reset_q`` are ``v / s_v`` rounded half away from zero. The state (``v`` then
@@ -35,7 +35,7 @@ from edgeneuro.ir.quant import INT32_MAX, INT32_MIN, mul_round, round_half_away,
 from edgeneuro.ops.base import Kernel
 from edgeneuro.ops.synapse import multipliers, node_unsupported, pow2_exponent
 
-KINDS = ("NIR_LIF", "NIR_IF", "NIR_LI", "NIR_CUBALIF", "NIR_CUBALI", "NIR_THRESHOLD")
+KINDS = ("NIR_LIF", "NIR_IF", "NIR_LI", "NIR_CUBALIF", "NIR_CUBALI", "NIR_I", "NIR_THRESHOLD")
 C_FILE = "lif"
 Q30 = 1 << 30
 SPIKING = ("NIR_LIF", "NIR_IF", "NIR_CUBALIF")
@@ -97,7 +97,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         m_vi, n_vi = multipliers(g, op, a * r * s_i / s_v, "membrane input")
         consts += [("m_syn", m_syn), ("n_syn", n_syn), ("decay_syn", b_q), ("m_in", m_vi), ("n_in", n_vi)]
         summary = f"tau_syn {_param(op, 'tau_syn', size).min():g}.. tau_mem {_param(op, 'tau_mem', size).min():g}.. s"
-    elif op.kind == "NIR_IF":
+    elif op.kind in ("NIR_IF", "NIR_I"):
         m_in, n_in = multipliers(g, op, dt * r * u.scale / s_v, "membrane input")
         consts += [("m_in", m_in), ("n_in", n_in)]
         summary = "no leak"

@@ -83,3 +83,13 @@ void en_snn_threshold_s32(const en_snn_neuron_params *p, const int32_t *input, c
         spikes[i] = (int8_t)(input[i] > threshold[i]);
     }
 }
+
+void en_snn_i_s32(const en_snn_neuron_params *p, const int32_t *input, const int32_t *m_in, const int32_t *n_in,
+                  int32_t *membrane, int8_t *state)
+{
+    int32_t *v = (int32_t *)state;
+    for (int32_t i = 0; i < p->size; ++i) {
+        v[i] = en_sat32((int64_t)v[i] + en_mul_round(input[i], m_in[i], n_in[i]));
+        membrane[i] = v[i]; /* may be the input's bytes: input[i] was read above */
+    }
+}

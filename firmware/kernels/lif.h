@@ -1,4 +1,4 @@
-/* Spiking neurons (NIR LIF, IF, LI, CubaLIF, CubaLI; int32 state kept between calls, one call = one
+/* Spiking neurons (NIR LIF, IF, LI, CubaLIF, CubaLI and the integrator I; int32 state kept between calls, one call = one
  * time step) and the stateless Threshold. Spec: edgeneuro/ops/lif.py.
  * state: v[size] (and I[size] for the Cuba kinds), int32, zeroed by en_model_reset(). */
 #ifndef EN_LIF_H
@@ -15,6 +15,7 @@ typedef en_snn_neuron_params en_snn_if_s32_params;
 typedef en_snn_neuron_params en_snn_li_s32_params;
 typedef en_snn_neuron_params en_snn_cubalif_s32_params;
 typedef en_snn_neuron_params en_snn_cubali_s32_params;
+typedef en_snn_neuron_params en_snn_i_s32_params;
 typedef en_snn_neuron_params en_snn_threshold_s32_params;
 
 void en_snn_lif_s32(const en_snn_neuron_params *p, const int32_t *input, const int32_t *m_in, const int32_t *n_in,
@@ -31,6 +32,8 @@ void en_snn_cubalif_s32(const en_snn_neuron_params *p, const int32_t *input, con
 void en_snn_cubali_s32(const en_snn_neuron_params *p, const int32_t *input, const int32_t *m_syn,
                        const int32_t *n_syn, const int32_t *decay_syn, const int32_t *m_in, const int32_t *n_in,
                        const int32_t *decay, const int32_t *v_leak, int32_t *membrane, int8_t *state);
+void en_snn_i_s32(const en_snn_neuron_params *p, const int32_t *input, const int32_t *m_in, const int32_t *n_in,
+                  int32_t *membrane, int8_t *state);
 void en_snn_threshold_s32(const en_snn_neuron_params *p, const int32_t *input, const int32_t *threshold,
                           int8_t *spikes);
 
