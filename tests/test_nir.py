@@ -276,19 +276,24 @@ def test_error_delay_not_whole_steps(tmp_path, capsys):
 def test_every_kind_on_qemu(tmp_path):
     """Every node kind the front end reads except the 2-D ones (tests/test_nir_conv2d.py), with I,
     Delay on int8 and int32 values and a recurrent IF: firmware on QEMU == the reference."""
-    from edgeneuro.runner import run_on_board
-
     rng = np.random.default_rng(8)
     path = write(tmp_path, every_kind(rng, 1e-3))
-    x = rng.uniform(-1, 1, (2, 30, 2, 12)).astype(np.float32)
-    np.save(tmp_path / "x.npy", x)
-    res = run_on_board(path, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / "build",
-                       load_options={"dt": 1e-3})  # fmt: skip
+    res = qemu_equals_reference(path, rng.uniform(-1, 1, (2, 30, 2, 12)).astype(np.float32), tmp_path)
+    assert res.outputs["out_integ"].any()
+
+
+def qemu_equals_reference(path: Path, x: np.ndarray, tmp: Path):
+    """Runs the NIR file ``path`` (dt 1 ms) on QEMU mps2-an386 over the samples ``x`` and checks
+    every output at every step against the fixed-point reference; returns the run."""
+    from edgeneuro.runner import run_on_board
+
+    np.save(tmp / "x.npy", x)
+    res = run_on_board(path, boards.load("mps2-an386"), tmp / "x.npy", tmp / "build", load_options={"dt": 1e-3})
     graph, kernels = prepare(fnir.load(path, 1e-3))
     for i, name in enumerate(graph.outputs):
         want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in x])
         np.testing.assert_array_equal(res.outputs[name], want, err_msg=name)
-    assert res.outputs["out_integ"].any()
+    return res
 
 
 @st.composite
@@ -353,19 +358,11 @@ def test_reset_between_samples(tmp_path):
 def test_on_qemu(tmp_path, recurrent):
     """Firmware on QEMU mps2-an386 == the fixed-point reference, whole spike trains, the same
     sample twice giving the same outputs; the report counts instructions per step and per sample."""
-    from edgeneuro.runner import run_on_board
-
     rng = np.random.default_rng(7)
     path = write(tmp_path, two_layer(rng, 8, 24, 4, 1e-3, out_kind="LI", recurrent=recurrent, grid=False))
     x = spike_trains(rng, 3, 40, 8, rate=0.3)
     x[2] = x[0]
-    np.save(tmp_path / "x.npy", x)
-    res = run_on_board(path, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / "build",
-                       load_options={"dt": 1e-3})  # fmt: skip
-    graph, kernels = prepare(fnir.load(path, 1e-3))
-    for i, name in enumerate(graph.outputs):
-        want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in x])
-        np.testing.assert_array_equal(res.outputs[name], want, err_msg=name)
+    res = qemu_equals_reference(path, x, tmp_path)
     np.testing.assert_array_equal(res.outputs["out"][0], res.outputs["out"][2])
     r = res.report
     assert (r["samples"], r["time_steps"], r["inferences"]) == (3, 40, 120)
