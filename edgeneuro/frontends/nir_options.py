@@ -47,7 +47,8 @@ def nir_options(model: Path, built=None, **given: Any) -> dict[str, Any] | None:
         cal = built.folder / recorded["calibration"] if recorded.get("calibration") else None
         opts = {"dt": recorded["dt"], "calibration": np.load(cal) if cal else None, "encode": recorded.get("encode"),
                 "synapse_kernels": recorded.get("synapse_kernels") or "auto",
-                "synapse_weights": recorded.get("synapse_weights") or "auto"}  # fmt: skip
+                # folders built before --synapse-weights existed have int8 weights everywhere
+                "synapse_weights": recorded.get("synapse_weights") or "int8"}  # fmt: skip
         for name, value in given.items():
             if name == "calibrate":
                 same = opts["calibration"] is not None and np.array_equal(_read_calibration(Path(value)),
