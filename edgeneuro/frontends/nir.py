@@ -99,7 +99,6 @@ SPIKING = ("Threshold", "IF", "LIF", "CubaLIF")
 SYNAPSES = ("Affine", "Linear", "Conv1d", "Conv2d", "Scale")
 WEIGHTED = ("Affine", "Linear", "Conv1d", "Conv2d")
 POOLS = ("SumPool2d", "AvgPool2d")
-NEURONS = ("I", "IF", "LI", "LIF", "CubaLIF", "CubaLI")
 PARAMS = {
     "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
     "IF": ("r", "v_threshold", "v_reset"),
