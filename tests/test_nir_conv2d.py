@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_nir import compare, compile_error, grid_weights, host_equals_reference, write
+from test_snn_event import event_and_dense_equal_reference
 
 from edgeneuro import boards, frontends, reference
 from edgeneuro.compiler import compile_model, prepare
@@ -357,22 +358,9 @@ def test_host_c_event_conv2d_equals_reference(tmp_path_factory, case, rate, weig
     graph, x = case
     x = (np.random.default_rng(int(x.sum())).random(x.shape) < rate).astype(np.float32)
     d = tmp_path_factory.mktemp("ev")
-    path = write(d, graph)
-    opts = {"dt": DT, "calibration": x, "synapse_weights": weights}
-    g = frontends.load(path, synapse_kernels="event", **opts)
+    g, _ = event_and_dense_equal_reference(write(d, graph), x, weights, d)["event"]
     assert "NIR_CONV2D_EVENT" in {op.kind for op in g.ops} and "NIR_CONV2D" not in {op.kind for op in g.ops}
     assert {g.t(op.inputs[1]).dtype for op in g.ops if op.kind == "NIR_CONV2D_EVENT"} == {weights}
-    dense_g = frontends.load(path, synapse_kernels="dense", **opts)
-    ev_graph, ev_kernels = prepare(g)
-    dense_graph, dense_kernels = prepare(dense_g)
-    host = run_on_host(compile_model(path, boards.load("mps2-an386"), d / "gen", g), x)
-    dense_host = run_on_host(compile_model(path, boards.load("mps2-an386"), d / "dense", dense_g), x)
-    for i, name in enumerate(ev_graph.outputs):
-        want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
-        dense = np.stack([reference.run_steps(dense_graph, dense_kernels, s)[i] for s in x])
-        np.testing.assert_array_equal(want, dense, err_msg=name)
-        np.testing.assert_array_equal(host[name], want, err_msg=name)
-        np.testing.assert_array_equal(dense_host[name], want, err_msg=name)
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),

@@ -101,6 +101,26 @@ def event_case(draw):
     return graph, spikes(rng, (2, steps, *shape), rate)
 
 
+def event_and_dense_equal_reference(path: Path, x: np.ndarray, weights: str, out: Path) -> dict:
+    """Compiles the NIR file ``path`` twice, every synapse event-driven (forced) and every synapse
+    dense, with ``weights`` (``--synapse-weights``), and checks that the event-driven graph's
+    reference equals the dense one's and that the host C of each equals it bit for bit over the
+    samples ``x``, at every output and step. Returns {"event": ..., "dense": ...} of (graph, compiled)."""
+    built = {}
+    for kernels in ("event", "dense"):
+        g = frontends.load(path, dt=DT, calibration=x, synapse_kernels=kernels, synapse_weights=weights)
+        c = compile_model(path, boards.load("mps2-an386"), out / kernels, g)
+        built[kernels] = (g, c, prepare(g), run_on_host(c, x))
+    (_, _, (ev_graph, ev_kernels), ev_host), (_, _, (dense_graph, dense_kernels), dense_host) = built.values()
+    for i, name in enumerate(ev_graph.outputs):
+        want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
+        dense = np.stack([reference.run_steps(dense_graph, dense_kernels, s)[i] for s in x])
+        np.testing.assert_array_equal(want, dense, err_msg=name)
+        np.testing.assert_array_equal(ev_host[name], want, err_msg=name)
+        np.testing.assert_array_equal(dense_host[name], want, err_msg=name)
+    return {k: (g, c) for k, (g, c, _, _) in built.items()}
+
+
 @given(event_case(), st.sampled_from(["int8", "int16"]))
 @settings(max_examples=30)
 def test_host_c_event_and_dense_equal_reference(tmp_path_factory, case, weights):
@@ -109,24 +129,12 @@ def test_host_c_event_and_dense_equal_reference(tmp_path_factory, case, weights)
     and step, and the event-driven graph's reference equals the dense one's."""
     graph, x = case
     d = tmp_path_factory.mktemp("ev")
-    path = write(d, graph)
-    built = {}
-    for kernels in ("event", "dense"):
-        g = frontends.load(path, dt=DT, calibration=x, synapse_kernels=kernels, synapse_weights=weights)
-        if kernels == "event":
-            assert {op.kind for op in g.ops} & set(SYNAPSES) == set()  # every synapse takes spikes
-        c = compile_model(path, boards.load("mps2-an386"), d / kernels, g)
+    built = event_and_dense_equal_reference(write(d, graph), x, weights, d)
+    assert {op.kind for op in built["event"][0].ops} & set(SYNAPSES) == set()  # every synapse takes spikes
+    for kernels, (_, c) in built.items():
         fns = {k.fn for k in c.kernels if k.op.kind.removesuffix("_EVENT") in ("NIR_AFFINE", "NIR_CONV1D")}
         assert fns and all(("_event_" in fn) == (kernels == "event") for fn in fns), fns
         assert all(fn.endswith("_w16") == (weights == "int16") for fn in fns), fns
-        built[kernels] = (prepare(g), run_on_host(c, x))
-    ((ev_graph, ev_kernels), ev_host), ((dense_graph, dense_kernels), dense_host) = built["event"], built["dense"]
-    for i, name in enumerate(ev_graph.outputs):
-        want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
-        dense = np.stack([reference.run_steps(dense_graph, dense_kernels, s)[i] for s in x])
-        np.testing.assert_array_equal(want, dense, err_msg=name)
-        np.testing.assert_array_equal(ev_host[name], want, err_msg=name)
-        np.testing.assert_array_equal(dense_host[name], want, err_msg=name)
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(0, 2**32 - 1))
