@@ -1,6 +1,6 @@
 """Board descriptions: one YAML per board in boards/ (core, FPU, memory map, clock, console UART,
 simulator). ``load`` validates a file field by field; the firmware harness takes the board's UART
-kind and base address, and its clocks, from a generated ``board.h`` (``render_board_h``)."""
+kind and base address, and its clocks, from a generated ``board.h`` (``codegen.render_board_h``)."""
 
 from __future__ import annotations
 
@@ -398,23 +398,3 @@ def load(name: str) -> Board:
     if not isinstance(d, dict):
         raise BoardError(f"{path}: expected a mapping of board fields")
     return _parse(path, d)
-
-
-def render_board_h(board: Board) -> str:
-    """board.h for the firmware harness: the console UART's driver and address, the clocks."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    env = Environment(
-        loader=FileSystemLoader(str(resource_dir("templates"))),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    u = board.uart
-    return env.get_template("board.h.j2").render(
-        board=board,
-        uart=u,
-        uart_macro=u.kind.upper().replace("-", "_"),
-        uart_clock_hz=u.clock_hz or board.clock_hz,
-    )

@@ -13,7 +13,8 @@ from typing import Any
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-from edgeneuro.boards import Board, render_board_h
+from edgeneuro.boards import Board
+from edgeneuro.codegen import render_board_h
 from edgeneuro.errors import BoardError, ToolError
 from edgeneuro.resources import resource_dir
 

@@ -16,7 +16,7 @@ from conftest import MLPERF, reference_run
 from elftools.elf.elffile import ELFFile
 from tflite_builder import ACT, ModelBuilder, options
 
-from edgeneuro import boards, build
+from edgeneuro import boards, build, codegen
 from edgeneuro.compiler import compile_model
 from edgeneuro.errors import BoardError
 from edgeneuro.runner import run_on_board
@@ -68,7 +68,7 @@ def test_board_yaml_loads_and_is_consistent(name):
     assert ("-mfloat-abi=hard" in flags) == (b.fpu is not None)
     if b.mve:
         assert b.core == "cortex-m55" and "-mfpu=auto" in flags
-    h = boards.render_board_h(b)
+    h = codegen.render_board_h(b)
     assert f"#define {DRIVER[b.uart.kind]} 1" in h
     assert f"#define EN_UART_BASE 0x{b.uart.base:08X}u" in h
     assert f"#define EN_SYSTICK_HZ {b.systick_hz}u" in h

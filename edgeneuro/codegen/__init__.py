@@ -11,6 +11,8 @@ import numpy as np
 
 from edgeneuro import __version__, ops
 from edgeneuro.boards import Board
+from edgeneuro.codegen import cnames
+from edgeneuro.codegen.cnames import Code
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
 from edgeneuro.ops import Kernel
@@ -20,12 +22,18 @@ from edgeneuro.resources import resource_dir
 KERNEL_SOURCES = "kernels"
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+def env() -> jinja2.Environment:
+    """The one template environment of every generated file (templates/): names from model files
+    print only through the filters of ``cnames``, and ``cnames.checked`` refuses any other text that
+    could end a comment or a string literal or start a line."""
+    e = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        finalize=cnames.checked,
     )
+    e.filters.update(c_comment=cnames.c_comment, c_string=cnames.c_string)
+    return e
 
 
 def c_literal(v) -> str:
@@ -45,37 +53,59 @@ def _c_array_body(a: np.ndarray, per_line: int = 24) -> str:
     flat = a.reshape(-1)
     vals = [c_literal(v) for v in flat.tolist()]
     lines = [", ".join(vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
-    return ",\n".join("    " + line for line in lines) if lines else "    0"
+    return Code(",\n".join("    " + line for line in lines) if lines else "    0")
 
 
 def _macs_text(n: int) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1_000_000 else f"{n:,}"
 
 
-def _operand(name: str, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> str:
-    """How a kernel call names a tensor: a constant's symbol, or its place in the arena (cast to
-    the tensor's C type; arena offsets are 8-byte aligned)."""
+class _Buffers:
+    """The named pointers of model.c: one per arena or state buffer a kernel call passes, named
+    after its tensor (``cnames.c_identifier``), so the calls read ``t_conv1_out``, not an offset."""
+
+    def __init__(self, graph: Graph, plan: Plan) -> None:
+        self.graph, self.plan = graph, plan
+        self.idents = cnames.unique_identifiers([*plan.offsets, *plan.state_offsets])
+        self.used: dict[str, dict[str, Any]] = {}
+
+    def ref(self, name: str, ctype: str = "int8_t") -> str:
+        if name not in self.used:
+            state = name in self.plan.state_offsets
+            where = f"&en_state[{self.plan.state_offsets[name]}]" if state else f"&arena[{self.plan.offsets[name]}]"
+            t = self.graph.tensors.get(name)
+            self.used[name] = {
+                "ident": self.idents[name],
+                "ctype": ctype,
+                "init": where if ctype == "int8_t" else f"({ctype} *){where}",
+                "name": name,
+                "what": f"{t.dtype} {list(t.shape)}" if t is not None else "working memory",
+            }
+        return self.idents[name]
+
+
+def _operand(name: str, graph: Graph, bufs: _Buffers, const_syms: dict[str, str]) -> str:
+    """How a kernel call names a tensor: a constant's symbol, or its buffer's pointer."""
     t = graph.t(name)
     if t.is_const:
         return const_syms[name]
-    where = f"&en_state[{plan.state_offsets[name]}]" if name in plan.state_offsets else f"&arena[{plan.offsets[name]}]"
-    return where if t.dtype == "int8" else f"({C_TYPES[t.dtype]} *){where}"
+    return bufs.ref(name, C_TYPES[t.dtype])
 
 
-def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str, str]) -> dict[str, Any]:
+def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[str, str]) -> dict[str, Any]:
     sym = f"L{step}"
     x, y = graph.t(k.inputs[0]), graph.t(k.outputs[0])
     consts = [
         {"name": n, "ctype": C_TYPES[str(a.dtype)], "size": max(1, a.size), "body": _c_array_body(a)}
         for n, a in k.consts
     ]
-    args = [_operand(n, graph, plan, const_syms) for n in k.inputs]
+    args = [_operand(n, graph, bufs, const_syms) for n in k.inputs]
     args += [f"{sym}_{n}" for n, _ in k.consts]
-    args += [_operand(n, graph, plan, const_syms) for n in k.outputs]
+    args += [_operand(n, graph, bufs, const_syms) for n in k.outputs]
     if k.scratch:
-        args.append(f"&arena[{plan.offsets[scratch_buffer(step)]}]")
+        args.append(bufs.ref(scratch_buffer(step)))
     if k.state:
-        args.append(f"&en_state[{plan.state_offsets[state_buffer(step)]}]")
+        args.append(bufs.ref(state_buffer(step)))
     return {
         "step": step,
         "kind": k.op.kind,
@@ -89,7 +119,7 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
         "out_shape": list(y.shape),
         "in_name": x.name,
         "out_name": y.name,
-        "offset": plan.offsets.get(y.name, -1),
+        "offset": bufs.plan.offsets.get(y.name, -1),
         "summary": k.summary,
         "macs": k.macs,
         "macs_text": _macs_text(k.macs),
@@ -98,8 +128,8 @@ def _layer(step: int, k: Kernel, graph: Graph, plan: Plan, const_syms: dict[str,
 
 def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: Path, sha256: str) -> list[Path]:
     """Write model.c, model.h, memory.ld and the kernel sources into ``out`` (which must exist)."""
-    env = _env()
     const_syms = {n: f"T{i}" for i, n in enumerate(const_operands(graph, kernels))}
+    bufs = _Buffers(graph, plan)
     ctx = {
         "name": graph.name,
         "version": __version__,
@@ -109,7 +139,8 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         "offsets": plan.offsets,
         "inputs": [graph.t(n) for n in graph.inputs],
         "outputs": [graph.t(n) for n in graph.outputs],
-        "layers": [_layer(s, k, graph, plan, const_syms) for s, k in enumerate(kernels)],
+        "layers": [_layer(s, k, graph, bufs, const_syms) for s, k in enumerate(kernels)],
+        "buffers": list(bufs.used.values()),
         "const_tensors": [
             {
                 "sym": sym,
@@ -128,7 +159,7 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
     written = []
     for template, name in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("memory.ld.j2", "memory.ld")):
         path = out / name
-        path.write_text(env.get_template(template).render(**ctx))
+        path.write_text(env().get_template(template).render(**ctx))
         written.append(path)
     # Only the kernels this model calls, with the shared fixed-point header.
     kdir = out / KERNEL_SOURCES
@@ -138,3 +169,32 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         shutil.copy(src / name, kdir / name)
     written += sorted(kdir.iterdir())
     return written
+
+
+def render_board_h(board: Board) -> str:
+    """board.h for the firmware harness: the console UART's driver and address, the clocks."""
+    u = board.uart
+    return (
+        env()
+        .get_template("board.h.j2")
+        .render(
+            board=board, uart=u, uart_macro=u.kind.upper().replace("-", "_"), uart_clock_hz=u.clock_hz or board.clock_hz
+        )
+    )
+
+
+def render_stream_info(out: Path, in_bytes: int, out_bytes: int, model_id: bytes, model_name: str) -> Path:
+    """stream_info.h for firmware/stream.c: the frame sizes and the model's id (``out``/stream_info.h)."""
+    path = Path(out) / "stream_info.h"
+    text = (
+        env()
+        .get_template("stream_info.h.j2")
+        .render(
+            in_bytes=in_bytes,
+            out_bytes=out_bytes,
+            model_id_bytes=[f"0x{b:02X}u" for b in model_id],
+            model_name=model_name,
+        )
+    )
+    path.write_text(text)
+    return path
