@@ -217,7 +217,7 @@ def cmd_compress(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from edgeneuro.train import evaluate_model
+    from edgeneuro.evaluate import evaluate_model
 
     r = evaluate_model(Path(a.model), Path(a.data), tuple(a.subject or ()))
     if a.json:

@@ -32,8 +32,11 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     from edgeneuro import frontends
     from edgeneuro.compress.compress import compress
     from edgeneuro.compress.quantize import quantize_input
+    from edgeneuro.data.dataset import discover
+    from edgeneuro.data.meta import Meta
+    from edgeneuro.metrics.seizures import evaluate
     from edgeneuro.runner import run_on_board
-    from edgeneuro.train import Meta, discover, evaluate, train
+    from edgeneuro.train import train
 
     name = NAMES[family]
     trained = train(data, family, out, epochs=EPOCHS[family], verbose=0)
@@ -91,9 +94,12 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
 
     from edgeneuro import frontends, reference
     from edgeneuro.compiler import prepare
+    from edgeneuro.data.dataset import discover
+    from edgeneuro.data.meta import Meta
+    from edgeneuro.metrics.seizures import evaluate
     from edgeneuro.models import snn
     from edgeneuro.runner import run_on_board
-    from edgeneuro.train import Meta, discover, evaluate, train
+    from edgeneuro.train import train
 
     trained = train(data, "snn", out, epochs=EPOCHS["snn"], verbose=0)
     model = Path(trained["model"])

@@ -114,7 +114,8 @@ def test_stream_a_recording_end_to_end(tmp_path):
     from edgeneuro import models
     from edgeneuro.compress.quantize import to_int8_tflite
     from edgeneuro.data.synthetic import write_dataset
-    from edgeneuro.train import evaluate_model, train
+    from edgeneuro.evaluate import evaluate_model
+    from edgeneuro.train import train
 
     data, det = tmp_path / "data", tmp_path / "det"
     write_dataset(data, subjects=2, recordings=1, seconds=300, fs=64.0, seed=1)
@@ -588,8 +589,12 @@ def test_stream_a_recording_to_a_spiking_detector(tmp_path):
     (models.snn.features) on the board; the decisions (models.snn.decide) and the seizure metrics
     equal the host's and `edgeneuro eval`'s. dt and the calibration come from the model's folder."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from edgeneuro.data.dataset import item_of
+    from edgeneuro.data.meta import Meta
     from edgeneuro.data.synthetic import write_dataset
-    from edgeneuro.train import Meta, evaluate, item_of, predictor, train
+    from edgeneuro.evaluate import predictor
+    from edgeneuro.metrics.seizures import evaluate
+    from edgeneuro.train import train
 
     data, det = tmp_path / "data", tmp_path / "snn"
     write_dataset(data, subjects=2, recordings=2, seconds=300, fs=64.0, seed=1)

@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro.data.dataset import class_weights, discover, training_windows
+from edgeneuro.data.meta import META, Meta
 from edgeneuro.errors import InputError
-from edgeneuro.train import META, Meta, class_weights, discover, evaluate, predictor, training_windows
+from edgeneuro.evaluate import predictor
+from edgeneuro.metrics.seizures import evaluate
 
 
 def _sparsity(model) -> float:

@@ -79,7 +79,7 @@ def nir_options(model: Path, built=None, **given: Any) -> dict[str, Any] | None:
         opts["encode"] = encoder.spec()
         if opts["calibration"] is not None:  # raw samples; ops/encode.py's insert checks them against the input too
             opts["calibration"] = raw_samples(opts["calibration"], encoder.channels, given["calibrate"], encoder.scale)
-    from edgeneuro.train import META, Meta
+    from edgeneuro.data.meta import META, Meta
 
     if (Path(model).parent / META).is_file():
         meta = Meta.load(model)

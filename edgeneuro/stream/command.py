@@ -273,7 +273,8 @@ def stream(
 
     item = meta = x = None
     if edf is not None:
-        from edgeneuro.train import META, Meta, item_of
+        from edgeneuro.data.dataset import item_of
+        from edgeneuro.data.meta import META, Meta
 
         meta = Meta.load(model)
         item = item_of(Path(edf))
@@ -354,7 +355,7 @@ def stream(
             return decisions["board"]
 
         if edf is not None:
-            from edgeneuro.train import evaluate
+            from edgeneuro.metrics.seizures import evaluate
 
             chip = evaluate(on_board, [item], meta)  # the windows go to the board in here
         else:
@@ -389,7 +390,8 @@ def stream(
         )  # fmt: skip
     ok = equal == len(xs)
     if edf is not None:
-        from edgeneuro.train import evaluate, predictor
+        from edgeneuro.evaluate import predictor
+        from edgeneuro.metrics.seizures import evaluate
 
         def reference_predict(xf: np.ndarray) -> np.ndarray:
             xq = steps_of(xf)
