@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeneuro import boards, cli, frontends, reference
+from edgeneuro import boards, cli, frontends, ops, reference
 from edgeneuro.compiler import compile_model, prepare
 from edgeneuro.ops.synapse_event import from_event_layout, to_event_layout
-from edgeneuro.passes.synapse_kernels import BREAK_EVEN
 from edgeneuro.runner import run_on_host
 
 DT = 1e-3
@@ -173,7 +172,7 @@ def test_auto_picks_by_calibration_rate(tmp_path):
     rng = np.random.default_rng(1)
     path = write(tmp_path, affine_net(rng, 64, 32, 4))
     sparse = spikes(rng, (4, 30, 64), 0.02)
-    busy = spikes(rng, (4, 30, 64), min(1.0, (1 + BREAK_EVEN["NIR_AFFINE"]) / 2 + 0.05))
+    busy = spikes(rng, (4, 30, 64), min(1.0, (1 + ops.trait("NIR_AFFINE", "BREAK_EVEN")) / 2 + 0.05))
     ch = choices(frontends.load(path, dt=DT, calibration=sparse))
     assert ch["fc1"]["op"] == "NIR_AFFINE_EVENT" and ch["fc1"]["kernel"] == "event"
     assert ch["fc1"]["input_spike_rate"] == pytest.approx(sparse.mean(), abs=1e-5)

@@ -5,16 +5,36 @@ Every module in this package except ``base`` is an operator module and is found 
 defines ``KINDS`` (the operator names it handles), ``MAX_VERSION`` (per kind, the newest TFLite
 operator version whose semantics it implements), ``C_FILE`` (its kernel in firmware/kernels/,
 ``<C_FILE>.c`` and ``<C_FILE>.h``; None for views), ``lower`` and ``reference``. Adding an
-operator means adding a module here and its C twin there, nothing else."""
+operator means adding a module here and its C twin there, nothing else.
+
+Traits. What the passes need to know about a kind beyond lowering it is an attribute of its module,
+queried with ``trait(kind, NAME)`` and ``kinds_with(NAME)``, never a list of kind names kept elsewhere.
+The attribute is either one value for all the module's kinds (e.g. ``VIEW = True``), or a dict keyed
+by kind (kinds it leaves out have no value), or a set / frozenset of the kinds that have it (``True``
+for those). The known traits (``TRAITS``):
+
+* ``SPIKES``: the int8 output holds only 0 or one spike value (spiking neurons, Threshold, ENCODE).
+* ``VIEW``: the output aliases the input's bytes, no code runs (the kernel's ``fn`` is None).
+* ``COUNTS``: an int8 output is the exact window sum of the input, so a pool of spikes (spike
+  counts) stays as sparse as the spikes (NIR SumPool2d, AvgPool2d).
+* ``EVENT_VARIANT``: dense kind -> its event-driven kind (edgeneuro/ops/synapse_event.py), which
+  computes the same output visiting only the non-zero inputs.
+* ``BREAK_EVEN``: the input spike rate below which the event-driven variant takes fewer
+  instructions per time step (edgeneuro/passes/synapse_kernels.py; measured by
+  bench/snn_event_breakeven.py, see edgeneuro/ops/synapse.py)."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ops.base import Kernel, unsupported
+
+TRAITS = ("SPIKES", "VIEW", "COUNTS", "EVENT_VARIANT", "BREAK_EVEN")
 
 
 def _discover() -> dict[str, ModuleType]:
@@ -26,11 +46,35 @@ def _discover() -> dict[str, ModuleType]:
         for kind in module.KINDS:
             assert kind not in found, f"{kind} is claimed by {found[kind].__name__} and {module.__name__}"
             found[kind] = module
+        for name in TRAITS:  # a per-kind trait names only the module's own kinds
+            value = getattr(module, name, None)
+            if isinstance(value, (Mapping, set, frozenset)):
+                stray = set(value) - set(module.KINDS)
+                assert not stray, f"{module.__name__}.{name} names {sorted(stray)}, not in its KINDS"
     return found
 
 
 MODULES: dict[str, ModuleType] = _discover()
 SUPPORTED = tuple(sorted(MODULES))
+
+
+def trait(kind: str, name: str, default: Any = None) -> Any:
+    """The trait ``name`` (see ``TRAITS``) of the operator ``kind``: its module's attribute ``name``,
+    looked up by kind when it is a dict or a set; ``default`` when the module or the kind has none."""
+    module = MODULES.get(kind)
+    if module is None or not hasattr(module, name):
+        return default
+    value = getattr(module, name)
+    if isinstance(value, Mapping):
+        return value.get(kind, default)
+    if isinstance(value, (set, frozenset)):
+        return True if kind in value else default
+    return value
+
+
+def kinds_with(name: str) -> tuple[str, ...]:
+    """The kinds whose trait ``name`` is truthy, sorted."""
+    return tuple(kind for kind in SUPPORTED if trait(kind, name))
 
 
 def lower(op: Op, graph: Graph) -> Kernel:
@@ -57,4 +101,4 @@ def c_header(kernel: Kernel) -> str | None:
     return f"{c_file}.h" if c_file else None
 
 
-__all__ = ["Kernel", "MODULES", "SUPPORTED", "c_header", "lower", "reference"]
+__all__ = ["Kernel", "MODULES", "SUPPORTED", "TRAITS", "c_header", "kinds_with", "lower", "reference", "trait"]

@@ -33,6 +33,7 @@ from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("ENCODE",)
 C_FILE = "encode"
+SPIKES = True  # trait (edgeneuro/ops/__init__.py): the int8 output is 0 or one spike value
 
 
 def lower(op: Op, g: Graph) -> Kernel:

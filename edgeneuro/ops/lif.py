@@ -41,6 +41,7 @@ Q30 = 1 << 30
 SPIKING = ("NIR_LIF", "NIR_IF", "NIR_CUBALIF")
 CUBA = ("NIR_CUBALIF", "NIR_CUBALI")
 LEAKY = ("NIR_LIF", "NIR_LI", "NIR_CUBALIF", "NIR_CUBALI")
+SPIKES = frozenset((*SPIKING, "NIR_THRESHOLD"))  # trait (edgeneuro/ops/__init__.py): int8 output 0 / 1
 
 
 def _param(op: Op, name: str, size: int) -> np.ndarray:

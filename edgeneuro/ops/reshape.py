@@ -9,6 +9,7 @@ from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
 C_FILE = None
+VIEW = True  # trait (edgeneuro/ops/__init__.py): the output aliases the input's bytes
 MAX_VERSION = {"RESHAPE": 1, "EXPAND_DIMS": 1, "SQUEEZE": 2}  # newest TFLite op versions handled
 
 

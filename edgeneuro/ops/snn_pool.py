@@ -30,6 +30,7 @@ from edgeneuro.ops.synapse import node_unsupported, window_taps
 
 KINDS = ("NIR_SUMPOOL2D", "NIR_AVGPOOL2D")
 C_FILE = "snn_pool"
+COUNTS = True  # trait (edgeneuro/ops/__init__.py): an int8 output is the exact window sums of the input
 MAX_WINDOW = 1 << 16  # kH * kW: the int32 sum of int8 values cannot overflow
 
 

@@ -41,6 +41,17 @@ KINDS = ("NIR_AFFINE", "NIR_CONV1D", "NIR_CONV2D", "NIR_SCALE", "NIR_ADD")
 C_FILE = "synapse"
 WEIGHT_TYPES = {"int8": "", "int16": "_w16"}  # the weight type -> the kernel name's suffix
 
+# Traits (edgeneuro/ops/__init__.py). The event-driven variant of each dense kind that has one
+# (edgeneuro/ops/synapse_event.py), which edgeneuro/passes/synapse_kernels.py may pick instead.
+EVENT_VARIANT = {"NIR_AFFINE": "NIR_AFFINE_EVENT", "NIR_CONV1D": "NIR_CONV1D_EVENT", "NIR_CONV2D": "NIR_CONV2D_EVENT"}
+# The input spike rate below which the event-driven kernel takes fewer instructions per time step
+# than the dense one, per kind: the lowest break-even over the layer shapes measured by
+# bench/snn_event_breakeven.py on QEMU mps2-an386 (Cortex-M4, arm-none-eabi-gcc 12.2 -O2; the table
+# is in the README's spiking section): Affine 64->128 and 256->256 82 %; Conv1d [8,64]->[16,64] k5
+# 72 %, [16,32]->[32,32] k3 90 %; Conv2d 3x3 [2,16,16]->[8,16,16] 58 %, [8,8,8]->[16,8,8] 98 %.
+# Re-measure when either kernel changes.
+BREAK_EVEN = {"NIR_AFFINE": 0.82, "NIR_CONV1D": 0.72, "NIR_CONV2D": 0.58}
+
 
 def node_unsupported(g: Graph, op: Op, why: str):
     return unsupported(g, op, f"NIR node '{op.attrs.get('node', '?')}': {why}")

@@ -41,7 +41,7 @@ from edgeneuro.ops.base import Kernel
 
 KINDS = ("NIR_AFFINE_EVENT", "NIR_CONV1D_EVENT", "NIR_CONV2D_EVENT")
 C_FILE = "synapse_event"
-DENSE_KIND = {"NIR_AFFINE_EVENT": "NIR_AFFINE", "NIR_CONV1D_EVENT": "NIR_CONV1D", "NIR_CONV2D_EVENT": "NIR_CONV2D"}
+DENSE_KIND = {event: dense for dense, event in synapse.EVENT_VARIANT.items()}  # the inverse of the trait
 MAX_INPUTS = 1 << 16  # the index list holds uint16 indices
 
 

@@ -13,9 +13,10 @@ multiply each listed input by its value). Other synapses stay dense.
   reference runs over them (each from the reset state; at most MAX_CALIBRATION_STEPS time steps)
   and counts, for each synapse, the fraction of its input values that are spikes (non-zero), over
   all samples and time steps; the synapse is event-driven when that rate is below the break-even
-  rate of its kind (``BREAK_EVEN``). Without calibration samples: dense. With ``--encode`` the
-  samples are the raw int16 samples the encoder takes (edgeneuro/ops/encode.py ``raw_samples``),
-  so the rates are those of the ENCODE op's spikes and of everything downstream.
+  rate of its kind (its op module's ``BREAK_EVEN`` trait, edgeneuro/ops/synapse.py). Without
+  calibration samples: dense. With ``--encode`` the samples are the raw int16 samples the encoder
+  takes (edgeneuro/ops/encode.py ``raw_samples``), so the rates are those of the ENCODE op's spikes
+  and of everything downstream.
 
 The choice, the reason and the measured rate go into the op's attributes (``kernel_choice``), and
 from there into plan.json and ``edgeneuro inspect`` per layer.
@@ -34,34 +35,27 @@ from edgeneuro.ops.synapse_event import MAX_INPUTS
 from edgeneuro.passes.fold import fold_constants
 
 MODES = ("dense", "event", "auto")
-EVENT_KIND = {"NIR_AFFINE": "NIR_AFFINE_EVENT", "NIR_CONV1D": "NIR_CONV1D_EVENT", "NIR_CONV2D": "NIR_CONV2D_EVENT"}
-SPIKE_SOURCES = ("NIR_LIF", "NIR_IF", "NIR_CUBALIF", "NIR_THRESHOLD", "ENCODE")  # int8 output: 0 or one spike value
-VIEWS = ("RESHAPE",)
-POOLS = ("NIR_SUMPOOL2D", "NIR_AVGPOOL2D")  # int8 output: the exact window sums (counts) of their input
-
-# The input spike rate below which the event-driven kernel takes fewer instructions per time step
-# than the dense one, per kind: the lowest break-even over the layer shapes measured by
-# bench/snn_event_breakeven.py on QEMU mps2-an386 (Cortex-M4, arm-none-eabi-gcc 12.2 -O2; the table
-# is in the README's spiking section): Affine 64->128 and 256->256 82 %; Conv1d [8,64]->[16,64] k5
-# 72 %, [16,32]->[32,32] k3 90 %; Conv2d 3x3 [2,16,16]->[8,16,16] 58 %, [8,8,8]->[16,8,8] 98 %.
-# Re-measure when either kernel changes.
-BREAK_EVEN = {"NIR_AFFINE": 0.82, "NIR_CONV1D": 0.72, "NIR_CONV2D": 0.58}
+# The categories of kinds this pass uses are traits of the op modules (edgeneuro/ops/__init__.py):
+# SPIKES, VIEW, COUNTS, EVENT_VARIANT and BREAK_EVEN (its numbers and where they were measured:
+# edgeneuro/ops/synapse.py). BREAK_EVEN here is the same table, derived, for callers that import it.
+BREAK_EVEN = {kind: ops.trait(kind, "BREAK_EVEN") for kind in ops.kinds_with("BREAK_EVEN")}
 MAX_CALIBRATION_STEPS = 20_000  # time steps of the calibration samples the rate is measured over
 
 
 def spike_trains(graph: Graph, binary_input: bool) -> set[str]:
     """The int8 tensors of ``graph`` that hold spike trains (or int8 pools of them)."""
     producer = {n: op for op in graph.ops for n in op.outputs}
+    views, counts, sources = ops.kinds_with("VIEW"), ops.kinds_with("COUNTS"), ops.kinds_with("SPIKES")
 
     def train(name: str) -> bool:
-        while name in producer and producer[name].kind in VIEWS:
+        while name in producer and producer[name].kind in views:
             name = producer[name].inputs[0]
         op = producer.get(name)
         if op is None:
             return False
-        if op.kind in POOLS:  # spike counts: as sparse as the spikes they count
+        if op.kind in counts:  # int8 spike counts: as sparse as the spikes they count
             return graph.t(name).dtype == "int8" and train(op.inputs[0])
-        return op.kind in SPIKE_SOURCES or (binary_input and op.kind == "QUANTIZE" and op.inputs[0] in graph.inputs)
+        return op.kind in sources or (binary_input and op.kind == "QUANTIZE" and op.inputs[0] in graph.inputs)
 
     return {name for name in graph.tensors if train(name)}
 
@@ -105,18 +99,19 @@ def choose(graph: Graph, mode: str = "auto", calibration: np.ndarray | None = No
         raise InputError(f"--synapse-kernels {mode!r}: choose one of {', '.join(MODES)}")
     binary = calibration is not None and bool(np.isin(np.asarray(calibration), (0, 1)).all())
     spikes = spike_trains(graph, binary)
-    synapses = [op for op in graph.ops if op.kind in EVENT_KIND]
+    synapses = [op for op in graph.ops if ops.trait(op.kind, "EVENT_VARIANT")]
     watch = list(dict.fromkeys(op.inputs[0] for op in synapses if op.inputs[0] in spikes))
     rates = input_rates(graph, calibration, watch) if calibration is not None else {}
     return dataclasses.replace(graph, ops=tuple(_choose(op, graph, mode, spikes, rates) for op in graph.ops))
 
 
 def _choose(op: Op, graph: Graph, mode: str, spikes: set[str], rates: dict[str, float]) -> Op:
-    if op.kind not in EVENT_KIND:
+    variant = ops.trait(op.kind, "EVENT_VARIANT")
+    if not variant:
         return op
     x = op.inputs[0]
     rate = rates.get(x)
-    limit = BREAK_EVEN[op.kind]
+    limit = ops.trait(op.kind, "BREAK_EVEN")
     if x not in spikes:
         event, why = False, ("the input is not a spike train (the network's input is one only when every "
                              "calibration value is 0 or 1)")  # fmt: skip
@@ -131,5 +126,5 @@ def _choose(op: Op, graph: Graph, mode: str, spikes: set[str], rates: dict[str, 
         why = f"input spike rate {100 * rate:.2f} % {'<' if event else '>='} break-even {100 * limit:.0f} %"
     choice = {"kernel": "event" if event else "dense", "input_spike_rate": None if rate is None else round(rate, 5),
               "break_even": limit, "why": why}  # fmt: skip
-    return dataclasses.replace(op, kind=EVENT_KIND[op.kind] if event else op.kind,
+    return dataclasses.replace(op, kind=variant if event else op.kind,
                                attrs={**op.attrs, "kernel_choice": choice})  # fmt: skip
