@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeneuro import boards
+from edgeneuro import boards, compiler
 from edgeneuro.errors import EdgeNeuroError
 from edgeneuro.runner import run_on_board
 
@@ -33,7 +33,7 @@ def main() -> None:
         stem = model.with_suffix("")
         with tempfile.TemporaryDirectory() as d:
             try:
-                res = run_on_board(model, board, Path(f"{stem}_input.npy"), Path(d) / "build")
+                res = run_on_board(compiler.load(model), board, Path(f"{stem}_input.npy"), Path(d) / "build")
             except EdgeNeuroError as e:
                 rows[key] = {"supported": False, "reason": str(e).splitlines()[0]}
                 print(f"{key:4} not yet: {rows[key]['reason']}")

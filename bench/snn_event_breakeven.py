@@ -23,7 +23,8 @@ from pathlib import Path
 import nir
 import numpy as np
 
-from edgeneuro import boards
+from edgeneuro import boards, compiler
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_board
 
 RATES = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00)
@@ -101,8 +102,8 @@ def main() -> None:
                 x = (rng.random((args.samples, args.steps, *shape)) < rate).astype(np.float32)
                 np.save(Path(d) / "x.npy", x)
                 for kernels in ("dense", "event"):
-                    opts = {"dt": DT, "calibration": x, "synapse_kernels": kernels}
-                    res = run_on_board(path, board, Path(d) / "x.npy", Path(d) / kernels, load_options=opts)
+                    opts = CompileOptions(dt=DT, calibration=x, synapse_kernels=kernels)
+                    res = run_on_board(compiler.load(path, opts), board, Path(d) / "x.npy", Path(d) / kernels)
                     rows[kernels].append(round(res.report["instructions_per_step_mean"]))
                 rows["measured_rate"].append(round(float(x.mean()), 4))
                 print(f"{name:28} {100 * rate:5.0f} %  dense {rows['dense'][-1]:>9,}  event {rows['event'][-1]:>9,}",

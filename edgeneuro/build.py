@@ -54,10 +54,14 @@ class Sizes:
         }
 
 
+class MissingTool(ToolError):
+    """The compiler a build needs is not installed (as opposed to a build that fails)."""
+
+
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
     exe = cmd[0]
     if shutil.which(exe) is None:
-        raise ToolError(f"{exe} not found; {INSTALL_HINT}")
+        raise MissingTool(f"{exe} not found; {INSTALL_HINT}")
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         msg = proc.stderr.strip()

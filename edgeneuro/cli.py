@@ -43,14 +43,14 @@ def _save_outputs(path: Path, suffix: str, outputs: dict) -> None:
 def _shapes(a: argparse.Namespace) -> dict[str, tuple[int, ...]]:
     from edgeneuro.frontends.onnx import parse_shapes
 
-    return parse_shapes(a.shape)
+    return parse_shapes(getattr(a, "shape", None))
 
 
 def _model(a: argparse.Namespace, work: Path) -> Path:
     """The model to compile: the given file, or with --calibrate its int8 QDQ quantization
     (onnxruntime's quantize_static on the calibration samples), written into ``work``."""
     model = Path(a.model)
-    if not getattr(a, "calibrate", None) or model.suffix.lower() == ".nir":  # NIR: calibration inputs, see _nir
+    if not getattr(a, "calibrate", None) or model.suffix.lower() == ".nir":  # NIR: calibration inputs, see _options
         return model
     import numpy as np
 
@@ -68,32 +68,51 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
 
 
-def _nir(a: argparse.Namespace) -> dict:
-    """The front-end options of a NIR graph (edgeneuro/frontends/nir_options.py): --dt, --calibrate,
-    --encode, --synapse-kernels and --synapse-weights; an snn-family model brings its own time step and
-    calibration."""
-    from edgeneuro.frontends.nir_options import load_options, nir_options
+def _options(a: argparse.Namespace, model: Path | None = None, built=None):
+    """The compile options (edgeneuro/options.py) from the command line, once: --shape and a NIR
+    graph's --dt, --calibrate, --encode, --synapse-kernels and --synapse-weights; an snn-family model
+    brings its own time step and calibration."""
+    from edgeneuro.options import from_cli
 
-    nir = Path(a.model).suffix.lower() == ".nir"
-    given = {"dt": getattr(a, "dt", None), "encode": getattr(a, "encode", None),
-             "synapse_kernels": getattr(a, "synapse_kernels", None),
-             "synapse_weights": getattr(a, "synapse_weights", None)}  # fmt: skip
-    if nir:  # for other models --calibrate is the ONNX quantizer's
-        given["calibrate"] = getattr(a, "calibrate", None)
-    return load_options(nir_options(Path(a.model), **given))
+    model = Path(model or a.model)
+    nir = {"dt": getattr(a, "dt", None), "encode": getattr(a, "encode", None),
+           "synapse_kernels": getattr(a, "synapse_kernels", None),
+           "synapse_weights": getattr(a, "synapse_weights", None)}  # fmt: skip
+    if Path(a.model).suffix.lower() == ".nir":  # for other models --calibrate is the ONNX quantizer's
+        nir["calibrate"] = getattr(a, "calibrate", None)
+    return from_cli(model, built, _shapes(a), **nir)
+
+
+def _prepare(a: argparse.Namespace, work: Path):
+    """The model of the command line through the compile pipeline (compiler.load), once."""
+    from edgeneuro import compiler
+
+    model = _model(a, work)
+    prepared = compiler.load(model, _options(a, model))
+    if getattr(a, "debug", False):
+        print(render_passes(prepared), file=sys.stderr)
+    return prepared
+
+
+def render_passes(prepared) -> str:
+    lines = [f"passes of {prepared.graph.source} (edgeneuro/passes/, in order):"]
+    for p in prepared.passes:
+        done = f"{p.ops_before} -> {p.ops_after} ops" if p.ran else "skipped: the graph does not need it"
+        lines.append(f"  {p.name:<24} {done:<38} {p.doc}")
+    return "\n".join(lines)
 
 
 def cmd_compile(a: argparse.Namespace) -> int:
     import shutil
 
-    from edgeneuro import boards, frontends
+    from edgeneuro import boards
     from edgeneuro.compiler import compile_model
 
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
-        model = _model(a, Path(d))
-        c = compile_model(model, boards.load(a.board), Path(a.out), frontends.load(model, _shapes(a), **_nir(a)))
-        if model != Path(a.model):
-            shutil.copy(model, c.out_dir / model.name)  # keep the quantized model beside its C
+        prepared = _prepare(a, Path(d))
+        c = compile_model(prepared, boards.load(a.board), Path(a.out))
+        if prepared.model != Path(a.model):
+            shutil.copy(prepared.model, c.out_dir / prepared.model.name)  # keep the quantized model beside its C
     p = c.plan
     print(
         f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
@@ -110,10 +129,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     board = boards.load(a.board)
     if a.sim == "renode":
         return _run_on_renode(a, board)
+    board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
-        model = _model(a, Path(d))
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
-        res = run_on_board(model, board, Path(a.input), build_dir, _shapes(a), profile=a.profile, load_options=_nir(a))
+        res = run_on_board(_prepare(a, Path(d)), board, Path(a.input), build_dir, profile=a.profile)
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -165,8 +184,13 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from edgeneuro.inspect import inspect_model, render_text
 
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
-        doc = inspect_model(_model(a, Path(d)), boards.load(a.board), _shapes(a), _nir(a))
+        prepared = _prepare(a, Path(d))
+        doc = inspect_model(prepared, boards.load(a.board))
+    if a.passes:
+        doc["passes"] = [p.to_json() for p in prepared.passes]
     print(json.dumps(doc, indent=2) if a.json else render_text(doc))
+    if a.passes and not a.json:
+        print(render_passes(prepared))
     return 0 if doc["fits"] else 3
 
 
@@ -372,6 +396,8 @@ def parser() -> argparse.ArgumentParser:
                         help="a .nir network's synapse weights: int8, int16, or auto (default): int16 on the "
                         "synapses into a recurrent population, whose rounding the recurrence amplifies, int8 "
                         "elsewhere")  # fmt: skip
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the compile passes and what each did; show tracebacks on errors")  # fmt: skip
 
     c = sub.add_parser(
         "compile",
@@ -397,6 +423,7 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
     model_args(i)
     i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.add_argument("--passes", action="store_true", help="also list the compile passes and what each did")
     i.set_defaults(fn=cmd_inspect)
 
     t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm, snn) on EDF recordings, by subject")
@@ -536,6 +563,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of our output went away (`edgeneuro ... | head`)
         sys.stderr.close()
         return 0
+    except Exception as e:  # a bug or an input no check foresaw: one line, never a traceback
+        if args.debug:
+            raise
+        where = f" ({args.model})" if getattr(args, "model", None) else ""
+        print(f"edgeneuro: error: internal error{where}: {type(e).__name__}: {e}; please report it, with the "
+              "output of --debug", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 def main_exit() -> None:

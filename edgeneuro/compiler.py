@@ -1,4 +1,6 @@
-"""The compile stage: model file → IR → kernels → memory plan → C sources in an output folder."""
+"""The compile pipeline: model file -> IR (front end) -> passes -> kernels -> memory plan, once,
+as one ``Prepared`` model that every command reads; ``compile_model`` renders it as C sources in
+an output folder for a board."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgeneuro import codegen, frontends, ops
 from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ModelError
-from edgeneuro.ir import Graph
+from edgeneuro.ir import Graph, verify
 from edgeneuro.ops import Kernel
-from edgeneuro.passes.fold import fold_constants
+from edgeneuro.options import CompileOptions
+from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
 
 PLAN_FILE = "plan.json"
@@ -22,17 +26,61 @@ IO_DTYPES = ("int8", "int16", "float32")  # float32 I/O reaches int8 kernels thr
 
 
 @dataclass(frozen=True)
-class Compiled:
+class PassRun:
+    """What one pass of the pipeline did to the graph."""
+
+    name: str
+    ran: bool
+    ops_before: int
+    ops_after: int
+    doc: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pass": self.name, "ran": self.ran, "ops_before": self.ops_before, "ops_after": self.ops_after,
+                "does": self.doc}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A model after the pipeline: the graph the kernels were lowered from, the kernels, the
+    memory plan, and how it was made (the options and the passes). Everything that runs, measures
+    or renders a model reads this; nothing loads or plans the same model again."""
+
     graph: Graph
-    kernels: list[Kernel]
+    kernels: tuple[Kernel, ...]
     plan: Plan
+    options: CompileOptions
+    passes: tuple[PassRun, ...]
+    model: Path | None = None  # the model file, when it came from one
+    sha256: str = ""  # of the model file
+
+    @property
+    def temporal(self) -> bool:
+        return self.graph.temporal
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A prepared model rendered as C for a board into ``out_dir``."""
+
+    prepared: Prepared
     board: Board
     out_dir: Path
 
+    @property
+    def graph(self) -> Graph:
+        return self.prepared.graph
 
-def prepare(graph: Graph) -> tuple[Graph, list[Kernel]]:
-    """The graph after the passes (constant folding) and its ops lowered to kernels; the first
-    unsupported op raises naming its index. Everything that runs the model starts here."""
+    @property
+    def kernels(self) -> tuple[Kernel, ...]:
+        return self.prepared.kernels
+
+    @property
+    def plan(self) -> Plan:
+        return self.prepared.plan
+
+
+def _check_io(graph: Graph) -> None:
     if not graph.ops:
         raise ModelError(f"{graph.source}: the model has no operators")
     for role, names in (("input", graph.inputs), ("output", graph.outputs)):
@@ -43,11 +91,39 @@ def prepare(graph: Graph) -> tuple[Graph, list[Kernel]]:
                     f"{graph.source}: model {role} '{name}' is {t.dtype}; edgeneuro takes {', '.join(IO_DTYPES)} "
                     "inputs and outputs (convert with inference_input_type=tf.int8, inference_output_type=tf.int8)"
                 )
-    graph = fold_constants(graph)
-    return graph, [ops.lower(op, graph) for op in graph.ops]
 
 
-def check_fits(graph: Graph, plan: Plan, board: Board) -> None:
+def prepare(graph: Graph, options: CompileOptions | None = None, model: Path | None = None) -> Prepared:
+    """``graph`` (as a front end read it) through the passes of ``PIPELINE`` in order, the IR
+    checked after each, its ops lowered to kernels (the first unsupported op raises naming its
+    index) and its memory planned."""
+    options = options or CompileOptions()
+    verify(graph, "the front end")
+    _check_io(graph)
+    runs = []
+    for p in PIPELINE:
+        before = len(graph.ops)
+        ran = p.applies(graph, options)
+        if ran:
+            graph = p.run(graph, options)
+            verify(graph, f"pass {p.name}")
+        runs.append(PassRun(p.name, ran, before, len(graph.ops), p.doc))
+    _check_io(graph)
+    kernels = tuple(ops.lower(op, graph) for op in graph.ops)
+    plan = plan_memory(graph, list(kernels))
+    sha = hashlib.sha256(Path(model).read_bytes()).hexdigest() if model is not None else ""
+    return Prepared(graph, kernels, plan, options, tuple(runs), Path(model) if model is not None else None, sha)
+
+
+def load(model: str | Path, options: CompileOptions | None = None) -> Prepared:
+    """Read ``model`` with its front end and prepare it: the one way from a model file to a
+    ``Prepared`` model."""
+    options = options or CompileOptions()
+    return prepare(frontends.load(model, options.shape_map), options, Path(model))
+
+
+def check_fits(prepared: Prepared, board: Board) -> None:
+    graph, plan = prepared.graph, prepared.plan
     if plan.weights_bytes > board.flash_bytes:
         raise BoardError(
             f"{graph.source}: weights need {plan.weights_bytes:,} B but {board.name} has "
@@ -62,22 +138,23 @@ def check_fits(graph: Graph, plan: Plan, board: Board) -> None:
         )
 
 
-def compile_model(model: Path, board: Board, out_dir: Path, graph: Graph | None = None) -> Compiled:
-    """Compile ``model`` (already loaded as ``graph``, if given) for ``board`` into ``out_dir``.
-    The folder appears complete or not at all: sources are written to a temporary sibling and
-    renamed into place at the end."""
+def compile_model(prepared: Prepared, board: Board, out_dir: Path, check: bool = True) -> Compiled:
+    """Render ``prepared`` for ``board`` into ``out_dir`` (refused first if it does not fit, unless
+    ``check`` is False). The folder appears complete or not at all: sources are written to a
+    temporary sibling and renamed into place at the end."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / PLAN_FILE).exists():
         raise InputError(f"{out_dir}: exists and is not an edgeneuro output folder; choose an empty or new folder")
-    graph, kernels = prepare(graph or frontends.load(model))
-    plan = plan_memory(graph, kernels)
-    check_fits(graph, plan, board)
-    sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+    if check:
+        check_fits(prepared, board)
+    graph, plan = prepared.graph, prepared.plan
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        codegen.render(graph, kernels, plan, board, tmp, sha)
-        doc = {"model": str(model), "sha256": sha, "board": board.name, **plan.to_json()}
+        codegen.render(graph, list(prepared.kernels), plan, board, tmp, prepared.sha256)
+        doc = {"model": str(prepared.model or graph.source), "sha256": prepared.sha256, "board": board.name,
+               "options": prepared.options.to_json(), "passes": [p.to_json() for p in prepared.passes],
+               **plan.to_json()}  # fmt: skip
         (tmp / PLAN_FILE).write_text(json.dumps(doc, indent=2) + "\n")
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -85,4 +162,4 @@ def compile_model(model: Path, board: Board, out_dir: Path, graph: Graph | None 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    return Compiled(graph=graph, kernels=kernels, plan=plan, board=board, out_dir=out_dir)
+    return Compiled(prepared=prepared, board=board, out_dir=out_dir)

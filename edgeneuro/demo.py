@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,13 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     """Train, compress, run on the board and score one family; returns its report."""
     from tflite_micro.python.tflite_micro import runtime
 
-    from edgeneuro import frontends
+    from edgeneuro import compiler
     from edgeneuro.compress.compress import compress
     from edgeneuro.compress.quantize import quantize_input
     from edgeneuro.data.dataset import discover
     from edgeneuro.data.meta import Meta
     from edgeneuro.metrics.seizures import evaluate
-    from edgeneuro.runner import run_on_board
+    from edgeneuro.runner import build_for, run_firmware
     from edgeneuro.train import train
 
     name = NAMES[family]
@@ -47,8 +46,9 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     print(f"    compressed (weights, window accuracy): {steps}")
 
     meta = Meta.load(model)
-    graph = frontends.load(model)
-    t = graph.t(graph.inputs[0])
+    prepared = compiler.load(model)
+    firmware = build_for(prepared, board, out / "build")
+    t = prepared.graph.t(prepared.graph.inputs[0])
     interp = runtime.Interpreter.from_file(str(model))
     compared = equal = 0
     runs = []
@@ -56,9 +56,7 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     def on_the_board(x: np.ndarray) -> np.ndarray:
         nonlocal compared, equal
         xq = quantize_input(x, t.scale, t.zero_point)
-        with tempfile.TemporaryDirectory() as d:
-            np.save(Path(d) / "in.npy", xq)
-            res = run_on_board(model, board, Path(d) / "in.npy", out / "build")
+        res = run_firmware(firmware, xq)
         tflm = []
         for s in xq:
             interp.reset()  # TFLM keeps recurrent state between calls; every window starts from reset
@@ -92,13 +90,13 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     the board's outputs and checked bit for bit against edgeneuro's fixed-point reference."""
     import nir
 
-    from edgeneuro import frontends, reference
-    from edgeneuro.compiler import prepare
+    from edgeneuro import compiler, reference
     from edgeneuro.data.dataset import discover
     from edgeneuro.data.meta import Meta
     from edgeneuro.metrics.seizures import evaluate
     from edgeneuro.models import snn
-    from edgeneuro.runner import run_on_board
+    from edgeneuro.options import from_cli
+    from edgeneuro.runner import build_for, run_firmware
     from edgeneuro.train import train
 
     trained = train(data, "snn", out, epochs=EPOCHS["snn"], verbose=0)
@@ -108,19 +106,18 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     print(f"  {NAMES['snn']}: trained on chb01, chb02 ({trained['time_steps']} steps of {meta.dt * 1e3:g} ms per "
           f"window); window accuracy on chb03 {w['accuracy']:.3f} (float network "
           f"{trained['float']['window']['accuracy']:.3f})")  # fmt: skip
-    cal = np.load(out / "calibration.npy")
-    options = {"dt": meta.dt, "calibration": cal}
-    graph, kernels = prepare(frontends.load(model, **options))
+    options = from_cli(model)  # the snn family's time step and calibration.npy, from its meta.json
+    cal = options.calibration
+    prepared = compiler.load(model, options)
+    firmware = build_for(prepared, board, out / "build")
     compared = equal = 0
     runs = []
 
     def on_the_board(x: np.ndarray) -> np.ndarray:
         nonlocal compared, equal
         fx = snn.features(x, meta.pool)
-        with tempfile.TemporaryDirectory() as d:
-            np.save(Path(d) / "in.npy", fx)
-            res = run_on_board(model, board, Path(d) / "in.npy", out / "build", load_options=options)
-        expected = reference.run_batch(graph, kernels, fx)
+        res = run_firmware(firmware, fx)
+        expected = reference.run_batch(prepared.graph, prepared.kernels, fx)
         compared += res.output.size
         equal += int(np.sum(res.output == expected))
         runs.append(res.report)
@@ -133,8 +130,8 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     # spikes as a second output
     probe = out / "probe.nir"
     nir.write(str(probe), snn.to_nir(_params(model), meta.dt, spikes_out=True))
-    g2, k2 = prepare(frontends.load(probe, **options))
-    spikes = np.stack([reference.run_steps(g2, k2, s)[1] for s in cal[:50]])
+    p2 = compiler.load(probe, options)
+    spikes = np.stack([reference.run_steps(p2.graph, p2.kernels, s)[1] for s in cal[:50]])
     rate = float(np.mean(spikes > 0))
     r = runs[-1]
     print(f"    on {board.name}: {chip['window']['windows']} windows, outputs == edgeneuro fixed-point reference "

@@ -29,16 +29,17 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
         from edgeneuro.compiler import prepare
         from edgeneuro.compress.quantize import quantize_input
 
-        graph = frontends.load(model)
-        t = graph.t(graph.inputs[0])
+        parsed = frontends.load(model)
+        t = parsed.t(parsed.inputs[0])
 
         def prepare_input(x: np.ndarray) -> np.ndarray:
             return quantize_input(x, t.scale, t.zero_point) if t.dtype == "int8" else x.astype(np.float32)
 
         try:
-            graph, kernels = prepare(graph)
+            prepared = prepare(parsed, model=model)
         except UnsupportedOperator:  # an operator edgeneuro cannot compile yet: TFLM runs the model
             return _tflm_predictor(model, prepare_input)
+        graph, kernels = prepared.graph, prepared.kernels
 
         def run(x: np.ndarray) -> np.ndarray:
             return reference.run_batch(graph, kernels, prepare_input(x)).reshape(len(x), -1).argmax(1)
@@ -73,15 +74,15 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
 def _nir_predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
     """A spiking model of the snn family: its features, edgeneuro's fixed-point reference over the
     window's time steps (what the chip computes), the class of the mean output."""
-    from edgeneuro import frontends, reference
-    from edgeneuro.compiler import prepare
+    from edgeneuro import compiler, reference
     from edgeneuro.models import snn
+    from edgeneuro.options import from_cli
 
     meta = Meta.load(model)
     if not meta.pool:
         raise InputError(f"{model}: its {META} has no time step (pool); train it with `edgeneuro train --family snn`")
-    cal = model.parent / "calibration.npy"
-    graph, kernels = prepare(frontends.load(model, dt=meta.dt, calibration=np.load(cal) if cal.is_file() else None))
+    prepared = compiler.load(model, from_cli(model))  # its time step and calibration.npy, from meta.json
+    graph, kernels = prepared.graph, prepared.kernels
 
     def run(x: np.ndarray) -> np.ndarray:
         return snn.decide(reference.run_batch(graph, kernels, snn.features(x, meta.pool)))

@@ -6,62 +6,58 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from edgeneuro import build, frontends
+from edgeneuro import build
 from edgeneuro.boards import Board
-from edgeneuro.compiler import compile_model
+from edgeneuro.compiler import Prepared, check_fits, compile_model
 from edgeneuro.errors import BoardError, ToolError
 
 
-def inspect_model(
-    model: Path, board: Board, shapes: dict[str, tuple[int, ...]] | None = None, load_options: dict | None = None
-) -> dict[str, Any]:
+def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
     """Layers (op, shapes, MACs, parameters, weight bytes), totals, and whether the model fits the
-    board. Flash and RAM come from building the firmware when the cross compiler is there.
-    ``load_options`` go to the front end (a NIR graph's ``dt`` and ``calibration``)."""
-    graph = frontends.load(model, shapes, **(load_options or {}))
-    with tempfile.TemporaryDirectory(prefix="edgeneuro-inspect-") as d:
+    board. Flash and RAM come from building the firmware when the cross compiler is there; a model
+    whose generated code does not build is reported as such, not as a missing compiler."""
+    try:
+        check_fits(prepared, board)
         fits_error = None
-        try:
-            c = compile_model(model, board, Path(d) / "gen", graph)
-        except BoardError as e:
-            fits_error = str(e)
-            c = compile_model(model, _unbounded(board), Path(d) / "gen", graph)
-        sizes = None
-        if fits_error is None:
+    except BoardError as e:
+        fits_error = str(e)
+    sizes = None
+    build_error = None
+    if fits_error is None:
+        with tempfile.TemporaryDirectory(prefix="edgeneuro-inspect-") as d:
+            c = compile_model(prepared, board, Path(d) / "gen")
             try:
                 sizes = build.elf_sizes(build.build_firmware(c.out_dir, board))
             except BoardError as e:
                 fits_error = str(e)
-            except ToolError:
-                sizes = None  # no cross compiler: plan figures only
+            except ToolError as e:
+                if not isinstance(e, build.MissingTool):
+                    raise  # the generated code does not build: a bug, not a missing tool
+                build_error = str(e)  # no cross compiler: plan figures only
+    p = prepared
     layers = []
-    for k, layer in zip(c.kernels, c.plan.layers, strict=True):
+    for k, layer in zip(p.kernels, p.plan.layers, strict=True):
         params = sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))  # not requantization
         layers.append({**layer, "params": params, "summary": k.summary})
     doc: dict[str, Any] = {
-        "model": str(model),
+        "model": str(p.model or p.graph.source),
         "board": board.to_json(),
         "layers": layers,
-        "total_macs": c.plan.total_macs,
+        "total_macs": p.plan.total_macs,
         "total_params": sum(layer["params"] for layer in layers),
-        "weights_bytes": c.plan.weights_bytes,
-        "arena_bytes": c.plan.arena_bytes,
-        "arena_lower_bound_bytes": c.plan.lower_bound_bytes,
+        "weights_bytes": p.plan.weights_bytes,
+        "arena_bytes": p.plan.arena_bytes,
+        "arena_lower_bound_bytes": p.plan.lower_bound_bytes,
         "fits": fits_error is None,
         "fits_detail": fits_error or "fits",
     }
+    if build_error is not None:
+        doc["build_detail"] = f"plan figures only: {build_error}"
     if sizes is not None:
         doc.update(sizes.to_json())
         doc["flash_used_pct"] = round(100 * sizes.flash / board.flash_bytes, 2)
         doc["ram_used_pct"] = round(100 * sizes.ram / board.ram_bytes, 2)
     return doc
-
-
-def _unbounded(board: Board) -> Board:
-    """The same board with room for anything, to describe a model that does not fit."""
-    import dataclasses
-
-    return dataclasses.replace(board, flash_bytes=1 << 40, ram_bytes=1 << 40)
 
 
 def _choice(layer: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgeneuro import build
 from edgeneuro.boards import Board
-from edgeneuro.compiler import Compiled, compile_model
+from edgeneuro.compiler import Compiled, Prepared, compile_model
 from edgeneuro.errors import InputError
 from edgeneuro.ir import Graph
 from edgeneuro.targets import host, qemu, records
@@ -47,7 +47,11 @@ def read_npy(path: Path, graph: Graph) -> np.ndarray:
 def load_inputs(path: Path, graph: Graph) -> np.ndarray:
     """IN.npy must be [N, *input shape without its batch axis] with the input's dtype (a model
     whose batch axis is not 1 takes [N, *whole input shape])."""
-    x = read_npy(path, graph)
+    return check_inputs(read_npy(path, graph), graph, path)
+
+
+def check_inputs(x: np.ndarray, graph: Graph, path: Path | str = "the inputs") -> np.ndarray:
+    """``x`` as ``load_inputs`` takes it, or a clear error naming ``path``."""
     t = graph.t(graph.inputs[0])
     want = tuple(t.sample_shape)
     lead, what = (2, "N, T, ") if graph.temporal else (1, "N, ")  # a spiking network: N samples of T steps
@@ -99,26 +103,39 @@ def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
     return _decode(c, res.records, len(x), steps=x.shape[1] if c.graph.temporal else 0)[0]
 
 
-def run_on_board(
-    model: Path,
-    board: Board,
-    inputs: Path,
-    build_dir: Path,
-    shapes: dict[str, tuple[int, ...]] | None = None,
-    profile: bool = False,
-    load_options: dict[str, Any] | None = None,
-) -> Result:
-    """Compile, build and run ``model`` on ``board``'s simulator over the samples of ``inputs``;
-    ``profile`` adds each layer's instructions to the report; ``load_options`` go to the front end
-    (a NIR graph's ``dt`` and ``calibration``)."""
-    from edgeneuro import frontends
+@dataclass(frozen=True)
+class Firmware:
+    """A prepared model rendered and built for a board's simulator (the semihosting harness)."""
 
+    compiled: Compiled
+    elf: Path
+    sizes: build.Sizes
+    profile: bool
+
+
+def build_for(prepared: Prepared, board: Board, build_dir: Path, profile: bool = False) -> Firmware:
+    """Render ``prepared`` for ``board`` into ``build_dir`` and build its firmware (``profile``:
+    with a timer read between layers)."""
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
-    graph = frontends.load(model, shapes, **(load_options or {}))
-    x = load_inputs(inputs, graph)
-    c = compile_model(model, board, build_dir, graph)
+    c = compile_model(prepared, board, build_dir)
     elf = build.build_firmware(c.out_dir, board, profile=profile)
-    sizes = build.elf_sizes(elf)
+    return Firmware(c, elf, build.elf_sizes(elf), profile)
+
+
+def run_on_board(prepared: Prepared, board: Board, inputs: Path, build_dir: Path, profile: bool = False) -> Result:
+    """Compile, build and run a prepared model on ``board``'s simulator over the samples of the
+    .npy ``inputs``; ``profile`` adds each layer's instructions to the report."""
+    board.require_qemu()
+    x = load_inputs(inputs, prepared.graph)
+    return run_firmware(build_for(prepared, board, build_dir, profile), x)
+
+
+def run_firmware(fw: Firmware, x: np.ndarray) -> Result:
+    """Run built firmware over the samples ``x`` (as ``load_inputs`` gives them) on its board's
+    simulator: the outputs, and the report of what the chip did (instructions, memory)."""
+    c, elf, sizes, profile = fw.compiled, fw.elf, fw.sizes, fw.profile
+    board, prepared = c.board, c.prepared
+    x = check_inputs(np.asarray(x), c.graph)
     res = qemu.run(board, elf, encode_inputs(c.graph, x))
     steps = x.shape[1] if c.graph.temporal else 0
     y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True, steps=steps)
@@ -129,7 +146,7 @@ def run_on_board(
     macs = c.plan.total_macs
     report: dict[str, Any] = {
         "board": board.name,
-        "model": str(model),
+        "model": str(prepared.model or prepared.graph.source),
         "simulator": "qemu",
         "inferences": len(x),
         "instructions": worst,

@@ -31,11 +31,10 @@ def _int8_weight_bytes(path: Path) -> int:
     from edgeneuro import frontends
     from edgeneuro.compiler import prepare
     from edgeneuro.errors import UnsupportedOperator
-    from edgeneuro.plan import plan_memory
 
     graph = frontends.load(path)
     try:
-        return plan_memory(*prepare(graph)).weights_bytes
+        return prepare(graph, model=path).plan.weights_bytes
     except UnsupportedOperator:
         return sum(t.nbytes for t in graph.tensors.values() if t.is_const)
 

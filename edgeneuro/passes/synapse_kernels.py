@@ -29,16 +29,14 @@ import dataclasses
 import numpy as np
 
 from edgeneuro import ops, reference
-from edgeneuro.errors import InputError
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ops.synapse_event import MAX_INPUTS
+from edgeneuro.options import CompileOptions
 from edgeneuro.passes.fold import fold_constants
 
-MODES = ("dense", "event", "auto")
 # The categories of kinds this pass uses are traits of the op modules (edgeneuro/ops/__init__.py):
 # SPIKES, VIEW, COUNTS, EVENT_VARIANT and BREAK_EVEN (its numbers and where they were measured:
-# edgeneuro/ops/synapse.py). BREAK_EVEN here is the same table, derived, for callers that import it.
-BREAK_EVEN = {kind: ops.trait(kind, "BREAK_EVEN") for kind in ops.kinds_with("BREAK_EVEN")}
+# edgeneuro/ops/synapse.py).
 MAX_CALIBRATION_STEPS = 20_000  # time steps of the calibration samples the rate is measured over
 
 
@@ -93,10 +91,19 @@ def input_rates(graph: Graph, calibration: np.ndarray, tensors: list[str]) -> di
     return {t: float(n / max(d, 1)) for t, n, d in zip(tensors, nonzero, total, strict=True)}
 
 
+def applies(graph: Graph, options: CompileOptions) -> bool:
+    return any(ops.trait(op.kind, "EVENT_VARIANT") for op in graph.ops)
+
+
+def run(graph: Graph, options: CompileOptions) -> Graph:
+    """Each spike-fed synapse dense or event-driven (--synapse-kernels). ``auto`` decides by the
+    spike rates of the ``--calibrate`` samples."""
+    return choose(graph, options.synapse_kernels, options.calibration)
+
+
 def choose(graph: Graph, mode: str = "auto", calibration: np.ndarray | None = None) -> Graph:
-    """``graph`` with each NIR_AFFINE / NIR_CONV1D / NIR_CONV2D made event-driven or left dense, by ``mode``."""
-    if mode not in MODES:
-        raise InputError(f"--synapse-kernels {mode!r}: choose one of {', '.join(MODES)}")
+    """``graph`` with each NIR_AFFINE / NIR_CONV1D / NIR_CONV2D made event-driven or left dense, by
+    ``mode`` (edgeneuro/options.py SYNAPSE_KERNELS)."""
     binary = calibration is not None and bool(np.isin(np.asarray(calibration), (0, 1)).all())
     spikes = spike_trains(graph, binary)
     synapses = [op for op in graph.ops if ops.trait(op.kind, "EVENT_VARIANT")]

@@ -30,7 +30,6 @@ import numpy as np
 from edgeneuro import boards
 from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ToolError
-from edgeneuro.frontends.nir_options import load_options, nir_options
 from edgeneuro.stream import target
 from edgeneuro.stream.protocol import Link, StreamError, StreamTimeout
 
@@ -46,7 +45,7 @@ class Result:
 
 
 def _quantizer(graph):
-    """Float windows -> the model input's dtype, as train.predictor does."""
+    """Float windows -> the model input's dtype, as evaluate.predictor does."""
     from edgeneuro.compress.quantize import quantize_input
 
     t = graph.t(graph.inputs[0])
@@ -225,10 +224,11 @@ def stream(
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
     simulator ``sim``: "qemu" or "renode" (edgeneuro.targets.renode). A spiking network (.nir)
     takes ``dt``, ``calibrate``, ``encode``, ``synapse_kernels`` and ``synapse_weights`` as ``edgeneuro run`` does
-    (``nir_options``: an snn-family model defaults them from its meta.json and calibration.npy)."""
-    from edgeneuro import frontends, reference
-    from edgeneuro.build import elf_sizes
-    from edgeneuro.compiler import prepare
+    (``options.from_cli``: an snn-family model defaults them from its meta.json and calibration.npy).
+    Three steps: what to stream (``_Windows``), the session with the board (``_on_board``, which
+    builds the firmware when there is none) and the check against the host (``_check``)."""
+    from edgeneuro import compiler
+    from edgeneuro.options import from_cli
 
     if (edf is None) == (inputs is None):
         raise InputError("give the windows to stream: --edf RECORDING.edf or --input WINDOWS.npy")
@@ -242,15 +242,8 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
-    nir = nir_options(
-        model,
-        built,
-        dt=dt,
-        calibrate=calibrate,
-        encode=encode,
-        synapse_kernels=synapse_kernels,
-        synapse_weights=synapse_weights,
-    )
+    options = from_cli(model, built, shapes, dt=dt, calibrate=calibrate, encode=encode,
+                       synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
             from edgeneuro.targets import renode
@@ -261,68 +254,94 @@ def stream(
         else:
             raise InputError(f"unknown simulator '{sim}': qemu or renode")
         target.require_rx(board)
-    graph = frontends.load(model, shapes, **load_options(nir))
-    temporal = graph.temporal  # a spiking network: one inference per time step, RESET before each sample
-    lowered, kernels = prepare(graph)
-    in_bytes, out_bytes = target.io_bytes(graph)
-    state_bytes = 0
-    if temporal:
-        from edgeneuro.plan import plan_memory
+    prepared = compiler.load(model, options)
+    windows = _Windows(prepared, edf, inputs)
+    link = {"port": port, "build_dir": build_dir, "baud": baud, "timeout": timeout, "retries": retries, "sim": sim}
+    run = _on_board(prepared, board, built, windows, **link)
+    return _check(prepared, board, windows, run)
 
-        state_bytes = plan_memory(lowered, kernels).state_bytes  # what the firmware's INFO must say
 
-    item = meta = x = None
-    if edf is not None:
-        from edgeneuro.data.dataset import item_of
-        from edgeneuro.data.meta import META, Meta
+class _Windows:
+    """What goes to the board: the windows of a recording (``edf``, cut and quantized as ``eval``
+    does, with the model's meta.json) or the samples of ``inputs``, and how the board's outputs
+    become decisions."""
 
-        meta = Meta.load(model)
-        item = item_of(Path(edf))
-        if len(graph.inputs) != 1:
-            raise InputError(f"{model}: --edf streams windows to models with one input, not {len(graph.inputs)}")
-        if temporal and not meta.pool:
-            raise InputError(f"{model}: --edf streams the windows of spiking networks of the snn family, whose "
-                             f"{META} gives the time step (pool); train one with `edgeneuro train --family snn`, "
-                             "or stream time steps with --input X.npy")  # fmt: skip
-        if temporal and graph.t(graph.inputs[0]).dtype != "float32":
-            raise InputError(f"{model}: --edf feeds the snn family's float32 features; a network with --encode "
-                             "takes raw int16 samples: stream them with --input X.npy")  # fmt: skip
-    elif temporal:
-        from edgeneuro.runner import load_inputs
+    def __init__(self, prepared, edf: Path | None, inputs: Path | None) -> None:
+        graph, model = prepared.graph, prepared.model
+        self.graph, self.edf, self.temporal = graph, edf, graph.temporal
+        self.item = self.meta = self.x = None
+        if edf is not None:
+            from edgeneuro.data.dataset import item_of
+            from edgeneuro.data.meta import META, Meta
 
-        x = load_inputs(Path(inputs), graph)  # [N, T, *input shape], the input's dtype, as `edgeneuro run` takes it
-    else:
-        x = _load_inputs(Path(inputs), graph)
+            self.meta = Meta.load(model)
+            self.item = item_of(Path(edf))
+            if len(graph.inputs) != 1:
+                raise InputError(f"{model}: --edf streams windows to models with one input, not {len(graph.inputs)}")
+            if self.temporal and not self.meta.pool:
+                raise InputError(f"{model}: --edf streams the windows of spiking networks of the snn family, whose "
+                                 f"{META} gives the time step (pool); train one with `edgeneuro train --family snn`, "
+                                 "or stream time steps with --input X.npy")  # fmt: skip
+            if self.temporal and graph.t(graph.inputs[0]).dtype != "float32":
+                raise InputError(f"{model}: --edf feeds the snn family's float32 features; a network with --encode "
+                                 "takes raw int16 samples: stream them with --input X.npy")  # fmt: skip
+            self.quantize = _quantizer(graph)
+        elif self.temporal:
+            from edgeneuro.runner import load_inputs
 
-    quantize = _quantizer(graph) if edf is not None else None
+            self.x = load_inputs(Path(inputs), graph)  # [N, T, *input shape], the input's dtype, as `run` takes it
+        else:
+            self.x = _load_inputs(Path(inputs), graph)
 
-    def steps_of(xf: np.ndarray) -> np.ndarray:
+    def steps_of(self, xf: np.ndarray) -> np.ndarray:
         """Float windows -> what goes to the board: a spiking network's time steps [n, T, F]."""
-        if not temporal:
-            return quantize(xf)
+        if not self.temporal:
+            return self.quantize(xf)
         from edgeneuro.models import snn
 
-        return quantize(snn.features(xf, meta.pool))
+        return self.quantize(snn.features(xf, self.meta.pool))
 
-    def decide(y: np.ndarray) -> np.ndarray:
+    def decide(self, y: np.ndarray) -> np.ndarray:
         """The first output [n, ...] ([n, T, ...] for a spiking network) -> classes."""
-        if not temporal:
+        if not self.temporal:
             return y.reshape(len(y), -1).argmax(1)
         from edgeneuro.models import snn
 
         return snn.decide(y.reshape(*y.shape[:2], -1))
 
-    streamed: list[np.ndarray] = []  # what went to the board, in the model input's dtype
-    raw: list[bytes] = []  # what came back (a spiking network: one per time step)
-    decisions: dict[str, np.ndarray] = {}
 
+@dataclass
+class _BoardRun:
+    """What one streaming session sent and got back."""
+
+    session: _Session
+    port: str
+    simulator: Any  # the simulator it ran on, None for a real board
+    sim: str
+    info: Any  # the board's INFO
+    sizes: dict[str, Any]  # the firmware's memory (when it was built here or given as a folder)
+    streamed: list[np.ndarray]  # what went to the board, in the model input's dtype
+    raw: list[bytes]  # what came back (a spiking network: one per time step)
+    board_decisions: np.ndarray | None = None
+    chip: dict[str, Any] | None = None  # the seizure metrics of the board's decisions (--edf)
+
+
+def _on_board(prepared, board: Board, built, windows: _Windows, *, port, build_dir, baud, timeout, retries,
+              sim) -> _BoardRun:  # fmt: skip
+    """Build the stream firmware (unless ``built`` or a real ``port``), start the simulator, open
+    the serial line, check the board's INFO, and stream the windows."""
+    from edgeneuro.build import elf_sizes
+
+    graph, model, temporal = prepared.graph, prepared.model, prepared.temporal
+    in_bytes, out_bytes = target.io_bytes(graph)
+    state_bytes = prepared.plan.state_bytes if temporal else 0  # what the firmware's INFO must say
     with contextlib.ExitStack() as stack:  # the simulator and the port: closed once the windows are through
         simulator = None
         if port is None:
             if built is None:
                 folder = Path(build_dir) if build_dir else Path(stack.enter_context(tempfile.TemporaryDirectory(
                     prefix="edgeneuro-stream-"))) / "build"  # fmt: skip
-                built = target.build(model, board, folder, graph, nir)
+                built = target.build(prepared, board, folder)
             if sim == "renode":
                 from edgeneuro.targets.renode import Renode
 
@@ -335,90 +354,101 @@ def stream(
         else:
             where = f"the board on {port}"
             port_path = port
-        sizes = elf_sizes(built.elf).to_json() if built is not None else {}  # the firmware's memory
+        sizes = elf_sizes(built.elf).to_json() if built is not None else {}
         baud = baud or board.uart.baud
         ser = target.open_port(port_path, baud, timeout)
         stack.callback(ser.close)
         session = _Session(Link(ser, timeout=timeout, retries=retries, where=where), simulator)
-        run = session.run_samples if temporal else session.run
         # QEMU notices a newly opened pty within a second
         info = session.hello(max(timeout, 3.0) if simulator else timeout, baud)
         _check_info(info, board, model, in_bytes, out_bytes, where, temporal, state_bytes)
+        run = _BoardRun(session, port_path, simulator, sim, info, sizes, [], [])
+        send = session.run_samples if temporal else session.run
+        if windows.edf is None:
+            run.streamed.append(windows.x)
+            run.raw = send(windows.x)
+            return run
 
         def on_board(xf: np.ndarray) -> np.ndarray:
-            xq = steps_of(xf)
-            streamed.append(xq)
-            out = run(xq)
-            raw.extend(out)
+            xq = windows.steps_of(xf)
+            run.streamed.append(xq)
+            out = send(xq)
+            run.raw.extend(out)
             y = _decode(graph, out)[graph.outputs[0]]
-            decisions["board"] = decide(y.reshape(xq.shape[:2] + y.shape[1:]) if temporal else y)
-            return decisions["board"]
+            run.board_decisions = windows.decide(y.reshape(xq.shape[:2] + y.shape[1:]) if temporal else y)
+            return run.board_decisions
 
-        if edf is not None:
-            from edgeneuro.metrics.seizures import evaluate
+        from edgeneuro.metrics.seizures import evaluate
 
-            chip = evaluate(on_board, [item], meta)  # the windows go to the board in here
-        else:
-            streamed.append(x)
-            raw = run(x)
+        run.chip = evaluate(on_board, [windows.item], windows.meta)  # the windows go to the board in here
+    return run
 
+
+def _check(prepared, board: Board, windows: _Windows, run: _BoardRun) -> Result:
+    """The board's outputs against the reference kernels (and with --edf its decisions and metrics
+    against the host's), and the report."""
+    from edgeneuro import reference
+
+    graph, kernels, model = prepared.graph, prepared.kernels, prepared.model
     report: dict[str, Any] = {
         "board": board.name,
-        "port": port_path,
-        "simulator": sim if simulator else None,
+        "port": run.port,
+        "simulator": run.sim if run.simulator else None,
         "model": str(model),
-        "firmware_model": info.model,
+        "firmware_model": run.info.model,
     }
-    xs = np.concatenate(streamed)
-    outputs = _decode(graph, raw)
-    if temporal:  # [N * T, ...] -> [N, T, ...]
+    xs = np.concatenate(run.streamed)
+    outputs = _decode(graph, run.raw)
+    if windows.temporal:  # [N * T, ...] -> [N, T, ...]
         outputs = {k: v.reshape(xs.shape[:2] + v.shape[1:]) for k, v in outputs.items()}
-        expected = [reference.run_steps(lowered, kernels, s) for s in xs]  # each sample from the reset state
+        expected = [reference.run_steps(graph, kernels, s) for s in xs]  # each sample from the reset state
         same = np.array([[all(_bits_equal(outputs[name][i][t], e[j][t]) for j, name in enumerate(graph.outputs))
                           for t in range(xs.shape[1])] for i, e in enumerate(expected)])  # fmt: skip
         equal = int(same.all(axis=1).sum())  # samples whose every step equals the reference
-        report.update(samples=len(xs), time_steps=int(xs.shape[1]), state_bytes=state_bytes,
+        report.update(samples=len(xs), time_steps=int(xs.shape[1]), state_bytes=prepared.plan.state_bytes,
                       steps_equal_reference=int(same.sum()), steps_compared=int(same.size))  # fmt: skip
-        if nir is not None:
-            report["dt_s"] = nir["dt"]
+        if model.suffix.lower() == ".nir":
+            report["dt_s"] = prepared.options.dt
     else:
-        expected = [reference.run(lowered, kernels, [s]) for s in xs]
+        expected = [reference.run(graph, kernels, [s]) for s in xs]
         equal = sum(
             all(np.array_equal(outputs[name][i], np.asarray(e[j]).reshape(outputs[name][i].shape))
                 for j, name in enumerate(graph.outputs))
             for i, e in enumerate(expected)
         )  # fmt: skip
     ok = equal == len(xs)
-    if edf is not None:
+    if windows.edf is not None:
         from edgeneuro.evaluate import predictor
         from edgeneuro.metrics.seizures import evaluate
 
         def reference_predict(xf: np.ndarray) -> np.ndarray:
-            xq = steps_of(xf)
-            if temporal:  # what `eval`'s predictor computes for the snn family (train._nir_predictor)
-                return decide(np.stack([reference.run_steps(lowered, kernels, s)[0] for s in xq]))
-            return decide(reference.run_batch(lowered, kernels, xq))
+            xq = windows.steps_of(xf)
+            if windows.temporal:  # what `eval`'s predictor computes for the snn family (evaluate._nir_predictor)
+                return windows.decide(np.stack([reference.run_steps(graph, kernels, s)[0] for s in xq]))
+            return windows.decide(reference.run_batch(graph, kernels, xq))
 
-        # a .tflite: train.predictor, edgeneuro's reference kernels as `edgeneuro eval` runs them
+        # a .tflite: evaluate.predictor, edgeneuro's reference kernels as `edgeneuro eval` runs them
         predict = predictor(model) if model.suffix == ".tflite" else reference_predict
+        host_decisions: list[np.ndarray] = []
 
         def on_host(xf: np.ndarray) -> np.ndarray:
-            decisions["host"] = np.asarray(predict(xf))
-            return decisions["host"]
+            host_decisions.append(np.asarray(predict(xf)))
+            return host_decisions[-1]
 
-        host = evaluate(on_host, [item], meta)
-        same_decisions = bool(np.array_equal(decisions["board"], decisions["host"]))
-        same_metrics = all(chip[k] == host[k] for k in ("event", "window", "latency_s"))
+        host = evaluate(on_host, [windows.item], windows.meta)
+        same_decisions = bool(np.array_equal(run.board_decisions, host_decisions[-1]))
+        same_metrics = all(run.chip[k] == host[k] for k in ("event", "window", "latency_s"))
         ok = ok and same_decisions and same_metrics
-        report.update(recording=str(edf), windows=len(xs), decisions_equal_host=same_decisions,
-                      metrics_identical_to_host=same_metrics, metrics=chip, metrics_host=host)  # fmt: skip
+        report.update(recording=str(windows.edf), windows=len(xs), decisions_equal_host=same_decisions,
+                      metrics_identical_to_host=same_metrics, metrics=run.chip, metrics_host=host)  # fmt: skip
     else:
         report["windows"] = len(xs)
-    report.update(sizes)
+    session = run.session
+    report.update(run.sizes)
     report.update(outputs_equal_reference=equal, outputs_compared=len(xs), seconds=round(session.seconds, 3))
-    report.update(_timing(session.ticks, board, simulated=simulator is not None,
-                          sample_ticks=session.sample_ticks if temporal else None))  # fmt: skip
-    if simulator is not None and sim == "renode":
+    report.update(_timing(session.ticks, board, simulated=run.simulator is not None,
+                          sample_ticks=session.sample_ticks if windows.temporal else None))  # fmt: skip
+    if run.simulator is not None and run.sim == "renode":
         report["instructions_note"] = "Renode's virtual time follows its performance model: estimates, not counts"
     report["protocol"] = dict(session.link.stats)
     report["ok"] = bool(ok)

@@ -50,32 +50,32 @@ class StreamBuild:
     model_id: bytes
     in_bytes: int
     out_bytes: int
-    # a NIR graph: the front-end options the firmware was built with (dt, encode, synapse_kernels,
+    # a NIR graph: the compile options the firmware was built with (dt, encode, synapse_kernels,
     # synapse_weights, calibration: the file in ``folder`` or None); None for other models
     nir: dict[str, Any] | None = None
 
 
-def build(model: Path, board: Board, out: Path, graph=None, nir: dict[str, Any] | None = None) -> StreamBuild:
-    """Compile ``model`` for ``board`` into ``out`` and build the stream harness as firmware.elf.
-    The model file (and its meta.json, if there is one beside it) is copied into ``out`` and
-    ``stream.json`` records the board, the model and the frame sizes. ``nir`` (a NIR graph, which
-    ``graph`` must then be): the front-end options it was loaded with, ``dt``, ``encode`` (the
-    spec or None), ``synapse_kernels``, ``synapse_weights`` and ``calibration`` (the samples or None); they are recorded
-    too, the samples as stream_calibration.npy, so the folder streams with the same reference."""
+def build(prepared, board: Board, out: Path) -> StreamBuild:
+    """Render a prepared model (edgeneuro.compiler.Prepared, from its model file) for ``board``
+    into ``out`` and build the stream harness as firmware.elf. The model file (and its meta.json, if
+    there is one beside it) is copied into ``out`` and ``stream.json`` records the board, the model
+    and the frame sizes; for a spiking network also the compile options it was prepared with (dt,
+    encode, synapse_kernels, synapse_weights, and the calibration samples as
+    stream_calibration.npy), so the folder streams with the same reference."""
     from edgeneuro import build as builder
-    from edgeneuro import codegen, frontends
+    from edgeneuro import codegen
     from edgeneuro.compiler import compile_model
 
     require_rx(board)
-    model = Path(model)
-    graph = graph or frontends.load(model)
+    model = Path(prepared.model)
+    graph = prepared.graph
     in_bytes, out_bytes = io_bytes(graph)
     if max(in_bytes, out_bytes + TICKS.size) > MAX_PAYLOAD:
         raise InputError(
             f"{model}: {in_bytes:,} B in and {out_bytes:,} B out per inference; a frame carries at most "
             f"{MAX_PAYLOAD:,} B (with the 8-byte tick count for the output)"
         )
-    c = compile_model(model, board, out, graph)
+    c = compile_model(prepared, board, out)
     mid = model_id(model)
     codegen.render_stream_info(c.out_dir, in_bytes, out_bytes, mid, model.name)
     elf = builder.build_firmware(c.out_dir, board, harness="stream")
@@ -85,13 +85,13 @@ def build(model: Path, board: Board, out: Path, graph=None, nir: dict[str, Any] 
     if meta.is_file():
         shutil.copyfile(meta, c.out_dir / "meta.json")
     record = None
-    if nir is not None:
+    if model.suffix.lower() == ".nir":
         import numpy as np
 
-        record = {k: nir.get(k) for k in ("dt", "encode", "synapse_kernels", "synapse_weights")}
-        record["calibration"] = None
-        if nir.get("calibration") is not None:
-            np.save(c.out_dir / CALIBRATION, np.asarray(nir["calibration"]))
+        options = prepared.options
+        record = {**options.record(), "calibration": None}
+        if options.calibration is not None:
+            np.save(c.out_dir / CALIBRATION, np.asarray(options.calibration))
             record["calibration"] = CALIBRATION
     doc = {
         "harness": "stream",
