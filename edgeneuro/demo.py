@@ -30,9 +30,9 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
 
     from edgeneuro import compiler
     from edgeneuro.compress.compress import compress
-    from edgeneuro.compress.quantize import quantize_input
     from edgeneuro.data.dataset import discover
     from edgeneuro.data.meta import Meta
+    from edgeneuro.ir.quant import quantize_input
     from edgeneuro.metrics.seizures import evaluate
     from edgeneuro.runner import build_for, run_firmware
     from edgeneuro.train import train

@@ -27,7 +27,7 @@ def predictor(model: Path) -> Callable[[np.ndarray], np.ndarray]:
     if model.suffix == ".tflite":
         from edgeneuro import frontends, reference
         from edgeneuro.compiler import prepare
-        from edgeneuro.compress.quantize import quantize_input
+        from edgeneuro.ir.quant import quantize_input
 
         parsed = frontends.load(model)
         t = parsed.t(parsed.inputs[0])

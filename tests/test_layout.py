@@ -26,6 +26,10 @@ def _imported(imports: str, watched: tuple[str, ...]) -> list[str]:
             ("tensorflow", "tf_keras", "edgeneuro.train", "edgeneuro.compress", "edgeneuro.models"),
         ),
         ("edgeneuro.data, edgeneuro.metrics", ("edgeneuro.train", "edgeneuro.compiler", "edgeneuro.frontends")),
+        (  # running and streaming need neither training nor compression
+            "edgeneuro.runner, edgeneuro.inspect, edgeneuro.stream.command, edgeneuro.options, edgeneuro.cli",
+            ("tensorflow", "edgeneuro.train", "edgeneuro.compress", "edgeneuro.models"),
+        ),
     ],
 )
 def test_imports_stay_in_their_layer(imports, forbidden):

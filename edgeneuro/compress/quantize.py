@@ -32,12 +32,6 @@ def to_int8_tflite(model, calibration: np.ndarray, max_samples: int = 200) -> by
         return conv.convert()
 
 
-def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Float samples → int8 with the model input's quantization (round half away from zero)."""
-    q = np.floor(np.abs(x / scale) + 0.5) * np.sign(x) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
-
-
 def quantize_onnx(float_model, calibration: np.ndarray, out, per_channel: bool = True):
     """Quantize a float32 ONNX model to QDQ int8 (int8 activations and weights, per-channel
     weights) with onnxruntime's ``quantize_static``, calibrating on ``calibration`` (samples of

@@ -154,3 +154,9 @@ def snn_multiplier(real: float) -> tuple[int, int]:
     if n < 1:
         raise ValueError(f"multiplier {real:g} is 2^30 or more")
     return (m if real > 0 else -m), n
+
+
+def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Float samples → int8 with the model input's quantization (round half away from zero)."""
+    q = np.floor(np.abs(x / scale) + 0.5) * np.sign(x) + zero_point
+    return np.clip(q, -128, 127).astype(np.int8)

@@ -46,7 +46,7 @@ class Result:
 
 def _quantizer(graph):
     """Float windows -> the model input's dtype, as evaluate.predictor does."""
-    from edgeneuro.compress.quantize import quantize_input
+    from edgeneuro.ir.quant import quantize_input
 
     t = graph.t(graph.inputs[0])
     if t.dtype == "int8":
