@@ -16,6 +16,7 @@ import numpy as np
 
 from edgeneuro import boards, compiler
 from edgeneuro.errors import EdgeNeuroError
+from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.runner import run_on_board
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -33,7 +34,8 @@ def main() -> None:
         stem = model.with_suffix("")
         with tempfile.TemporaryDirectory() as d:
             try:
-                res = run_on_board(compiler.load(model), board, Path(f"{stem}_input.npy"), Path(d) / "build")
+                prepared = compiler.load(model, CompileOptions(features=board_features(board)))
+                res = run_on_board(prepared, board, Path(f"{stem}_input.npy"), Path(d) / "build")
             except EdgeNeuroError as e:
                 rows[key] = {"supported": False, "reason": str(e).splitlines()[0]}
                 print(f"{key:4} not yet: {rows[key]['reason']}")

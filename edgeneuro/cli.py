@@ -68,10 +68,10 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
 
 
-def _options(a: argparse.Namespace, model: Path | None = None, built=None):
-    """The compile options (edgeneuro/options.py) from the command line, once: --shape and a NIR
-    graph's --dt, --calibrate, --encode, --synapse-kernels and --synapse-weights; an snn-family model
-    brings its own time step and calibration."""
+def _options(a: argparse.Namespace, board, model: Path | None = None):
+    """The compile options (edgeneuro/options.py) from the command line, once: --shape, --kernels
+    with the board's core features, and a NIR graph's --dt, --calibrate, --encode, --synapse-kernels
+    and --synapse-weights; an snn-family model brings its own time step and calibration."""
     from edgeneuro.options import from_cli
 
     model = Path(model or a.model)
@@ -80,15 +80,15 @@ def _options(a: argparse.Namespace, model: Path | None = None, built=None):
            "synapse_weights": getattr(a, "synapse_weights", None)}  # fmt: skip
     if Path(a.model).suffix.lower() == ".nir":  # for other models --calibrate is the ONNX quantizer's
         nir["calibrate"] = getattr(a, "calibrate", None)
-    return from_cli(model, built, _shapes(a), **nir)
+    return from_cli(model, None, _shapes(a), board=board, kernels=getattr(a, "kernels", None), **nir)
 
 
-def _prepare(a: argparse.Namespace, work: Path):
+def _prepare(a: argparse.Namespace, work: Path, board):
     """The model of the command line through the compile pipeline (compiler.load), once."""
     from edgeneuro import compiler
 
     model = _model(a, work)
-    prepared = compiler.load(model, _options(a, model))
+    prepared = compiler.load(model, _options(a, board, model))
     if getattr(a, "debug", False):
         print(render_passes(prepared), file=sys.stderr)
     return prepared
@@ -108,9 +108,10 @@ def cmd_compile(a: argparse.Namespace) -> int:
     from edgeneuro import boards
     from edgeneuro.compiler import compile_model
 
+    board = boards.load(a.board)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
-        prepared = _prepare(a, Path(d))
-        c = compile_model(prepared, boards.load(a.board), Path(a.out))
+        prepared = _prepare(a, Path(d), board)
+        c = compile_model(prepared, board, Path(a.out))
         if prepared.model != Path(a.model):
             shutil.copy(prepared.model, c.out_dir / prepared.model.name)  # keep the quantized model beside its C
     p = c.plan
@@ -132,7 +133,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
-        res = run_on_board(_prepare(a, Path(d)), board, Path(a.input), build_dir, profile=a.profile)
+        res = run_on_board(_prepare(a, Path(d), board), board, Path(a.input), build_dir, profile=a.profile)
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -170,7 +171,8 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
                      else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
-                     encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights)  # fmt: skip
+                     encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights,
+                     kernels=a.kernels)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -183,9 +185,10 @@ def cmd_inspect(a: argparse.Namespace) -> int:
     from edgeneuro import boards
     from edgeneuro.inspect import inspect_model, render_text
 
+    board = boards.load(a.board)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
-        prepared = _prepare(a, Path(d))
-        doc = inspect_model(prepared, boards.load(a.board))
+        prepared = _prepare(a, Path(d), board)
+        doc = inspect_model(prepared, board)
     if a.passes:
         doc["passes"] = [p.to_json() for p in prepared.passes]
     print(json.dumps(doc, indent=2) if a.json else render_text(doc))
@@ -329,7 +332,7 @@ def cmd_stream(a: argparse.Namespace) -> int:
     res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
-                 synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights)  # fmt: skip
+                 synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -396,6 +399,10 @@ def parser() -> argparse.ArgumentParser:
                         help="a .nir network's synapse weights: int8, int16, or auto (default): int16 on the "
                         "synapses into a recurrent population, whose rounding the recurrence amplifies, int8 "
                         "elsewhere")  # fmt: skip
+        sp.add_argument("--kernels", choices=("auto", "reference"),
+                        help="auto (default): each layer's fastest kernel for the board's core (DSP SIMD on "
+                        "M4/M7/M33/M55), bit-exact with the portable C kernels; reference: the portable "
+                        "kernels")  # fmt: skip
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the compile passes and what each did; show tracebacks on errors")  # fmt: skip
 
@@ -515,6 +522,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a .nir network's synapse kernels (as `run`; default auto)")  # fmt: skip
     st.add_argument("--synapse-weights", choices=("auto", "int8", "int16"),
                     help="a .nir network's synapse weights (as `run`; default auto)")  # fmt: skip
+    st.add_argument("--kernels", choices=("auto", "reference"),
+                    help="the board's fastest kernels (auto, default) or the portable ones (as `compile`)")  # fmt: skip
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")

@@ -17,7 +17,7 @@ from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ModelError
 from edgeneuro.ir import Graph, verify
 from edgeneuro.ops import Kernel
-from edgeneuro.options import CompileOptions
+from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
 
@@ -124,6 +124,10 @@ def load(model: str | Path, options: CompileOptions | None = None) -> Prepared:
 
 def check_fits(prepared: Prepared, board: Board) -> None:
     graph, plan = prepared.graph, prepared.plan
+    missing = set(prepared.options.features) - set(board_features(board))
+    if missing:
+        raise BoardError(f"{graph.source}: prepared with kernels for {', '.join(sorted(missing))}, which "
+                         f"{board.name} ({board.core}) lacks; prepare it for this board")  # fmt: skip
     if plan.weights_bytes > board.flash_bytes:
         raise BoardError(
             f"{graph.source}: weights need {plan.weights_bytes:,} B but {board.name} has "

@@ -34,6 +34,7 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     from edgeneuro.data.meta import Meta
     from edgeneuro.ir.quant import quantize_input
     from edgeneuro.metrics.seizures import evaluate
+    from edgeneuro.options import from_cli
     from edgeneuro.runner import build_for, run_firmware
     from edgeneuro.train import train
 
@@ -46,7 +47,7 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     print(f"    compressed (weights, window accuracy): {steps}")
 
     meta = Meta.load(model)
-    prepared = compiler.load(model)
+    prepared = compiler.load(model, from_cli(model, board=board))  # the board's fastest kernels
     firmware = build_for(prepared, board, out / "build")
     t = prepared.graph.t(prepared.graph.inputs[0])
     interp = runtime.Interpreter.from_file(str(model))
@@ -106,7 +107,7 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     print(f"  {NAMES['snn']}: trained on chb01, chb02 ({trained['time_steps']} steps of {meta.dt * 1e3:g} ms per "
           f"window); window accuracy on chb03 {w['accuracy']:.3f} (float network "
           f"{trained['float']['window']['accuracy']:.3f})")  # fmt: skip
-    options = from_cli(model)  # the snn family's time step and calibration.npy, from its meta.json
+    options = from_cli(model, board=board)  # the snn family's time step and calibration.npy, from its meta.json
     cal = options.calibration
     prepared = compiler.load(model, options)
     firmware = build_for(prepared, board, out / "build")

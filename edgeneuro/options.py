@@ -3,6 +3,11 @@ as one frozen value built once (from the command line, from a model's meta.json,
 build folder recorded) and read by every command and every pass.
 
 * ``shapes``: dynamic input dimensions bound by name (``--shape NAME=D0xD1x...``, ONNX).
+* ``features`` and ``kernels``: the target core's extensions (``dsp``: Armv7E-M SIMD32, ``mve``:
+  Helium), from the board, and ``--kernels``: ``auto`` (the default) takes each layer's fastest
+  kernel variant those features allow (the pass ``choose-kernel-variants``), ``reference`` the
+  portable C kernels, which are the spec. Without features every layer gets its portable kernel,
+  which runs on any board.
 * ``dt``, ``calibration``, ``encode``, ``synapse_kernels``, ``synapse_weights``: a spiking
   network's (``.nir``) ``--dt``, ``--calibrate`` samples, ``--encode`` spec, ``--synapse-kernels``
   and ``--synapse-weights``. With ``encode`` the calibration samples are raw samples, int16
@@ -22,6 +27,8 @@ import numpy as np
 
 from edgeneuro.errors import InputError
 
+KERNELS = ("auto", "reference")  # --kernels
+FEATURES = ("dsp", "mve")  # what a board's core has beyond the base ISA (edgeneuro/boards.py)
 SYNAPSE_KERNELS = ("dense", "event", "auto")
 SYNAPSE_WEIGHTS = ("auto", "int8", "int16")
 NIR_OPTIONS = ("dt", "calibrate", "encode", "synapse_kernels", "synapse_weights")
@@ -41,6 +48,8 @@ def read_calibration(path: Path) -> np.ndarray:
 @dataclass(frozen=True)
 class CompileOptions:
     shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    features: tuple[str, ...] = ()
+    kernels: str = "auto"
     dt: float | None = None
     calibration: np.ndarray | None = field(default=None, compare=False, repr=False)
     encode: str | None = None  # the encoder's spec (edgeneuro/data/encode.py), e.g. "delta:40"
@@ -48,6 +57,11 @@ class CompileOptions:
     synapse_weights: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.kernels not in KERNELS:
+            raise InputError(f"--kernels {self.kernels!r}: choose one of {', '.join(KERNELS)}")
+        unknown = set(self.features) - set(FEATURES)
+        if unknown:
+            raise InputError(f"unknown core features {sorted(unknown)}; edgeneuro knows {', '.join(FEATURES)}")
         if self.synapse_kernels not in SYNAPSE_KERNELS:
             raise InputError(f"--synapse-kernels {self.synapse_kernels!r}: choose one of {', '.join(SYNAPSE_KERNELS)}")
         if self.synapse_weights not in SYNAPSE_WEIGHTS:
@@ -75,27 +89,36 @@ class CompileOptions:
     def to_json(self) -> dict[str, Any]:
         c = None if self.calibration is None else np.asarray(self.calibration)
         samples = None if c is None else {"shape": list(c.shape), "dtype": str(c.dtype)}
-        return {"shapes": {k: list(v) for k, v in self.shapes}, **self.record(), "calibration": samples}
+        return {"shapes": {k: list(v) for k, v in self.shapes}, "features": list(self.features),
+                "kernels": self.kernels, **self.record(), "calibration": samples}  # fmt: skip
 
 
-def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None = None, **given: Any) -> CompileOptions:
+def board_features(board) -> tuple[str, ...]:
+    """The core features of ``board`` (edgeneuro.boards.Board) the kernels may use."""
+    return tuple(f for f in FEATURES if getattr(board, f))
+
+
+def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None = None, board=None,
+             kernels: str | None = None, **given: Any) -> CompileOptions:  # fmt: skip
     """The options of ``model`` from what the command line gave: ``shapes`` and, for a spiking
     network, ``dt``, ``calibrate`` (a path), ``encode`` (a spec), ``synapse_kernels`` and
     ``synapse_weights`` (None where not given). ``built`` (a stream build folder, edgeneuro/stream/
     target.py): the options it was built with (its stream.json), and options given that differ are
     refused. Otherwise an snn-family model (meta.json beside it, with ``pool``) defaults ``dt`` to
-    its time step and, without ``encode``, the calibration to the calibration.npy beside it."""
+    its time step and, without ``encode``, the calibration to the calibration.npy beside it.
+    ``board``: the target, whose core features the kernels may use (``kernels``, ``--kernels``)."""
     unknown = set(given) - set(NIR_OPTIONS)
     assert not unknown, unknown
     given = {k: v for k, v in given.items() if v is not None}
-    bound = tuple(sorted((shapes or {}).items()))
+    target = {"shapes": tuple(sorted((shapes or {}).items())), "kernels": kernels or "auto",
+              "features": board_features(board) if board is not None else ()}  # fmt: skip
     if Path(model).suffix.lower() != ".nir":
         if given:
             raise InputError(f"{model}: {', '.join(map(_flag, given))}: options of spiking networks (.nir files)")
-        return CompileOptions(shapes=bound)
+        return CompileOptions(**target)
     recorded = built.nir if built is not None else None
     if recorded is not None:
-        return _recorded(built, recorded, given, bound)
+        return _recorded(built, recorded, given, target)
     calibration = read_calibration(Path(given["calibrate"])) if given.get("calibrate") else None
     encode = None
     if given.get("encode"):
@@ -117,14 +140,14 @@ def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None 
             # its calibration.npy holds the float features the network takes without --encode, not raw samples
             if not given.get("calibrate") and encode is None and cal.is_file():
                 calibration = read_calibration(cal)
-    return CompileOptions(shapes=bound, dt=dt, calibration=calibration, encode=encode,
+    return CompileOptions(**target, dt=dt, calibration=calibration, encode=encode,
                           synapse_kernels=given.get("synapse_kernels") or "auto",
                           synapse_weights=given.get("synapse_weights") or "auto")  # fmt: skip
 
 
-def _recorded(built, recorded: dict[str, Any], given: dict[str, Any], shapes) -> CompileOptions:
+def _recorded(built, recorded: dict[str, Any], given: dict[str, Any], target: dict[str, Any]) -> CompileOptions:
     cal = built.folder / recorded["calibration"] if recorded.get("calibration") else None
-    opts = CompileOptions(shapes=shapes, dt=recorded["dt"], calibration=np.load(cal) if cal else None,
+    opts = CompileOptions(**target, dt=recorded["dt"], calibration=np.load(cal) if cal else None,
                           encode=recorded.get("encode"), synapse_kernels=recorded.get("synapse_kernels") or "auto",
                           # folders built before --synapse-weights existed have int8 weights everywhere
                           synapse_weights=recorded.get("synapse_weights") or "int8")  # fmt: skip

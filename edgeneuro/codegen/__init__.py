@@ -161,11 +161,15 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         path = out / name
         path.write_text(env().get_template(template).render(**ctx))
         written.append(path)
-    # Only the kernels this model calls, with the shared fixed-point header.
+    # Only the kernels this model calls, with the shared headers.
     kdir = out / KERNEL_SOURCES
     kdir.mkdir()
     src = resource_dir("firmware") / "kernels"
-    for name in ["en_fixedpoint.h", *ctx["headers"], *(h[:-2] + ".c" for h in ctx["headers"])]:
+    shared = sorted(p.name for p in src.glob("en_*.h"))  # the fixed-point and SIMD helpers
+    # a variant's header includes its operator's (for the parameter struct), without its code
+    params_headers = {f"{ops.MODULES[k.op.kind].C_FILE}.h" for k in kernels if k.c_file}
+    for name in [*shared, *sorted(params_headers - set(ctx["headers"])), *ctx["headers"],
+                 *(h[:-2] + ".c" for h in ctx["headers"])]:  # fmt: skip
         shutil.copy(src / name, kdir / name)
     written += sorted(kdir.iterdir())
     return written

@@ -7,6 +7,13 @@ operator version whose semantics it implements), ``C_FILE`` (its kernel in firmw
 ``<C_FILE>.c`` and ``<C_FILE>.h``; None for views), ``lower`` and ``reference``. Adding an
 operator means adding a module here and its C twin there, nothing else.
 
+Kernel variants. A module may also define ``variant(op, graph, features) -> str | None``: the name
+of a faster kernel for a core with ``features`` (``dsp``, ``mve``) when the op's shapes suit it, or
+None. The pass edgeneuro/passes/kernel_variants.py stores the choice in ``op.attrs["variant"]``;
+``lower`` then returns that kernel (its C function in ``<C_FILE>_<variant>.c``, named by
+``Kernel.c_file``) with constants laid out for it, and ``reference`` computes it from those
+constants. The portable kernel stays the spec: each variant must give the same bits.
+
 Traits. What the passes need to know about a kind beyond lowering it is an attribute of its module,
 queried with ``trait(kind, NAME)`` and ``kinds_with(NAME)``, never a list of kind names kept elsewhere.
 The attribute is either one value for all the module's kinds (e.g. ``VIEW = True``), or a dict keyed
@@ -97,7 +104,7 @@ def reference(kernel: Kernel, *arrays):
 
 
 def c_header(kernel: Kernel) -> str | None:
-    c_file = MODULES[kernel.op.kind].C_FILE
+    c_file = kernel.c_file or MODULES[kernel.op.kind].C_FILE
     return f"{c_file}.h" if c_file else None
 
 

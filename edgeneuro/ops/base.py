@@ -42,6 +42,8 @@ class Kernel:
     scratch: int = 0
     # bytes of persistent state (passed after scratch, 8-byte aligned, outside the arena)
     state: int = 0
+    # the C file (firmware/kernels/<c_file>.c and .h) of a kernel variant; None: the module's C_FILE
+    c_file: str | None = None
 
     @property
     def const_bytes(self) -> int:

@@ -49,6 +49,10 @@ def lower(op: Op, g: Graph) -> Kernel:
     elif w.quant is not None and x.dtype == "int16":
         raise unsupported(g, op, "16x8 with per-channel weights (TFLite Micro takes per-tensor weights there)")
     fn, consts = layer_kernel(g, op, "fully_connected", x, w, bias, y, params, multipliers=multipliers)
+    c_file = None
+    if op.attrs.get("variant") == "dsp":
+        fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
+        consts = dsp_constants(dict(consts), params["in_zp"])
     return Kernel(
         op=op,
         fn=fn,
@@ -58,7 +62,52 @@ def lower(op: Op, g: Graph) -> Kernel:
         outputs=(y.name,),
         macs=batches * units * depth,
         summary=f"{depth}->{units}" + ("" if act == "NONE" else f" {act}"),
+        c_file=c_file,
     )
+
+
+def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp`` (fully_connected_dsp.c) for int8 layers on cores with SIMD32, when the input zero
+    point folded into the bias still fits int32."""
+    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
+    if "dsp" not in features or x.dtype != "int8" or w.data is None or len(w.shape) != 2 or x.quant is None:
+        return None
+    b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
+    bias = np.zeros(w.shape[0], np.int64) if b is None else b.astype(np.int64).reshape(-1)
+    if bias.size != w.shape[0]:
+        return None
+    folded = bias - x.zero_point * w.data.astype(np.int64).sum(axis=1)
+    return "dsp" if np.all(np.abs(folded) < 2**31 - 1) else None
+
+
+def pack_rows(w: np.ndarray) -> np.ndarray:
+    """The DSP kernel's weight layout (fully_connected_dsp.h): blocks of 4 rows, within a block the
+    4 rows' bytes 4 columns at a time, then each row's last depth % 4 bytes; the last rows as they are."""
+    units, depth = w.shape
+    u4, d4 = units & ~3, depth & ~3
+    parts = []
+    for u in range(0, u4, 4):
+        block = w[u : u + 4]
+        parts.append(block[:, :d4].reshape(4, d4 // 4, 4).transpose(1, 0, 2).reshape(-1))
+        parts.append(block[:, d4:].reshape(-1))
+    parts.append(w[u4:].reshape(-1))
+    return np.concatenate(parts).astype(w.dtype)
+
+
+def unpack_rows(packed: np.ndarray, units: int, depth: int) -> np.ndarray:
+    """``pack_rows`` undone."""
+    index = pack_rows(np.arange(units * depth).reshape(units, depth))
+    w = np.empty(units * depth, packed.dtype)
+    w[index] = packed
+    return w.reshape(units, depth)
+
+
+def dsp_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str, np.ndarray], ...]:
+    """The portable kernel's constants laid out for the DSP kernel: packed weights, the input zero
+    point folded into the bias."""
+    w = consts["weights"]
+    bias = (consts["bias"].astype(np.int64) - in_zp * w.astype(np.int64).sum(axis=1)).astype(np.int32)
+    return ("weights", pack_rows(w)), ("bias", bias), ("mult", consts["mult"]), ("shift", consts["shift"])
 
 
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
@@ -70,6 +119,10 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
             acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
     mult, shift = (a.astype(np.int64) for a in requant)
+    if k.fn == "en_fully_connected_s8_dsp":  # raw inputs, the zero point in the bias, packed weights
+        w = unpack_rows(w, p["units"], p["depth"])
+        acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)
+        return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]
     acc = xs @ w.astype(np.int64).T + bias.astype(np.int64)
     if k.fn == "en_fully_connected_s16":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from edgeneuro.ir import Graph
 from edgeneuro.options import CompileOptions
-from edgeneuro.passes import encoder, fold, nir_fixed_point, synapse_kernels
+from edgeneuro.passes import encoder, fold, kernel_variants, nir_fixed_point, synapse_kernels
 
 
 @dataclass(frozen=True)
@@ -36,4 +36,5 @@ PIPELINE: tuple[Pass, ...] = (
     Pass("insert-encoder", encoder.run, encoder.applies),
     Pass("fold-constants", fold.run, _always),
     Pass("choose-synapse-kernels", synapse_kernels.run, synapse_kernels.applies),
+    Pass("choose-kernel-variants", kernel_variants.run, kernel_variants.applies),
 )

@@ -219,6 +219,7 @@ def stream(
     encode: str | None = None,
     synapse_kernels: str | None = None,
     synapse_weights: str | None = None,
+    kernels: str | None = None,
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
@@ -242,7 +243,7 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
-    options = from_cli(model, built, shapes, dt=dt, calibrate=calibrate, encode=encode,
+    options = from_cli(model, built, shapes, board=board, kernels=kernels, dt=dt, calibrate=calibrate, encode=encode,
                        synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
