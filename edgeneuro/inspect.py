@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from edgeneuro import build
+from edgeneuro import build, ops
 from edgeneuro.boards import Board
 from edgeneuro.compiler import Prepared, check_fits, compile_model
 from edgeneuro.errors import BoardError, ToolError
@@ -37,7 +38,7 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
     p = prepared
     layers = []
     for k, layer in zip(p.kernels, p.plan.layers, strict=True):
-        params = sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))  # not requantization
+        params = _params(k, p.graph)
         layers.append({**layer, "params": params, "summary": k.summary})
     doc: dict[str, Any] = {
         "model": str(p.model or p.graph.source),
@@ -58,6 +59,15 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
         doc["flash_used_pct"] = round(100 * sizes.flash / board.flash_bytes, 2)
         doc["ram_used_pct"] = round(100 * sizes.ram / board.ram_bytes, 2)
     return doc
+
+
+def _params(k, graph) -> int:
+    """The layer's parameters: its portable kernel's constants but the requantization multipliers
+    (a kernel variant lays the same parameters out its own way, e.g. padded or widened)."""
+    if k.op.attrs.get("variant"):
+        portable = dataclasses.replace(k.op, attrs={a: v for a, v in k.op.attrs.items() if a != "variant"})
+        k = ops.lower(portable, graph)
+    return sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))
 
 
 def _choice(layer: dict[str, Any]) -> str:

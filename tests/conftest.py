@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 from edgeneuro import boards, frontends, reference
-from edgeneuro.compiler import compile_model, prepare
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.runner import run_on_host
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -42,12 +42,12 @@ def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
 
 
 def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
-    g = frontends.load(model)
-    return reference.run_batch(*prepare(g), samples)
+    p = load(model)
+    return reference.run_batch(p.graph, p.kernels, samples)
 
 
 def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:
-    c = compile_model(model, boards.load("mps2-an386"), out_dir)
+    c = compile_model(load(model), boards.load("mps2-an386"), out_dir)
     (y,) = run_on_host(c, samples).values()
     return y
 

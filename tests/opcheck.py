@@ -38,11 +38,12 @@ def check(model: bytes, samples: np.ndarray, host_c: bool = True) -> None:
 def check_on_qemu(model: bytes, x: np.ndarray) -> None:
     """The same single-operator model as firmware on QEMU == TFLM (cross-compiled, 32-bit Arm)."""
     from edgeneuro import boards
+    from edgeneuro.compiler import load
     from edgeneuro.runner import run_on_board
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "op.tflite"
         path.write_bytes(model)
         np.save(Path(d) / "in.npy", x)
-        res = run_on_board(path, boards.load("mps2-an386"), Path(d) / "in.npy", Path(d) / "build")
+        res = run_on_board(load(path), boards.load("mps2-an386"), Path(d) / "in.npy", Path(d) / "build")
         np.testing.assert_array_equal(res.output, tflm_run(model, x))

@@ -17,7 +17,7 @@ from elftools.elf.elffile import ELFFile
 from tflite_builder import ACT, ModelBuilder, options
 
 from edgeneuro import boards, build, codegen
-from edgeneuro.compiler import compile_model
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.errors import BoardError
 from edgeneuro.runner import run_on_board
 from edgeneuro.targets import qemu
@@ -106,7 +106,7 @@ def test_firmware_builds_and_fits_every_board(name, tmp_path):
     """The one harness cross-compiles for every board (its UART driver, its core flags); the image
     starts at the board's flash origin and its data lies in the board's RAM."""
     b = boards.load(name)
-    c = compile_model(AD01, b, tmp_path / "gen")
+    c = compile_model(load(AD01), b, tmp_path / "gen")
     elf = build.build_firmware(c.out_dir, b)
     assert f"#define {DRIVER[b.uart.kind]} 1" in (c.out_dir / "board.h").read_text()
     sizes = build.elf_sizes(elf)
@@ -126,7 +126,7 @@ def test_int8_model_on_every_qemu_board(name, ad01_inputs, tmp_path):
     own UART driver prints the harness's last line; flash and RAM fit the board."""
     path, x, expected = ad01_inputs
     b = boards.load(name)
-    res = run_on_board(AD01, b, path, tmp_path / "build")
+    res = run_on_board(load(AD01), b, path, tmp_path / "build")
     np.testing.assert_array_equal(res.output, expected)
     np.testing.assert_array_equal(res.output[:1], np.load(MLPERF / "ad01_int8_expected_output.npy"))
     r = res.report
@@ -160,7 +160,7 @@ def test_float_model_on_every_qemu_board(name, tmp_path):
     model = float_model(tmp_path / "fc.tflite")
     x = np.random.default_rng(12).normal(size=(3, 24)).astype(np.float32)
     np.save(tmp_path / "in.npy", x)
-    res = run_on_board(model, boards.load(name), tmp_path / "in.npy", tmp_path / "build")
+    res = run_on_board(load(model), boards.load(name), tmp_path / "in.npy", tmp_path / "build")
     np.testing.assert_array_equal(res.output, reference_run(model, x))
 
 

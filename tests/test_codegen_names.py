@@ -14,7 +14,7 @@ from tflite_builder import ModelBuilder, fc_options
 
 from edgeneuro import boards, codegen
 from edgeneuro.codegen import cnames
-from edgeneuro.compiler import compile_model
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.runner import run_on_host
 
 HOSTILE = [
@@ -96,7 +96,7 @@ def test_hostile_names_compile_to_inert_c(tmp_path):
     folder = tmp_path / 'dir "* x'  # a file name cannot hold '/', so no '*/' there
     folder.mkdir()
     model = _hostile_model(folder / 'evil"name* ??\\ #x\n#define y.tflite')
-    c = compile_model(model, boards.load("mps2-an386"), tmp_path / "gen")
+    c = compile_model(load(model), boards.load("mps2-an386"), tmp_path / "gen")
     x = np.random.default_rng(1).integers(-128, 128, (5, 8), dtype=np.int8)
     from conftest import reference_run
 
@@ -123,7 +123,7 @@ def test_hostile_names_compile_to_inert_c(tmp_path):
 def test_buffers_are_named_after_their_tensors(tmp_path, mps2):
     from conftest import MLPERF
 
-    c = compile_model(MLPERF / "ad01_int8.tflite", mps2, tmp_path / "gen")
+    c = compile_model(load(MLPERF / "ad01_int8.tflite"), mps2, tmp_path / "gen")
     src = (c.out_dir / "model.c").read_text()
     invoke = src[src.index("int en_model_invoke(void)") :]
     assert "&arena[" not in invoke  # the calls name buffers, not offsets

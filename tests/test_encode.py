@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeneuro import boards, cli, reference
-from edgeneuro.compiler import compile_model, prepare
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.data import encode
 from edgeneuro.data.synthetic import CHANNELS, recording
 from edgeneuro.data.windows import cut
 from edgeneuro.errors import InputError
-from edgeneuro.frontends import nir as fnir
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 FS = 256.0
@@ -173,12 +173,12 @@ def test_host_c_equals_numpy_over_recordings(tmp_path, rule, value):
     q = np.stack([eeg(seed, 240.0) for seed in (1, 2)])
     enc = encode.parse(f"{rule}:{value}")
     path = write(tmp_path, passthrough(enc.per_channel * 4))
-    g = fnir.load(path, DT, encoder=enc)
-    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)["out"]
+    p = load(path, CompileOptions(dt=DT, encode=enc.spec()))
+    host = run_on_host(compile_model(p, boards.load("mps2-an386"), tmp_path / "gen"), q)["out"]
     want = np.stack([enc(s) for s in q])
     assert want.sum() > 1000 and (want.sum(axis=1) > 0).all()  # every spike channel fires
     np.testing.assert_array_equal(host, want.astype(np.float32))
-    graph, kernels = prepare(g)  # the reference (same step functions) over the first 20 s
+    graph, kernels = p.graph, p.kernels  # the reference (same step functions) over the first 20 s
     np.testing.assert_array_equal(reference.run_steps(graph, kernels, q[0, :5120])[0], want[0, :5120])
 
 
@@ -192,8 +192,8 @@ def test_host_c_equals_numpy_at_the_limits(tmp_path, rule, value):
     q[2] = np.cumsum(rng.integers(-3000, 3001, (120, 5)), axis=0).clip(-32768, 32767)
     enc = encode.Encoder(rule, value)
     path = write(tmp_path, passthrough(enc.per_channel * 5))
-    g = fnir.load(path, DT, encoder=enc)
-    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)["out"]
+    p = load(path, CompileOptions(dt=DT, encode=enc.spec()))
+    host = run_on_host(compile_model(p, boards.load("mps2-an386"), tmp_path / "gen"), q)["out"]
     np.testing.assert_array_equal(host, np.stack([enc(s) for s in q]).astype(np.float32))
 
 
@@ -213,10 +213,11 @@ def test_encoder_lif_host_equals_reference(tmp_path, rule, value):
     enc = encode.Encoder(rule, value)
     path = write(tmp_path, lif_net(np.random.default_rng(0), enc.per_channel * 4))
     q = eeg_windows()
-    g = fnir.load(path, DT, encoder=enc)
-    host = run_on_host(compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g), q)
-    graph, kernels = prepare(g)
-    plain, plain_kernels = prepare(fnir.load(path, DT))
+    p = load(path, CompileOptions(dt=DT, encode=enc.spec()))
+    host = run_on_host(compile_model(p, boards.load("mps2-an386"), tmp_path / "gen"), q)
+    graph, kernels = p.graph, p.kernels
+    plain_p = load(path, CompileOptions(dt=DT))
+    plain, plain_kernels = plain_p.graph, plain_p.kernels
     for s, sample in enumerate(q):
         ref = reference.run_steps(graph, kernels, sample)
         spikes = enc(sample).astype(np.float32)
@@ -245,7 +246,8 @@ def test_encoder_lif_on_qemu(tmp_path, capsys, rule, value):
                    str(tmp_path / "r.json")])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
     y = np.load(tmp_path / "y.npz")
-    graph, kernels = prepare(fnir.load(path, DT, encoder=enc))
+    p = load(path, CompileOptions(dt=DT, encode=enc.spec()))
+    graph, kernels = p.graph, p.kernels
     for i, name in enumerate(graph.outputs):
         want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in q])
         np.testing.assert_array_equal(y[name], want, err_msg=name)
@@ -280,8 +282,7 @@ def test_calibrate_raw_samples_picks_event_kernels(tmp_path, capsys):
     spikes). The compiled host C equals the reference on other samples."""
     import json
 
-    from edgeneuro import frontends
-    from edgeneuro.passes.synapse_kernels import BREAK_EVEN
+    from edgeneuro.ops.synapse import BREAK_EVEN
 
     enc = encode.Encoder("delta", 40)
     path = write(tmp_path, lif_net(np.random.default_rng(0), enc.per_channel * 4))
@@ -299,8 +300,9 @@ def test_calibrate_raw_samples_picks_event_kernels(tmp_path, capsys):
     assert fc1["kernel_choice"]["kernel"] == "event" and "< break-even 82 %" in fc1["kernel_choice"]["why"]
     assert fc1["kernel_choice"]["input_spike_rate"] == pytest.approx(rate, abs=1e-5)
 
-    g = frontends.load(path, dt=DT, calibration=cal, encoder=enc)
-    graph, kernels = prepare(g)
+    p = load(path, CompileOptions(dt=DT, calibration=cal, encode=enc.spec()))
+    g = graph = p.graph
+    kernels = p.kernels
     k = graph.outputs.index("spikes")
     hidden = np.stack([reference.run_steps(graph, kernels, s)[k] for s in cal])
     assert 0 < hidden.mean() < BREAK_EVEN["NIR_AFFINE"]
@@ -308,10 +310,11 @@ def test_calibrate_raw_samples_picks_event_kernels(tmp_path, capsys):
     assert fc2["kernel"] == "en_snn_affine_event_s8"
     ch = choices(g)
     assert {n: c["op"] for n, c in ch.items()} == {"fc1": "NIR_AFFINE_EVENT", "fc2": "NIR_AFFINE_EVENT"}
-    assert choices(frontends.load(path, dt=DT, calibration=cal.astype(np.float64), encoder=enc)) == ch  # integers
+    as_float = CompileOptions(dt=DT, calibration=cal.astype(np.float64), encode=enc.spec())
+    assert choices(load(path, as_float).graph) == ch  # integers
 
     q = eeg(9, 240.0)[:768].reshape(3, 256, 4)  # not the calibration samples
-    c = compile_model(path, boards.load("mps2-an386"), tmp_path / "host", g)
+    c = compile_model(p, boards.load("mps2-an386"), tmp_path / "host")
     assert [kk.fn for kk in c.kernels].count("en_snn_affine_event_s8") == 2
     host = run_on_host(c, q)
     for s, sample in enumerate(q):
@@ -324,7 +327,7 @@ def test_calibrate_raw_samples_picks_event_kernels(tmp_path, capsys):
     rate = spike_rate(busy, cal)
     assert rate >= BREAK_EVEN["NIR_AFFINE"]
     net = write(tmp_path, lif_net(np.random.default_rng(0), 4), "rate.nir")
-    ch = choices(frontends.load(net, dt=DT, calibration=cal, encoder=busy))
+    ch = choices(load(net, CompileOptions(dt=DT, calibration=cal, encode=busy.spec())).graph)
     assert ch["fc1"]["op"] == "NIR_AFFINE" and ch["fc1"]["kernel"] == "dense" and ">= break-even" in ch["fc1"]["why"]
     assert ch["fc1"]["input_spike_rate"] == pytest.approx(rate, abs=1e-5)
 
@@ -336,8 +339,7 @@ def test_stream_build_keeps_raw_calibration(tmp_path, capsys):
     the reference; other calibration samples are refused."""
     import json
 
-    from edgeneuro import frontends
-    from edgeneuro.frontends.nir_options import load_options, nir_options
+    from edgeneuro.options import from_cli
     from edgeneuro.stream import target
 
     board = boards.load("mps2-an386")
@@ -359,15 +361,15 @@ def test_stream_build_keeps_raw_calibration(tmp_path, capsys):
     assert kept.dtype == np.int16 and np.array_equal(kept, cal)
 
     built = target.load(tmp_path / "build", board)
-    opts = nir_options(built.model, built, calibrate=tmp_path / "cal.npy", encode=spec)  # the same: taken
-    g = frontends.load(built.model, **load_options(opts))
+    opts = from_cli(built.model, built, calibrate=tmp_path / "cal.npy", encode=spec)  # the same: taken
+    g = load(built.model, opts).graph
     assert {c["op"] for c in choices(g).values()} == {"NIR_AFFINE_EVENT"}
     rc = cli.main(["stream", str(tmp_path / "build"), "--input", str(tmp_path / "q.npy"), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0 and json.loads(out)["outputs_equal_reference"] == 2, err
     np.save(tmp_path / "other.npy", cal[:1])
     with pytest.raises(InputError, match="was built with --calibrate samples"):
-        nir_options(built.model, built, calibrate=tmp_path / "other.npy")
+        from_cli(built.model, built, calibrate=tmp_path / "other.npy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,13 +444,12 @@ def test_error_bad_spec_and_float_samples(tmp_path, capsys):
 
 def test_compiled_layer_and_state(tmp_path):
     """The ENCODE layer replaces the input's QUANTIZE; its state is planned outside the arena."""
-    from edgeneuro.plan import plan_memory
-
     path = write(tmp_path, lif_net(np.random.default_rng(0), 8))
-    graph, kernels = prepare(fnir.load(path, DT, encoder=encode.parse("delta:40,scale=0.1")))
+    p = load(path, CompileOptions(dt=DT, encode=encode.parse("delta:40,scale=0.1").spec()))
+    graph, kernels = p.graph, p.kernels
     assert [k.op.kind for k in kernels][0] == "ENCODE" and "QUANTIZE" not in [k.op.kind for k in kernels]
     t = graph.t(graph.inputs[0])
     assert (t.shape, t.dtype, t.scale) == ((1, 4), "int16", 0.1)
     assert kernels[0].params == {"channels": 4, "threshold": 40, "spike": 127}
-    plan = plan_memory(graph, kernels)
+    plan = p.plan
     assert plan.state_bytes == aligned(4 * 5) + 4 * (16 + 2)

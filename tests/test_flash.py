@@ -18,7 +18,7 @@ import pytest
 from conftest import MLPERF, reference_run
 
 from edgeneuro import boards, build, flash
-from edgeneuro.compiler import compile_model
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.targets import records
 
 pytestmark = pytest.mark.sim
@@ -46,7 +46,7 @@ def free_port() -> int:
 def build_ad01(board_name: str, out: Path) -> Path:
     """The MLPerf Tiny anomaly-detection model built for a board, laid out as `run --build-dir` leaves it."""
     board = boards.load(board_name)
-    c = compile_model(AD01, board, out)
+    c = compile_model(load(AD01), board, out)
     build.build_firmware(c.out_dir, board)
     return out
 

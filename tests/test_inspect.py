@@ -37,7 +37,7 @@ def test_inspect_text_and_a_board_that_is_too_small(tmp_path):
     ok = edgeneuro("inspect", str(KWS))
     assert ok.returncode == 0 and "2,656,768" in ok.stdout and "fits" in ok.stdout
     board = tiny_board(tmp_path, flash=16 * 1024, ram=64 * 1024)
-    proc = edgeneuro("inspect", str(KWS), "--board", str(board))
+    proc = edgeneuro("inspect", str(KWS), "--board", str(board), "--kernels", "reference")
     assert proc.returncode == 3
     assert "DOES NOT FIT" in proc.stdout and "29,072 B" in proc.stdout and "16,384 B of flash" in proc.stdout
 

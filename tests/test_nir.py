@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeneuro import boards, cli, reference
-from edgeneuro.compiler import compile_model, prepare
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.frontends import nir as fnir
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 
@@ -83,7 +84,8 @@ def compare(path: Path, dt: float, x: np.ndarray, synapse_weights: str = "auto")
     spike decisions that agree, and the largest error of non-spiking outputs relative to their
     largest magnitude."""
     net = fnir.read(path)
-    graph, kernels = prepare(fnir.load(path, dt, synapse_weights=synapse_weights))
+    p = load(path, CompileOptions(dt=dt, synapse_weights=synapse_weights))
+    graph, kernels = p.graph, p.kernels
     same = total = 0
     err = 0.0
     for s in x:
@@ -159,9 +161,10 @@ def test_synapse_weights_auto_widens_the_recurrent_population(tmp_path):
     for mode, want in (("auto", {"fc1": "int16", "rec": "int16", "fc2": "int8"}),
                        ("int8", dict.fromkeys(("fc1", "rec", "fc2"), "int8")),
                        ("int16", dict.fromkeys(("fc1", "rec", "fc2"), "int16"))):  # fmt: skip
-        g = fnir.load(path, 1e-3, synapse_weights=mode)
+        g = load(path, CompileOptions(dt=1e-3, synapse_weights=mode)).graph
         assert {k: g.t(f"{k}:weight").dtype for k in want} == want, mode
-    ff = fnir.load(write(tmp_path, two_layer(np.random.default_rng(0), 10, 24, 6, 1e-3), "ff.nir"), 1e-3)
+    ff_path = write(tmp_path, two_layer(np.random.default_rng(0), 10, 24, 6, 1e-3), "ff.nir")
+    ff = load(ff_path, CompileOptions(dt=1e-3)).graph
     assert {ff.t(f"{k}:weight").dtype for k in ("fc1", "fc2")} == {"int8"}
 
 
@@ -205,7 +208,8 @@ def test_every_kind_reads_and_runs(tmp_path):
                                            "CubaLI", "LIF", "I", "Delay"}  # fmt: skip
     assert dict(net.node("if").inputs) == {"fc": False, "rec": True}  # the recurrent edge reads the last step
     x = np.random.default_rng(1).uniform(-1, 1, (2, 40, 2, 12)).astype(np.float32)
-    graph, kernels = prepare(fnir.load(path, 1e-3))
+    p = load(path, CompileOptions(dt=1e-3))
+    graph, kernels = p.graph, p.kernels
     assert graph.state == ("rec",)
     assert {k.fn for k in kernels} >= {"en_snn_i_s32", "en_snn_delay_s8", "en_snn_delay_s32"}
     ys = reference.run_batch(graph, kernels, x)
@@ -229,7 +233,8 @@ def test_delay_shifts_exactly(tmp_path):
     )  # fmt: skip
     path = write(tmp_path, graph)
     x = spike_trains(np.random.default_rng(3), 2, 20, n, rate=0.5)
-    g, kernels = prepare(fnir.load(path, dt))
+    p = load(path, CompileOptions(dt=dt))
+    g, kernels = p.graph, p.kernels
     net = fnir.read(path)
 
     def shifted(v, steps):
@@ -257,7 +262,8 @@ def test_integrator_sums_its_input(tmp_path):
     )  # fmt: skip
     path = write(tmp_path, graph)
     x = spike_trains(np.random.default_rng(4), 2, 50, n, rate=0.5)
-    g, kernels = prepare(fnir.load(path, dt))
+    p = load(path, CompileOptions(dt=dt))
+    g, kernels = p.graph, p.kernels
     for s in x:
         (fixed,) = reference.run_steps(g, kernels, s)
         want = dt * r * np.cumsum(s, axis=0)
@@ -288,8 +294,9 @@ def qemu_equals_reference(path: Path, x: np.ndarray, tmp: Path):
     from edgeneuro.runner import run_on_board
 
     np.save(tmp / "x.npy", x)
-    res = run_on_board(path, boards.load("mps2-an386"), tmp / "x.npy", tmp / "build", load_options={"dt": 1e-3})
-    graph, kernels = prepare(fnir.load(path, 1e-3))
+    p = load(path, CompileOptions(dt=1e-3))
+    res = run_on_board(p, boards.load("mps2-an386"), tmp / "x.npy", tmp / "build")
+    graph, kernels = p.graph, p.kernels
     for i, name in enumerate(graph.outputs):
         want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in x])
         np.testing.assert_array_equal(res.outputs[name], want, err_msg=name)
@@ -325,9 +332,9 @@ def test_host_c_equals_reference(tmp_path_factory, case):
 def host_equals_reference(path: Path, dt: float, x: np.ndarray, out: Path) -> None:
     """The generated C of the NIR file ``path``, built for the host, over the samples ``x``
     [N, T, ...] equals the fixed-point reference at every output and step."""
-    g = fnir.load(path, dt)
-    ref_graph, kernels = prepare(g)
-    host = run_on_host(compile_model(path, boards.load("mps2-an386"), out, g), x)
+    p = load(path, CompileOptions(dt=dt))
+    ref_graph, kernels = p.graph, p.kernels
+    host = run_on_host(compile_model(p, boards.load("mps2-an386"), out), x)
     for i, name in enumerate(ref_graph.outputs):
         want = np.stack([reference.run_steps(ref_graph, kernels, s)[i] for s in x])
         np.testing.assert_array_equal(host[name], want, err_msg=name)
@@ -338,14 +345,14 @@ def test_reset_between_samples(tmp_path):
     rng = np.random.default_rng(3)
     path = write(tmp_path, two_layer(rng, 6, 16, 4, 1e-3, recurrent=True, grid=False))
     s = spike_trains(rng, 1, 50, 6, rate=0.4)[0]
-    g = fnir.load(path, 1e-3)
-    c = compile_model(path, boards.load("mps2-an386"), tmp_path / "gen", g)
+    p = load(path, CompileOptions(dt=1e-3))
+    c = compile_model(p, boards.load("mps2-an386"), tmp_path / "gen")
     host = run_on_host(c, np.stack([s, s]))
     assert host["spikes"][0].any()
     np.testing.assert_array_equal(host["out"][0], host["out"][1])
     np.testing.assert_array_equal(host["spikes"][0], host["spikes"][1])
     # without a reset the second sample would start from the first one's state
-    graph, kernels = prepare(g)
+    graph, kernels = p.graph, p.kernels
     memory = reference.reset_state(graph, kernels)
     for x in s:
         reference.run(graph, kernels, [x], memory)
@@ -391,10 +398,11 @@ def test_calibration_sets_the_input_scale(tmp_path):
     rng = np.random.default_rng(4)
     path = write(tmp_path, two_layer(rng, 5, 8, 2, 1e-3))
     x = rng.normal(0, 3, (4, 20, 5)).astype(np.float32)
-    g = fnir.load(path, 1e-3, calibration=x)
+    g = load(path, CompileOptions(dt=1e-3, calibration=x)).graph
     (quantize,) = [op for op in g.ops if op.kind == "QUANTIZE"]
     assert g.t(quantize.outputs[0]).scale == pytest.approx(np.abs(x).max() / 127)
-    assert g.t(quantize.outputs[0]).scale != fnir.load(path, 1e-3).t(quantize.outputs[0]).scale
+    uncalibrated = load(path, CompileOptions(dt=1e-3)).graph
+    assert g.t(quantize.outputs[0]).scale != uncalibrated.t(quantize.outputs[0]).scale
 
 
 # Errors: one line naming the file and the node, a non-zero exit code.
@@ -464,7 +472,7 @@ def test_int16_weights_that_could_overflow_the_accumulator(tmp_path, capsys):
     graph = two_layer(np.random.default_rng(0), 600, 4, 2, 1e-3, recurrent=True)
     graph.nodes["fc1"].weight = np.full((4, 600), 1e-3)
     path = write(tmp_path, graph)
-    g = fnir.load(path, 1e-3)
+    g = load(path, CompileOptions(dt=1e-3)).graph
     assert (g.t("fc1:weight").dtype, g.t("rec:weight").dtype) == ("int8", "int16")
     err = compile_error(tmp_path, capsys, graph, "--dt", "1e-3", "--synapse-weights", "int16")
     assert "node 'fc1' (Affine)" in err and "int16 weights could overflow the int32 accumulator" in err
@@ -477,15 +485,12 @@ def test_error_recurrent_loop_without_spikes(tmp_path):
     graph.edges += [("hidden", "rec"), ("rec", "hidden")]
     path = write(tmp_path, graph)
     with pytest.raises(Exception, match="recurrent loop through non-spiking nodes"):
-        fnir.load(path, 1e-3)
+        load(path, CompileOptions(dt=1e-3))
 
 
 def test_plan_keeps_state_out_of_the_arena(tmp_path):
-    from edgeneuro.plan import plan_memory
-
     path = write(tmp_path, two_layer(np.random.default_rng(0), 3, 6, 2, 1e-3, out_kind="CubaLIF", recurrent=True))
-    graph, kernels = prepare(fnir.load(path, 1e-3))
-    plan = plan_memory(graph, kernels)
+    plan = load(path, CompileOptions(dt=1e-3)).plan
     assert "rec" not in plan.offsets and "rec" in plan.state_offsets
     assert plan.state_bytes == 4 * 6 + 4 * 6 + 2 * 4 * 2  # recurrent current, LIF v, CubaLIF v and I
     assert plan.to_json()["state_bytes"] == plan.state_bytes

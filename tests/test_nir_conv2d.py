@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from test_nir import compare, compile_error, grid_weights, host_equals_reference, write
 from test_snn_event import event_and_dense_equal_reference
 
-from edgeneuro import boards, frontends, reference
-from edgeneuro.compiler import compile_model, prepare
+from edgeneuro import boards, reference
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.frontends import nir as fnir
 from edgeneuro.ir.quant import mul_round
 from edgeneuro.ops.snn_pool import pool_multiplier
-from edgeneuro.passes.synapse_kernels import BREAK_EVEN
+from edgeneuro.ops.synapse import BREAK_EVEN
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 DT = 1e-3
@@ -283,7 +284,8 @@ def test_pools_of_spikes_are_exact(tmp_path, kind, k):
     path = write(tmp_path, cnn(rng, (1, 7, 7), 2, (3, 3), 1, 1, 1, 1, pool=kind, pool_k=k, pool_stride=(1, 2),
                                pool_pad=(k[0] // 2, k[1] // 2)))  # fmt: skip
     x = spike_trains(rng, 2, 30, (1, 7, 7))
-    graph, kernels = prepare(fnir.load(path, DT))
+    p = load(path, CompileOptions(dt=DT))
+    graph, kernels = p.graph, p.kernels
     (pool,) = [kk for kk in kernels if kk.op.kind.endswith("POOL2D")]
     assert pool.fn == "en_snn_pool2d_s8"  # the count fits int8
     for s in x:
@@ -337,10 +339,10 @@ def test_every_pool_kernel_on_host(tmp_path):
         path = write(d, cnn(rng, (2, 7, 8), 3, (3, 2), (2, 1), (1, 0), (1, 2), 1, pool=kind, pool_k=k, where=where,
                             grid=False))  # fmt: skip
         x = spike_trains(rng, 2, 25, (2, 7, 8), 0.4)
-        g = fnir.load(path, DT)
-        graph, kernels = prepare(g)
+        p = load(path, CompileOptions(dt=DT))
+        graph, kernels = p.graph, p.kernels
         fns |= {kk.fn for kk in kernels}
-        host = run_on_host(compile_model(path, boards.load("mps2-an386"), d / "gen", g), x)
+        host = run_on_host(compile_model(p, boards.load("mps2-an386"), d / "gen"), x)
         for i, name in enumerate(graph.outputs):
             want = np.stack([reference.run_steps(graph, kernels, s)[i] for s in x])
             np.testing.assert_array_equal(host[name], want, err_msg=f"{where}: {name}")
@@ -388,11 +390,12 @@ def test_auto_picks_conv2d_by_rate(tmp_path):
     rng = np.random.default_rng(2)
     path = write(tmp_path, cnn(rng, (2, 6, 6), 3, (3, 3), 1, 1, 1, 1))
     for rate, kind in ((0.05, "NIR_CONV2D_EVENT"), (min(1.0, BREAK_EVEN["NIR_CONV2D"] + 0.2), "NIR_CONV2D")):
-        g = frontends.load(path, dt=DT, calibration=spike_trains(rng, 3, 20, (2, 6, 6), rate))
+        g = load(path, CompileOptions(dt=DT, calibration=spike_trains(rng, 3, 20, (2, 6, 6), rate))).graph
         (conv,) = [op for op in g.ops if op.attrs.get("node") == "conv"]
         assert conv.kind == kind and conv.attrs["kernel_choice"]["break_even"] == BREAK_EVEN["NIR_CONV2D"]
     # the pooled spike counts are sparse too: the Affine after the pool can be event-driven
-    g = frontends.load(path, dt=DT, calibration=spike_trains(rng, 3, 20, (2, 6, 6), 0.05), synapse_kernels="event")
+    opts = CompileOptions(dt=DT, calibration=spike_trains(rng, 3, 20, (2, 6, 6), 0.05), synapse_kernels="event")
+    g = load(path, opts).graph
     assert {op.attrs["node"]: op.kind for op in g.ops if "kernel_choice" in op.attrs} == {
         "conv": "NIR_CONV2D_EVENT",
         "fc": "NIR_AFFINE_EVENT",
@@ -411,9 +414,9 @@ def test_spiking_cnn_on_qemu(tmp_path, kernels):
     path = write(tmp_path, cnn(rng, (2, 10, 10), 4, (3, 3), 1, 1, 1, 1, grid=False))
     x = spike_trains(rng, 2, 30, (2, 10, 10), 0.2)
     np.save(tmp_path / "x.npy", x)
-    opts = {"dt": DT, "calibration": x, "synapse_kernels": kernels}
-    res = run_on_board(path, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / "build", load_options=opts)
-    graph, kernels_ = prepare(frontends.load(path, **opts))
+    p = load(path, CompileOptions(dt=DT, calibration=x, synapse_kernels=kernels))
+    res = run_on_board(p, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / "build")
+    graph, kernels_ = p.graph, p.kernels
     assert ("en_snn_conv2d_event_s8" in {k.fn for k in kernels_}) == (kernels == "event")
     for i, name in enumerate(graph.outputs):
         want = np.stack([reference.run_steps(graph, kernels_, s)[i] for s in x])

@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import nir
 import numpy as np
 
-from edgeneuro import frontends, ops
-from edgeneuro.compiler import prepare
+from edgeneuro import ops
+from edgeneuro.compiler import load
 from edgeneuro.ir import Graph, Op, Tensor
+from edgeneuro.options import CompileOptions
 
 DT = 1e-3
 
@@ -114,7 +115,7 @@ def test_every_event_variant_lowers(tmp_path: Path):
         path = tmp_path / f"{name}.nir"
         nir.write(path, net)
         x = (rng.random((2, 5, *shape)) < 0.2).astype(np.float32)
-        _, kernels = prepare(frontends.load(path, dt=DT, calibration=x, synapse_kernels="event"))
+        kernels = load(path, CompileOptions(dt=DT, calibration=x, synapse_kernels="event")).kernels
         assert not [k.op.kind for k in kernels if ops.trait(k.op.kind, "EVENT_VARIANT")]
         lowered |= {k.op.kind for k in kernels if "_event_" in (k.fn or "")}
     assert lowered == {ops.trait(k, "EVENT_VARIANT") for k in ops.kinds_with("EVENT_VARIANT")}

@@ -18,8 +18,7 @@ from opcheck import check, check_on_qemu, log_uniform, samples
 from tflite_builder import ModelBuilder, options
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as S
 
-from edgeneuro import frontends
-from edgeneuro.compiler import prepare
+from edgeneuro.compiler import load
 from edgeneuro.errors import UnsupportedOperator
 
 pytestmark = pytest.mark.tflm
@@ -61,7 +60,7 @@ def lowering_error(model: bytes) -> str:
         path = Path(d) / "op.tflite"
         path.write_bytes(model)
         with pytest.raises(UnsupportedOperator) as e:
-            prepare(frontends.load(path))
+            load(path)
         return str(e.value)
 
 

@@ -152,11 +152,11 @@ def test_lstm_variants_are_refused(keras_lstm, change, message):
 
 
 def test_lstm_scratch_lives_only_during_its_step(keras_lstm):
-    from edgeneuro.compiler import prepare
-    from edgeneuro.plan import plan_memory, scratch_buffer
+    from edgeneuro.compiler import load
+    from edgeneuro.plan import scratch_buffer
 
-    graph, kernels = prepare(frontends.load(keras_lstm))
-    plan = plan_memory(graph, kernels)
+    p = load(keras_lstm)
+    kernels, plan = p.kernels, p.plan
     (step,) = [s for s, k in enumerate(kernels) if k.fn == "en_lstm_s8"]
     (buf,) = [b for b in plan.buffers if scratch_buffer(step) in b.tensors]
     assert buf.nbytes == lstm.scratch_bytes(8) == 88

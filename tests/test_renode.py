@@ -97,9 +97,10 @@ def test_stream_on_renode_bitexact(name, tmp_path):
 @NEEDS_RENODE
 @pytest.mark.skipif(shutil.which("renode-test") is None, reason="renode-test is not installed")
 def test_robot_suite_on_renode(tmp_path):
+    from edgeneuro.compiler import load
     from edgeneuro.stream import target
 
-    target.build(AD01, boards.load("stm32f4-discovery"), tmp_path / "build")
+    target.build(load(AD01), boards.load("stm32f4-discovery"), tmp_path / "build")
     np.save(tmp_path / "x.npy", np.load(MLPERF / "ad01_int8_input.npy"))
     proc = subprocess.run(["renode-test", str(ROOT / "renode" / "edgeneuro.robot"), "--variable",
                            "BOARD:stm32f4-discovery", "--variable", f"BUILD:{tmp_path / 'build'}", "--variable",

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeneuro import boards, cli, frontends, ops, reference
-from edgeneuro.compiler import compile_model, prepare
+from edgeneuro import boards, cli, ops, reference
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.ops.synapse_event import from_event_layout, to_event_layout
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 DT = 1e-3
@@ -107,9 +108,9 @@ def event_and_dense_equal_reference(path: Path, x: np.ndarray, weights: str, out
     samples ``x``, at every output and step. Returns {"event": ..., "dense": ...} of (graph, compiled)."""
     built = {}
     for kernels in ("event", "dense"):
-        g = frontends.load(path, dt=DT, calibration=x, synapse_kernels=kernels, synapse_weights=weights)
-        c = compile_model(path, boards.load("mps2-an386"), out / kernels, g)
-        built[kernels] = (g, c, prepare(g), run_on_host(c, x))
+        p = load(path, CompileOptions(dt=DT, calibration=x, synapse_kernels=kernels, synapse_weights=weights))
+        c = compile_model(p, boards.load("mps2-an386"), out / kernels)
+        built[kernels] = (p.graph, c, (p.graph, p.kernels), run_on_host(c, x))
     (_, _, (ev_graph, ev_kernels), ev_host), (_, _, (dense_graph, dense_kernels), dense_host) = built.values()
     for i, name in enumerate(ev_graph.outputs):
         want = np.stack([reference.run_steps(ev_graph, ev_kernels, s)[i] for s in x])
@@ -173,17 +174,18 @@ def test_auto_picks_by_calibration_rate(tmp_path):
     path = write(tmp_path, affine_net(rng, 64, 32, 4))
     sparse = spikes(rng, (4, 30, 64), 0.02)
     busy = spikes(rng, (4, 30, 64), min(1.0, (1 + ops.trait("NIR_AFFINE", "BREAK_EVEN")) / 2 + 0.05))
-    ch = choices(frontends.load(path, dt=DT, calibration=sparse))
+    ch = choices(load(path, CompileOptions(dt=DT, calibration=sparse)).graph)
     assert ch["fc1"]["op"] == "NIR_AFFINE_EVENT" and ch["fc1"]["kernel"] == "event"
     assert ch["fc1"]["input_spike_rate"] == pytest.approx(sparse.mean(), abs=1e-5)
-    ch = choices(frontends.load(path, dt=DT, calibration=busy))
+    ch = choices(load(path, CompileOptions(dt=DT, calibration=busy)).graph)
     assert ch["fc1"]["op"] == "NIR_AFFINE" and ch["fc1"]["kernel"] == "dense"
     assert ch["fc1"]["input_spike_rate"] == pytest.approx(busy.mean(), abs=1e-5) and "break-even" in ch["fc1"]["why"]
     # the hidden layer's rate is counted on the fixed-point reference's spikes
-    graph, kernels = prepare(frontends.load(path, dt=DT, calibration=busy, synapse_kernels="dense"))
+    p = load(path, CompileOptions(dt=DT, calibration=busy, synapse_kernels="dense"))
+    graph, kernels = p.graph, p.kernels
     hidden = np.concatenate([reference.run_steps(graph, kernels, s)[1] for s in busy])
     assert ch["fc2"]["input_spike_rate"] == pytest.approx(hidden.mean(), abs=1e-5)
-    ch = choices(frontends.load(path, dt=DT))
+    ch = choices(load(path, CompileOptions(dt=DT)).graph)
     assert {c["kernel"] for c in ch.values()} == {"dense"} and ch["fc2"]["input_spike_rate"] is None
     assert "no calibration samples" in ch["fc2"]["why"]
 
@@ -193,13 +195,14 @@ def test_only_spike_inputs_qualify(tmp_path):
     spike train only when every calibration value is 0 or 1."""
     rng = np.random.default_rng(2)
     path = write(tmp_path, affine_net(rng, 8, 16, 3))
-    ch = choices(frontends.load(path, dt=DT, synapse_kernels="event"))
+    ch = choices(load(path, CompileOptions(dt=DT, synapse_kernels="event")).graph)
     assert (ch["fc1"]["kernel"], ch["fc2"]["kernel"]) == ("dense", "event")
     assert "not a spike train" in ch["fc1"]["why"]
     analog = rng.uniform(-1, 1, (2, 10, 8)).astype(np.float32)
-    ch = choices(frontends.load(path, dt=DT, calibration=analog, synapse_kernels="event"))
+    ch = choices(load(path, CompileOptions(dt=DT, calibration=analog, synapse_kernels="event")).graph)
     assert (ch["fc1"]["kernel"], ch["fc2"]["kernel"]) == ("dense", "event")
-    ch = choices(frontends.load(path, dt=DT, calibration=spikes(rng, (2, 10, 8), 0.01), synapse_kernels="dense"))
+    opts = CompileOptions(dt=DT, calibration=spikes(rng, (2, 10, 8), 0.01), synapse_kernels="dense")
+    ch = choices(load(path, opts).graph)
     assert {c["op"] for c in ch.values()} == {"NIR_AFFINE"}
 
 
@@ -248,9 +251,9 @@ def test_event_on_qemu(tmp_path):
         path = write(d, graph)
         x = spikes(rng, (2, 30, *shape), 0.1)
         np.save(d / "x.npy", x)
-        opts = {"dt": DT, "calibration": x, "synapse_kernels": "event", "synapse_weights": weights}
-        res = run_on_board(path, boards.load("mps2-an386"), d / "x.npy", d / "build", load_options=opts)
-        g, kernels = prepare(frontends.load(path, **opts))
+        p = load(path, CompileOptions(dt=DT, calibration=x, synapse_kernels="event", synapse_weights=weights))
+        res = run_on_board(p, boards.load("mps2-an386"), d / "x.npy", d / "build")
+        g, kernels = p.graph, p.kernels
         event = [k.fn for k in kernels if "_event_s8" in (k.fn or "")]
         wide = {fn.endswith("_w16") for fn in event}  # auto: int16 into the recurrent population, int8 after it
         assert len(event) >= 2 and wide == {"auto": {True, False}, "int8": {False}, "int16": {True}}[weights], event
@@ -272,7 +275,7 @@ def test_event_fewer_instructions_at_low_rate(tmp_path):
     np.save(tmp_path / "x.npy", x)
     per_step = {}
     for kernels in ("dense", "event"):
-        opts = {"dt": DT, "calibration": x, "synapse_kernels": kernels}
-        res = run_on_board(path, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / kernels, load_options=opts)
+        p = load(path, CompileOptions(dt=DT, calibration=x, synapse_kernels=kernels))
+        res = run_on_board(p, boards.load("mps2-an386"), tmp_path / "x.npy", tmp_path / kernels)
         per_step[kernels] = res.report["instructions_per_step_mean"]
     assert per_step["event"] / per_step["dense"] < 0.6, per_step

@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 from conftest import MLPERF, reference_run
 
-from edgeneuro import boards, build, frontends, reference
-from edgeneuro.compiler import compile_model, prepare
-from edgeneuro.plan import plan_memory
+from edgeneuro import boards, build, reference
+from edgeneuro.compiler import compile_model, load
+from edgeneuro.options import CompileOptions
 from edgeneuro.stream import protocol as P
 from edgeneuro.stream import target
 from edgeneuro.stream.command import stream
@@ -59,7 +59,7 @@ def ad01_windows(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ad01_build(tmp_path_factory):
     """AD01 with the stream harness for mps2-an386."""
-    return target.build(AD01, boards.load("mps2-an386"), tmp_path_factory.mktemp("stream") / "build")
+    return target.build(load(AD01), boards.load("mps2-an386"), tmp_path_factory.mktemp("stream") / "build")
 
 
 # --- (a) windows through QEMU over the pty, bit for bit ---------------------------------------------
@@ -98,7 +98,7 @@ def test_stream_on_the_stm32_board(ad01_windows, tmp_path):
 def test_stream_firmware_builds_for_every_board(name, tmp_path):
     """The stream harness and every UART driver's receive path cross-compile, for the boards QEMU
     cannot run too; the image carries the harness's marker symbol."""
-    b = target.build(AD01, boards.load(name), tmp_path / "build")
+    b = target.build(load(AD01), boards.load(name), tmp_path / "build")
     assert target._has_symbol(b.elf, target.MARKER)
     assert build.elf_sizes(b.elf).flash <= boards.load(name).flash_bytes
     assert "#define EN_STREAM_IN_BYTES 640u" in (b.folder / "stream_info.h").read_text()
@@ -347,7 +347,7 @@ def test_a_build_for_another_board(ad01_build, ad01_windows):
 
 def test_a_build_of_the_run_harness_is_refused(ad01_windows, tmp_path):
     b = boards.load("mps2-an386")
-    build.build_firmware(compile_model(AD01, b, tmp_path / "run").out_dir, b)
+    build.build_firmware(compile_model(load(AD01), b, tmp_path / "run").out_dir, b)
     line = one_error_line(edgeneuro("stream", str(tmp_path / "run"), "--input", str(ad01_windows[0])))
     assert "not the stream firmware" in line
 
@@ -494,13 +494,12 @@ def lif(tmp_path_factory):
     x = (rng.random((3, 25, 6)) < 0.3).astype(np.float32)
     x[2] = x[0]
     np.save(d / "x.npy", x)
-    graph = frontends.load(path, dt=1e-3)
-    lowered, kernels = prepare(graph)
+    p = load(path, CompileOptions(dt=1e-3))
+    lowered, kernels = p.graph, p.kernels
     expected = {n: np.stack([reference.run_steps(lowered, kernels, s)[i] for s in x])
                 for i, n in enumerate(lowered.outputs)}  # fmt: skip
-    built = target.build(path, boards.load("mps2-an386"), d / "build", graph,
-                         {"dt": 1e-3, "encode": None, "synapse_kernels": "auto", "calibration": None})  # fmt: skip
-    return path, d / "x.npy", x, expected, built, plan_memory(lowered, kernels).state_bytes
+    built = target.build(p, boards.load("mps2-an386"), d / "build")
+    return path, d / "x.npy", x, expected, built, p.plan.state_bytes
 
 
 @pytest.mark.sim

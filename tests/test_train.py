@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from onnx_models import ort_run
 
-from edgeneuro import boards, frontends
-from edgeneuro.compiler import compile_model
+from edgeneuro import boards
+from edgeneuro.compiler import compile_model, load
 from edgeneuro.data.synthetic import write_dataset
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 pytestmark = pytest.mark.slow
@@ -64,7 +65,8 @@ def test_train_eval_compress(family, data, tmp_path):
         assert abs(steps["model.int8.onnx"]["window"]["accuracy"] - steps["int8"]["window"]["accuracy"]) < 0.02
         # ... and edgeneuro compiles the QDQ export (tf2onnx's Unsqueeze/Transpose/Squeeze included)
         qdq = out / "int8" / "model.int8.onnx"
-        c = compile_model(qdq, boards.load("mps2-an386"), tmp_path / "gen", frontends.load(qdq, {"x": (1, 1024, 4)}))
+        prepared = load(qdq, CompileOptions(shapes=(("x", (1, 1024, 4)),)))
+        c = compile_model(prepared, boards.load("mps2-an386"), tmp_path / "gen")
         x = np.load(out / "calibration.npy")[:8]
         (y,) = run_on_host(c, x).values()
         assert np.abs(y - ort_run(qdq, x)).max() <= 1 / 255 + 1e-6  # one step of the 1/255 output scale

@@ -99,13 +99,15 @@ def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[
         {"name": n, "ctype": C_TYPES[str(a.dtype)], "size": max(1, a.size), "body": _c_array_body(a)}
         for n, a in k.consts
     ]
-    args = [_operand(n, graph, bufs, const_syms) for n in k.inputs]
-    args += [f"{sym}_{n}" for n, _ in k.consts]
-    args += [_operand(n, graph, bufs, const_syms) for n in k.outputs]
-    if k.scratch:
-        args.append(bufs.ref(scratch_buffer(step)))
-    if k.state:
-        args.append(bufs.ref(state_buffer(step)))
+    args = []
+    if k.fn:  # a view makes no call
+        args = [_operand(n, graph, bufs, const_syms) for n in k.inputs]
+        args += [f"{sym}_{n}" for n, _ in k.consts]
+        args += [_operand(n, graph, bufs, const_syms) for n in k.outputs]
+        if k.scratch:
+            args.append(bufs.ref(scratch_buffer(step)))
+        if k.state:
+            args.append(bufs.ref(state_buffer(step)))
     return {
         "step": step,
         "kind": k.op.kind,

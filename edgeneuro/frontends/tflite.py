@@ -119,7 +119,9 @@ def _parse(path: Path, buf: bytes) -> Graph:
         data = None
         if raw is not None and dtype in NP_TYPES:
             data = np.frombuffer(raw.tobytes(), NP_TYPES[dtype]).reshape(shape)
-        tensors[name] = Tensor(name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+        tensors[name] = Tensor(
+            name=name, shape=shape, dtype=dtype, quant=quant, data=data, variable=bool(t.IsVariable())
+        )
         names.append(name)
 
     ops: list[Op] = []

@@ -41,6 +41,8 @@ class Tensor:
     dtype: str
     quant: QuantParams | None = None
     data: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # a TFLite variable tensor (an LSTM's state): no operator need write it; it reads as zero after reset
+    variable: bool = False
 
     @property
     def is_const(self) -> bool:

@@ -21,7 +21,10 @@ def verify(graph: Graph, after: str) -> None:
     def bad(what: str) -> ModelError:
         return ModelError(f"{graph.source}: {what} (the IR after {after})")
 
+    used = {*graph.inputs, *graph.outputs, *graph.state, *(n for op in graph.ops for n in (*op.inputs, *op.outputs))}
     for name, t in graph.tensors.items():
+        if name not in used:
+            continue  # e.g. a TFLite LSTM's intermediates, which no operator names
         if t.name != name:
             raise bad(f"tensor '{name}' is stored under another name '{t.name}'")
         if t.dtype not in DTYPE_BYTES:
@@ -61,7 +64,7 @@ def verify(graph: Graph, after: str) -> None:
                 continue  # an optional input left out
             known(name, f"operator {op.label()}")
             t = graph.t(name)
-            if not (t.is_const or name in written or name in graph.state):
+            if not (t.is_const or t.variable or name in written or name in graph.state):
                 raise bad(f"operator {op.label()} reads '{name}' before any operator writes it (operators out of "
                           "order, or its producer missing)")  # fmt: skip
         for name in op.outputs:
