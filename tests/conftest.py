@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from edgeneuro import boards, frontends, reference
 from edgeneuro.compiler import compile_model, load
+from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_host
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -46,8 +47,10 @@ def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
     return reference.run_batch(p.graph, p.kernels, samples)
 
 
-def host_c_run(model: Path, samples: np.ndarray, out_dir: Path) -> np.ndarray:
-    c = compile_model(load(model), boards.load("mps2-an386"), out_dir)
+def host_c_run(model: Path, samples: np.ndarray, out_dir: Path, features: tuple[str, ...] = ()) -> np.ndarray:
+    """The generated C built for the host; ``features`` (e.g. ``("dsp",)``) picks the kernel
+    variants of such a core, whose SIMD operations run as their plain-C twins (en_simd.h)."""
+    c = compile_model(load(model, CompileOptions(features=features)), boards.load("mps2-an386"), out_dir)
     (y,) = run_on_host(c, samples).values()
     return y
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 from conftest import host_c_run, reference_run, tflm_run
 
+from edgeneuro.compiler import load
+from edgeneuro.options import CompileOptions
+
 
 def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.float32(np.exp(rng.uniform(np.log(lo), np.log(hi)))))
@@ -33,17 +36,24 @@ def check(model: bytes, samples: np.ndarray, host_c: bool = True) -> None:
         if host_c:
             c_out = host_c_run(path, samples, Path(d) / "gen")
             np.testing.assert_array_equal(c_out, ref, err_msg="host C != reference")
+            # the DSP kernel variants, where the op has one (their SIMD operations as plain-C twins),
+            # compute the same bits
+            if any(k.c_file for k in load(path, CompileOptions(features=("dsp",))).kernels):
+                dsp = host_c_run(path, samples, Path(d) / "dsp", features=("dsp",))
+                np.testing.assert_array_equal(dsp, ref, err_msg="host C with DSP kernel variants != reference")
 
 
 def check_on_qemu(model: bytes, x: np.ndarray) -> None:
     """The same single-operator model as firmware on QEMU == TFLM (cross-compiled, 32-bit Arm)."""
     from edgeneuro import boards
-    from edgeneuro.compiler import load
+    from edgeneuro.options import board_features
     from edgeneuro.runner import run_on_board
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "op.tflite"
         path.write_bytes(model)
         np.save(Path(d) / "in.npy", x)
-        res = run_on_board(load(path), boards.load("mps2-an386"), Path(d) / "in.npy", Path(d) / "build")
+        board = boards.load("mps2-an386")  # a Cortex-M4: with its DSP kernel variants, where an op has them
+        prepared = load(path, CompileOptions(features=board_features(board)))
+        res = run_on_board(prepared, board, Path(d) / "in.npy", Path(d) / "build")
         np.testing.assert_array_equal(res.output, tflm_run(model, x))
