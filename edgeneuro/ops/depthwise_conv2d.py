@@ -4,6 +4,14 @@ Spec (TFLM ``reference_integer_ops::DepthwiseConvPerChannel``): weights [1, KH, 
 the depth multiplier; output channel ``oc = ic*M + m`` sees only input channel ``ic``:
 ``acc[oc] = bias[oc] + sum_{kh,kw} w[0,kh,kw,oc] * (x[y*s+kh*d-pad, ..., ic] - in_zp)`` (padding
 taps contribute nothing), requantized per output channel exactly like CONV_2D.
+
+DSP variant (``en_depthwise_conv2d_s8_dsp``, firmware/kernels/depthwise_conv2d_dsp.c; int8, depth
+multiplier 1): the same bits. The input rows a window needs are sign-extended once into a ring of
+rows in working memory with the padding written as ``in_zp``, and the input zero point is folded
+into the bias (``bias - in_zp * sum(w)``), so a padded tap adds ``(in_zp - in_zp) * w = 0``.
+Weights and bias are doubled, so that SRDHM is one SMMLAR, and the output zero point and the
+rounding of the final shift are tabulated per channel (``dsp_constants``); ``_dsp_reference``
+computes exactly those steps.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
+from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier
 from edgeneuro.ops.base import (
     Kernel,
     activation,
@@ -48,6 +57,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     )  # fmt: skip
     fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"))
     act = activation(op)
+    c_file, scratch = None, 0
+    if op.attrs.get("variant") == "dsp":
+        fn, c_file = "en_depthwise_conv2d_s8_dsp", "depthwise_conv2d_dsp"
+        params = dsp_params(params)
+        consts = dsp_constants(dict(consts), params)
+        scratch = dsp_scratch(params)
     return Kernel(
         op=op,
         fn=fn,
@@ -58,11 +73,119 @@ def lower(op: Op, g: Graph) -> Kernel:
         macs=n * oh * ow * oc * kh * kw,
         summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} x{mult_depth}"
         + ("" if act == "NONE" else f" {act}"),
+        scratch=scratch,
+        c_file=c_file,
     )
 
 
-def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
+def _acc_bound(w: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Per channel, a bound of |acc| = |bias + sum (x - in_zp) * w| (|x - in_zp| <= 255)."""
+    return np.abs(bias.astype(np.int64)) + 255 * np.abs(w.astype(np.int64)).reshape(-1, w.shape[-1]).sum(axis=0)
+
+
+def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp`` (depthwise_conv2d_dsp.c) for int8 layers with depth multiplier 1 on cores with
+    SIMD32, when twice the accumulator fits int32 (the kernel accumulates 2 * acc)."""
+    x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+    if "dsp" not in features or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
+        return None
+    if x.quant is None or w.data is None or len(x.shape) != 4 or len(w.shape) != 4 or w.shape[0] != 1:
+        return None
+    if w.shape[3] != x.shape[3]:  # depth multiplier 1
+        return None
+    b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
+    bias = np.zeros(w.shape[3], np.int64) if b is None else b.astype(np.int64).reshape(-1)
+    if bias.size != w.shape[3]:
+        return None
+    return "dsp" if np.all(2 * _acc_bound(w.data, bias) < INT32_MAX) else None
+
+
+def dsp_params(p: dict) -> dict:
+    """The DSP kernel's parameters (depthwise_conv2d_dsp.h): the portable ones without depth_mult,
+    and the ring of sign-extended rows: groups of 4 channels, padded row width, rows."""
+    q = {k: v for k, v in p.items() if k != "depth_mult"}
+    q["groups"] = -(-p["in_c"] // 4)
+    q["row_w"] = (p["out_w"] - 1) * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1
+    q["ring_rows"] = (p["k_h"] - 1) * p["dil_h"] + 1
+    q["fast"] = 0  # set by dsp_constants
+    return q
+
+
+def dsp_scratch(p: dict) -> int:
+    """Working memory of the DSP kernel: ring_rows rows of groups * row_w * 2 words."""
+    return p["ring_rows"] * p["groups"] * p["row_w"] * 8
+
+
+TAP_ORDER = (0, 2, 1, 3)  # a tap's 4 int16 weights: the words (c0, c2) and (c1, c3)
+
+
+def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[str, np.ndarray], ...]:
+    """The portable kernel's constants laid out for the DSP kernel (depthwise_conv2d_dsp.h): per
+    group of 4 channels the doubled int16 weights tap by tap, then 2 * (bias - in_zp * sum(w)),
+    the (mult, rc) pairs and e = -shift. Sets ``p["fast"]`` when every channel's short
+    requantization is exact: 1 <= e <= 31, mult > 0, rc = 2^(e-1) + out_zp * 2^e and the sum it
+    enters within int32."""
+    w, bias = consts["weights"], consts["bias"].astype(np.int64)
+    mult, shift = consts["mult"].astype(np.int64), consts["shift"].astype(np.int64)
+    _, kh, kw, c = w.shape
+    groups, taps = p["groups"], kh * kw
+    pad = groups * 4 - c
+    w2 = np.pad(2 * w.reshape(taps, c).astype(np.int64), ((0, 0), (0, pad)))
+    packed_w = w2.reshape(taps, groups, 4)[:, :, TAP_ORDER].transpose(1, 0, 2).astype("<i2")
+    e = -shift
+    rc = (np.int64(1) << np.clip(e - 1, 0, 62)) + p["out_zp"] * (np.int64(1) << np.clip(e, 0, 62))
+    bound = _acc_bound(w, bias)
+    fast = bool(np.all((e >= 1) & (e <= 31) & (mult > 0) & (np.abs(rc) + bound + 2 < INT32_MAX)))
+    p["fast"] = int(fast)
+    folded = 2 * (bias - p["in_zp"] * w.reshape(taps, c).astype(np.int64).sum(axis=0))
+    q = np.zeros((4, groups * 4), np.int64)  # bias2, mult, rc, e; channels past in_c: 0, 0, 0, 1
+    q[3] = 1
+    q[0, :c], q[1, :c], q[2, :c], q[3, :c] = folded, mult, rc if fast else 0, e
+    q = q.reshape(4, groups, 4).transpose(1, 0, 2)  # [group][field][channel]
+    pairs = np.stack([q[:, 1], q[:, 2]], axis=2).reshape(groups, 8)  # (mult, rc) per channel
+    block = np.concatenate(
+        [np.ascontiguousarray(packed_w.reshape(groups, 4 * taps)).view("<i4"), q[:, 0], pairs, q[:, 3]], axis=1
+    )
+    return (("weights", block.astype(np.int32).reshape(-1)),)
+
+
+def _dsp_unpack(k: Kernel, packed: np.ndarray):
+    """``dsp_constants`` read back: doubled weights [taps, c], bias2, mult, rc, e per channel."""
     p = k.params
+    c, groups, taps = p["in_c"], p["groups"], p["k_h"] * p["k_w"]
+    block = packed.astype("<i4").reshape(groups, 2 * taps + 16)
+    w = block[:, : 2 * taps].copy().view("<i2").reshape(groups, taps, 4)[:, :, np.argsort(TAP_ORDER)]
+    w2 = w.transpose(1, 0, 2).reshape(taps, 4 * groups)[:, :c].astype(np.int64)
+    q = block[:, 2 * taps :].astype(np.int64)
+    bias2 = q[:, 0:4].reshape(-1)[:c]
+    mult, rc = q[:, 4:12:2].reshape(-1)[:c], q[:, 5:12:2].reshape(-1)[:c]
+    return w2, bias2, mult, rc, q[:, 12:16].reshape(-1)[:c]
+
+
+def _dsp_reference(k: Kernel, x: np.ndarray, packed: np.ndarray) -> np.ndarray:
+    """What en_depthwise_conv2d_s8_dsp computes, step by step: raw inputs with in_zp in the
+    padding, doubled weights, then SMMLAR, the sign correction and the shift (fast), or the
+    portable requantization of acc."""
+    p = k.params
+    w2, bias2, mult, rc, e = _dsp_unpack(k, packed)
+    acc2 = np.zeros((x.shape[0], p["out_h"], p["out_w"], p["in_c"]), np.int64) + bias2
+    zp = p["in_zp"]
+    for i, j, patch, _ in taps(p, x.astype(np.int64) - zp, p["k_h"], p["k_w"]):
+        acc2 += (patch + zp) * w2[i * p["k_w"] + j]  # in the padding: in_zp
+    assert np.all(np.abs(acc2) <= INT32_MAX)  # variant() made sure
+    if p["fast"]:
+        t = ((acc2 * mult + (1 << 31)) >> 32) + rc - (acc2 < 0)
+        y = np.clip(t >> e, -128, 127)
+    else:
+        y = np.clip(multiply_by_quantized_multiplier(acc2 >> 1, mult, -e) + p["out_zp"], -128, 127)
+    return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
+
+
+def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+    p = k.params
+    if k.fn == "en_depthwise_conv2d_s8_dsp":  # one constant: the packed block
+        return _dsp_reference(k, x, w)
+    bias, *requant = rest
     m = p["depth_mult"]  # output channel ic*M + m reads input channel ic
     if k.fn == "en_depthwise_conv2d_f32":  # float32, rows then columns, each step rounded
         acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], w.shape[3]), np.float32)
