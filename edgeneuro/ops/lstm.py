@@ -27,6 +27,10 @@ application resets them (``ResetVariableTensors``: ``h`` to its zero point, ``c`
 the state at the start of every inference and keeps it in scratch memory; it equals TFLM when TFLM
 is reset before each window. Peephole, projection, layer-norm and CIFG variants are refused (TFLM
 refuses them too), as are float and 16x8 LSTMs.
+
+DSP variant (``en_lstm_s8_dsp``, firmware/kernels/lstm_dsp.c; ``variant``, ``dsp_kernel``): the
+same bits on cores with SIMD32, the zero points folded into per-row biases, the weights widened to
+int16 pairs for SMLAD, the requantizations as SMMLAR and the activations as one table read.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import math
 
 import numpy as np
 
+from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
 from edgeneuro.ops.base import Kernel, require_int8, unsupported
@@ -369,6 +374,11 @@ def _sat16(v: np.ndarray) -> np.ndarray:
 
 
 def lower(op: Op, g: Graph) -> Kernel:
+    k = _lower_portable(op, g)
+    return dsp_kernel(k) if op.attrs.get("variant") == "dsp" else k
+
+
+def _lower_portable(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
     if x.dtype != "int8":
         raise unsupported(g, op, f"{x.dtype} input; edgeneuro compiles the int8 LSTM (int8 activations, int16 cell)")
@@ -470,7 +480,10 @@ def _mul(a: np.ndarray, b: np.ndarray, mult: int, shift: int) -> np.ndarray:
     return multiply_by_quantized_multiplier(a.astype(np.int64) * b.astype(np.int64), mult, shift)
 
 
-def reference(k: Kernel, x, w_in, w_rec, bias, mult, shift) -> np.ndarray:
+def reference(k: Kernel, x, *consts) -> np.ndarray:
+    if k.fn == "en_lstm_s8_dsp":  # (weights, gate_rq) laid out for lstm_dsp.c
+        return _dsp_reference(k, x, *consts)
+    w_in, w_rec, bias, mult, shift = consts
     p = k.params
     batches, steps, units = p["batches"], p["steps"], p["units"]
     xs = x.reshape((steps, batches, -1) if p["time_major"] else (batches, steps, -1))
@@ -499,4 +512,234 @@ def reference(k: Kernel, x, w_in, w_rec, bias, mult, shift) -> np.ndarray:
                 out[t, b] = h
             else:
                 out[b, t] = h
+    return out
+
+
+# The DSP variant (``en_lstm_s8_dsp``, firmware/kernels/lstm_dsp.c), for cores with SIMD32: the same
+# bits as ``en_lstm_s8`` with everything but the activations fixed at compile time.
+#
+# * Zero points folded into per-row biases: ``bias - in_zp * sum(W)`` for the input FC, and
+#   ``-h_zp * sum(R)`` as the recurrent FC's bias; rows r = gate * units + unit, in TFLM's order.
+# * Weights widened to int16, shifted left by ``1 + max(shift, 0)`` of their FC's multiplier (the
+#   bias too), and laid out for SMLAD with the biases in one stream, in blocks of 4 rows: the 4
+#   biases, then for each pair of input columns the 4 rows' int16 pairs as 4 words (columns
+#   zero-padded to a multiple of 4); the input FC, then the recurrent one. The accumulator is then
+#   ``x2 = 2 * (acc << left)``, and TFLite's MultiplyByQuantizedMultiplier (double rounding) is
+#   ``(SMMLAR(x2, mult, 2^(e-1)) - [x2 < 0]) >> e``: ``(a * b + 2^31) >> 32`` of the doubled value
+#   is SaturatingRoundingDoublingHighMul exactly, and RoundingDivideByPOT by e >= 1 rounds on the
+#   sign of x2, which is the sign of the high product or makes no difference (it is 0); for e = 0
+#   the high product is the result. The cell update's products are doubled the same way.
+# * The int16 sigmoid and tanh as one table read each: TFLite interpolates the table at |v|; with
+#   ``s = v >> frac_bits`` (arithmetic, clamped to [-256, 255]), interpolating at index ``-1 - s``
+#   for negative v gives the same value (the interpolation is continuous at the knots), and the
+#   sign and rounding of both functions fold into ``(C[s] + v * D[s]) >> (frac_bits + 2 or 0)``.
+DSP_SHIFT_MAX = 30  # rounding shifts the DSP kernel handles (e <= 30)
+DSP_ACC_LIMIT = 2**29  # |acc << left| below this: the doubled accumulator and y + 2^(e-1) fit int32
+
+
+def dsp_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The DSP kernel's activation tables (firmware/kernels/lstm_dsp.c), indexed by ``s + 256`` for
+    ``s`` in [-256, 255]: ``sigmoid16(a) = (SIG[s] + v * D[s]) >> 10`` with ``v = 3a``, ``s = v >> 9``,
+    and ``tanh16 = (TANH[s] + v * D[s]) >> 8`` with ``s = clamp(v >> 8, -256, 255)``, v scaled as the
+    portable kernel scales it. Sigmoid holds for ``|v| < 255 * 512`` (gates: ``|3a| <= 98304``)."""
+    s = np.arange(-256, 256)
+    idx = np.where(s >= 0, s, -1 - s)  # the table interval whose interpolation holds at v
+    sat = idx >= 255
+    i = np.minimum(idx, 254)
+    t = SIGMOID_TABLE
+    delta = np.where(sat, 0, t[i + 1] - t[i])
+    neg = s < 0
+    # TFLite's interpolation r = (t[idx] << f) + (|v| - (idx << f)) * delta = r0 + |v| * delta
+    r0 = np.where(sat, 0x7FFF << 10, (t[i] - idx * delta) << 9)
+    sig = np.where(neg, (1 << 25) + (1 << 9) - 1 - r0, r0 + (1 << 9))
+    r0 = np.where(sat, 0xFFFF << 8, (t[i] - idx * delta) << 8)
+    tanh = np.where(neg, -r0 + (1 << 23) + (1 << 7) - 1, r0 - (1 << 23) + (1 << 7))
+    return sig.astype(np.int32), tanh.astype(np.int32), delta.astype(np.int16)
+
+
+def _dsp_sigmoid(a: np.ndarray) -> np.ndarray:
+    sig, _, d = dsp_tables()
+    v = 3 * a.astype(np.int64)
+    s = (v >> 9) + 256
+    return (sig[s] + v * d[s]) >> 10
+
+
+def _dsp_tanh(x: np.ndarray, mult: int, rnd: int, shift: int) -> np.ndarray:
+    _, tanh, d = dsp_tables()
+    v = (x.astype(np.int64) * mult + rnd) >> shift
+    s = np.clip(v >> 8, -256, 255) + 256
+    return (tanh[s] + v * d[s]) >> 8
+
+
+def _requant2(x2, mult, rnd, e) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier of x given doubled, as lstm_dsp.c's ``requant2`` (e >= 1)."""
+    x2 = np.asarray(x2, np.int64)
+    return (((x2 * mult + (1 << 31)) >> 32) + rnd - (x2 < 0)) >> e
+
+
+def _fc_shifts(shift: int) -> tuple[int, int]:
+    """(left shift folded into the weights including SMMULR's doubling, rounding shift e)."""
+    return 1 + max(shift, 0), max(-shift, 0)
+
+
+def _rows_bound(w: np.ndarray, bias: np.ndarray, zp: int) -> np.ndarray:
+    """Per row, a bound on |bias + sum (v - zp) * w| over int8 v."""
+    return np.abs(bias.astype(np.int64)) + np.abs(w.astype(np.int64)).sum(axis=1) * max(128 + zp, 127 - zp)
+
+
+def _pad4(n: int) -> int:
+    return -(-n // 4) * 4
+
+
+def _stream(w_x: np.ndarray, b_x: np.ndarray, w_h: np.ndarray, b_h: np.ndarray) -> np.ndarray:
+    """The DSP kernel's constant stream (lstm_dsp.h): per block of 4 rows, the input FC's 4 biases
+    and its int16 column pairs (4 words per pair), then the recurrent FC's the same way."""
+    parts = []
+    for w, b in ((w_x, b_x), (w_h, b_h)):
+        rows, n = w.shape
+        pairs = w.astype(np.int16).reshape(rows // 4, 4, n // 2, 2).transpose(0, 2, 1, 3)
+        words = np.ascontiguousarray(pairs).reshape(rows // 4, -1).view("<i4")
+        parts.append(np.concatenate([b.astype(np.int32).reshape(rows // 4, 4), words], axis=1))
+    return np.concatenate(parts, axis=1).reshape(-1).astype(np.int32)
+
+
+def _unstream(words: np.ndarray, rows: int, xp: int, up: int) -> tuple[np.ndarray, ...]:
+    """``_stream`` undone: (w_x, b_x, w_h, b_h) as int64."""
+    blocks = words.astype("<i4").reshape(rows // 4, -1)
+    out, at = [], 0
+    for n in (xp, up):
+        b = blocks[:, at : at + 4]
+        w = np.ascontiguousarray(blocks[:, at + 4 : at + 4 + 2 * n]).view(np.int16)
+        w = w.reshape(rows // 4, n // 2, 4, 2).transpose(0, 2, 1, 3).reshape(rows, n)
+        out += [w.astype(np.int64), b.reshape(rows).astype(np.int64)]
+        at += 4 + 2 * n
+    return tuple(out)
+
+
+def _cell_rounding(mult: int, shift: int) -> tuple[int, int, int] | None:
+    """(multiplier, 2^(e-1), e) of a cell-update requantization, e >= 1, or None if out of range."""
+    if mult == 0:
+        return 0, 1, 1
+    if not 1 <= -shift <= DSP_SHIFT_MAX:
+        return None
+    return mult, 1 << (-shift - 1), -shift
+
+
+def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp`` (lstm_dsp.c) on cores with SIMD32 when the compile-time layout is exact: every gate
+    accumulator, shifted as its requantization needs, stays below 2^29, the shifted weights fit
+    int16 and the cell-update rounding shifts are between 1 and 30."""
+    if "dsp" not in features:
+        return None
+    try:
+        k = _lower_portable(op, g)
+    except UnsupportedOperator:
+        return None
+    return "dsp" if _dsp_fits(k) else None
+
+
+def _dsp_fits(k: Kernel) -> bool:
+    p, c = k.params, dict(k.consts)
+    for gate in range(4):
+        for part, (w, bias, zp) in enumerate(
+            ((c["w_in"][gate], c["bias"][gate], p["in_zp"]), (c["w_rec"][gate], np.zeros(p["units"]), p["h_zp"]))
+        ):
+            shift = int(c["shift"][2 * gate + part])
+            left, e = _fc_shifts(shift)
+            if e > DSP_SHIFT_MAX or left > 8 or (np.abs(w.astype(np.int64)).max() << left) > 32767:
+                return False
+            if np.any(_rows_bound(w, bias, zp) << (left - 1) >= DSP_ACC_LIMIT):
+                return False
+    return all(_cell_rounding(p[f"{n}_mult"], p[f"{n}_shift"]) is not None for n in ("forget", "input", "hidden"))
+
+
+def dsp_kernel(k: Kernel) -> Kernel:
+    """The portable kernel ``k`` re-laid out for en_lstm_s8_dsp (lstm_dsp.h)."""
+    p, c = k.params, dict(k.consts)
+    units, in_dim = p["units"], p["in_dim"]
+    xp, up, rows = _pad4(in_dim), _pad4(units), 4 * units
+    w_x = np.zeros((rows, xp), np.int64)
+    w_h = np.zeros((rows, up), np.int64)
+    b_x, b_h, gate_rq = np.zeros(rows, np.int64), np.zeros(rows, np.int64), []
+    for gate in range(4):
+        r = slice(gate * units, (gate + 1) * units)
+        wi, wr = c["w_in"][gate].astype(np.int64), c["w_rec"][gate].astype(np.int64)
+        for part, (w, folded, dst, bias) in enumerate(
+            (
+                (wi, c["bias"][gate] - p["in_zp"] * wi.sum(axis=1), w_x, b_x),
+                (wr, -p["h_zp"] * wr.sum(axis=1), w_h, b_h),
+            )
+        ):
+            left, e = _fc_shifts(int(c["shift"][2 * gate + part]))
+            dst[r, : w.shape[1]] = w << left
+            bias[r] = folded << left
+            gate_rq += [int(c["mult"][2 * gate + part]), (1 << (e - 1)) if e else 0, e]
+    cell_lo, cell_hi = (-p["cell_clip"], p["cell_clip"]) if p["cell_clip"] > 0 else (-32768, 32767)
+    params = dict(
+        batches=p["batches"], steps=p["steps"], in_dim=in_dim, units=units, time_major=p["time_major"],
+        xp=xp, up=up, h_zp=p["h_zp"], cell_lo=cell_lo, cell_hi=cell_hi,
+    )  # fmt: skip
+    for n in ("forget", "input", "hidden"):
+        m, rnd, e = _cell_rounding(p[f"{n}_mult"], p[f"{n}_shift"])
+        params.update({f"{n}_mult": m, f"{n}_round": rnd, f"{n}_shift": e})
+    ts = p["tanh_shift"]
+    params.update(tanh_mult=p["tanh_mult"], tanh_round=(1 << (ts - 1)) if ts > 0 else 0, tanh_shift=ts)
+    return Kernel(
+        op=k.op,
+        fn="en_lstm_s8_dsp",
+        params=params,
+        inputs=k.inputs,
+        consts=(("weights", _stream(w_x, b_x, w_h, b_h)), ("gate_rq", np.array(gate_rq, np.int32))),
+        outputs=k.outputs,
+        macs=k.macs,
+        summary=k.summary,
+        scratch=dsp_scratch_bytes(in_dim, units),
+        c_file="lstm_dsp",
+    )
+
+
+def dsp_scratch_bytes(in_dim: int, units: int) -> int:
+    """en_lstm_s8_dsp's working memory: both accumulators of every row (int32), the gate outputs,
+    the cell and hidden state and the time step's input (int16)."""
+    rows = 4 * units
+    return 4 * 2 * rows + 2 * rows + 2 * 2 * _pad4(units) + 2 * _pad4(in_dim)
+
+
+def _dsp_reference(k: Kernel, x, weights, gate_rq) -> np.ndarray:
+    """en_lstm_s8_dsp from its own constants, step by step as the C kernel computes."""
+    p = k.params
+    batches, steps, units, in_dim = p["batches"], p["steps"], p["units"], p["in_dim"]
+    rows, xp, up = 4 * units, p["xp"], p["up"]
+    w_x, b_x, w_h, b_h = _unstream(weights, rows, xp, up)
+    rq = gate_rq.astype(np.int64).reshape(4, 2, 3)
+    gate_of_row = np.repeat(np.arange(4), units)
+
+    def requant_gate(acc2, part):
+        m, rnd, e = (rq[gate_of_row, part, i] for i in range(3))
+        return _sat16(np.where(e > 0, _requant2(acc2, m, rnd, e), (acc2 * m + (1 << 31)) >> 32))
+
+    def requant_cell(v, name):
+        return _requant2(2 * v, p[f"{name}_mult"], p[f"{name}_round"], p[f"{name}_shift"])
+
+    xs = x.reshape((steps, batches, -1) if p["time_major"] else (batches, steps, -1))
+    out = np.empty((steps, batches, units) if p["time_major"] else (batches, steps, units), np.int8)
+    for bi in range(batches):
+        h = np.zeros(up, np.int64)
+        h[:units] = p["h_zp"]
+        c = np.zeros(units, np.int64)
+        for t in range(steps):
+            xt = np.zeros(xp, np.int64)
+            xt[:in_dim] = xs[t, bi] if p["time_major"] else xs[bi, t]
+            a = _sat16(requant_gate(b_x + w_x @ xt, 0) + requant_gate(b_h + w_h @ h, 1)).reshape(4, units)
+            f, i_gate, o = _dsp_sigmoid(a[0]), _dsp_sigmoid(a[1]), _dsp_sigmoid(a[3])
+            g_gate = _dsp_tanh(a[2], 3, 0, 0)
+            c = _sat16(_sat16(requant_cell(f * c, "forget")) + _sat16(requant_cell(i_gate * g_gate, "input")))
+            c = np.clip(c, p["cell_lo"], p["cell_hi"])
+            th = _dsp_tanh(c, p["tanh_mult"], p["tanh_round"], p["tanh_shift"])
+            hu = np.clip(requant_cell(th * o, "hidden") + p["h_zp"], -128, 127)
+            h[:units] = hu
+            if p["time_major"]:
+                out[t, bi] = hu
+            else:
+                out[bi, t] = hu
     return out
