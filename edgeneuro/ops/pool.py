@@ -47,9 +47,11 @@ def lower(op: Op, g: Graph) -> Kernel:
     else:
         act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     kind = ("max" if op.kind == "MAX_POOL_2D" else "avg") + ("_pool2d_f32" if is_float else "_pool2d_s8")
+    dsp = op.attrs.get("variant") == "dsp"
     return Kernel(
         op=op,
-        fn=f"en_{kind}",
+        fn=f"en_{kind}" + ("_dsp" if dsp else ""),
+        c_file="pool_dsp" if dsp else None,
         params=dict(
             batches=n,
             in_h=ih,
@@ -72,7 +74,19 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
 
 
+def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp`` (pool_dsp.c: four channels per word) for int8 pools on cores with SIMD32; an average
+    only over windows of at most 255 values, whose sums fit the halfwords it adds in."""
+    x = g.t(op.inputs[0])
+    if "dsp" not in features or x.dtype != "int8" or len(x.shape) != 4:
+        return None
+    if op.kind == "AVERAGE_POOL_2D" and op.attrs["filter_height"] * op.attrs["filter_width"] > 255:
+        return None
+    return "dsp"
+
+
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
+    """The DSP variants compute the same as the portable kernels."""
     p = k.params
     n, oh, ow, c = p["batches"], p["out_h"], p["out_w"], p["channels"]
     if k.fn.endswith("_f32"):
@@ -86,7 +100,7 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
             x0 = ox * p["stride_w"] - p["pad_w"]
             xs = slice(max(0, x0), min(p["in_w"], x0 + p["k_w"]))
             win = xi[:, ys, xs, :]
-            if k.fn == "en_max_pool2d_s8":
+            if k.fn.startswith("en_max_pool2d_s8"):
                 out[:, oy, ox, :] = win.max(axis=(1, 2))
             else:
                 count = win.shape[1] * win.shape[2]

@@ -216,4 +216,32 @@ static inline void en_ldrd_next(const uint32_t **p, uint32_t *w0, uint32_t *w1)
 }
 #endif
 
+/* Halfword sums of sign-extended bytes (SXTAB16): acc's two halfwords plus bytes 0 and 2 of x
+ * (en_sxtab16), or bytes 1 and 3 (en_sxtab16_ror8), each halfword modulo 2^16. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+static inline uint32_t en_sxtab16(uint32_t acc, uint32_t x)
+{
+    return (uint32_t)__sxtab16((int32_t)acc, (int32_t)x);
+}
+
+static inline uint32_t en_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+#else
+static inline uint32_t en_sxtab16(uint32_t acc, uint32_t x)
+{
+    const uint32_t lo = (acc + (uint32_t)(int32_t)(int8_t)(x & 0xFFu)) & 0xFFFFu;
+    const uint32_t hi = ((acc >> 16) + (uint32_t)(int32_t)(int8_t)((x >> 16) & 0xFFu)) & 0xFFFFu;
+    return lo | (hi << 16);
+}
+
+static inline uint32_t en_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    return en_sxtab16(acc, en_ror8(x));
+}
+#endif
+
 #endif
