@@ -80,7 +80,8 @@ def cnn1d_trained():
 @pytest.fixture(scope="session")
 def cnn1d_model(cnn1d_trained, tmp_path_factory):
     """The trained Conv1D classifier converted to full int8, and int8 test windows for it."""
-    from edgeneuro.compress.quantize import quantize_input, to_int8_tflite
+    from edgeneuro.compress.quantize import to_int8_tflite
+    from edgeneuro.ir.quant import quantize_input
 
     model, x = cnn1d_trained
     path = tmp_path_factory.mktemp("cnn1d") / "cnn1d_int8.tflite"
