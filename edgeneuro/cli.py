@@ -133,7 +133,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
-        res = run_on_board(_prepare(a, Path(d), board), board, Path(a.input), build_dir, profile=a.profile)
+        res = run_on_board(_prepare(a, Path(d), board), board, Path(a.input), build_dir, profile=a.profile,
+                           cycles=a.cycles)  # fmt: skip
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -141,9 +142,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     if a.report:
         _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
     r = res.report
+    cycles = f"~{r['est_cycles']:,} cycles ({r['cycle_model']['table']} table), " if "est_cycles" in r else ""
     print(
         f"{r['board']}: {r['inferences']} inference(s), {r['instructions']:,} instructions each "
-        f"(~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz)\n"
+        f"({cycles}~{r['est_latency_ms']:.3f} ms at {board.clock_hz / 1e6:g} MHz)\n"
         f"  flash {r['flash_bytes']:,} B (weights {r['flash_weights_bytes']:,}, code and the rest "
         f"{r['flash_code_bytes']:,}); RAM {r['ram_bytes']:,} B (static {r['static_ram_bytes']:,} with the arena "
         f"{r['arena_bytes']:,}; stack used {r['stack_used_bytes']:,} of {r['stack_reserved_bytes']:,} reserved)"
@@ -167,6 +169,8 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
 
     if a.profile:
         raise InputError("--profile runs on QEMU only")
+    if a.cycles:
+        raise InputError("--cycles runs on QEMU only")
     nir = Path(a.model).suffix.lower() == ".nir"  # its options go through, as `edgeneuro stream` takes them
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
@@ -425,6 +429,10 @@ def parser() -> argparse.ArgumentParser:
                    help="time every layer too (timer reads between layers, counted in the totals)")  # fmt: skip
     r.add_argument("--sim", choices=("qemu", "renode"), default="qemu",
                    help="the simulator (renode: through the stream firmware, see renode/README.md)")  # fmt: skip
+    r.add_argument("--cycles", action=argparse.BooleanOptionalAction, default=None,
+                   help="estimate cycles per inference with a QEMU plugin (instruction classes weighted by the "
+                        "core's timing table; the latency then comes from them). Default: whenever the host gcc "
+                        "can build the plugin; --cycles requires it, --no-cycles skips it")  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
     i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")

@@ -16,7 +16,7 @@ from edgeneuro.boards import Board
 from edgeneuro.compiler import Compiled, Prepared, compile_model
 from edgeneuro.errors import InputError
 from edgeneuro.ir import Graph
-from edgeneuro.targets import host, qemu, records
+from edgeneuro.targets import host, qemu, qemu_plugin, records
 
 
 @dataclass(frozen=True)
@@ -122,21 +122,27 @@ def build_for(prepared: Prepared, board: Board, build_dir: Path, profile: bool =
     return Firmware(c, elf, build.elf_sizes(elf), profile)
 
 
-def run_on_board(prepared: Prepared, board: Board, inputs: Path, build_dir: Path, profile: bool = False) -> Result:
+def run_on_board(
+    prepared: Prepared, board: Board, inputs: Path, build_dir: Path, profile: bool = False, cycles: bool | None = False
+) -> Result:
     """Compile, build and run a prepared model on ``board``'s simulator over the samples of the
-    .npy ``inputs``; ``profile`` adds each layer's instructions to the report."""
+    .npy ``inputs``; ``profile`` adds each layer's instructions to the report, ``cycles`` the
+    estimated cycles (see run_firmware)."""
     board.require_qemu()
     x = load_inputs(inputs, prepared.graph)
-    return run_firmware(build_for(prepared, board, build_dir, profile), x)
+    return run_firmware(build_for(prepared, board, build_dir, profile), x, cycles=cycles)
 
 
-def run_firmware(fw: Firmware, x: np.ndarray) -> Result:
+def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Result:
     """Run built firmware over the samples ``x`` (as ``load_inputs`` gives them) on its board's
-    simulator: the outputs, and the report of what the chip did (instructions, memory)."""
+    simulator: the outputs, and the report of what the chip did (instructions, memory). ``cycles``
+    (True: required; None: whenever the QEMU plugin can be built, as `edgeneuro run` does; False)
+    adds the estimated cycles of each inference, and est_latency_ms then comes from them."""
     c, elf, sizes, profile = fw.compiled, fw.elf, fw.sizes, fw.profile
     board, prepared = c.board, c.prepared
     x = check_inputs(np.asarray(x), c.graph)
-    res = qemu.run(board, elf, encode_inputs(c.graph, x))
+    with_cycles, no_cycles_why = qemu_plugin.wanted(cycles)
+    res = qemu.run(board, elf, encode_inputs(c.graph, x), cycles=with_cycles)
     steps = x.shape[1] if c.graph.temporal else 0
     y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True, steps=steps)
     ticks = rec.ticks
@@ -181,6 +187,10 @@ def run_firmware(fw: Firmware, x: np.ndarray) -> Result:
             state_bytes=c.plan.state_bytes,
         )
         report["static_ram_note"] = "the arena and the persistent state are both in .bss"
+    if res.calls is not None:  # estimated cycles: est_latency_ms and its note come from them
+        report.update(qemu_plugin.report_fields(board.core, board.clock_hz, res.calls, len(instr), steps))
+    elif no_cycles_why:
+        report["cycle_model"] = {"unavailable": no_cycles_why}
     if profile:
         report["profile"] = _profile(c, rec.layer_ticks[instr.index(worst)], per_tick)
     return Result(outputs=y, report=report)

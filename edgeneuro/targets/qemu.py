@@ -1,17 +1,20 @@
 """Run firmware on QEMU's model of the board: -icount shift=0 (one instruction = 1 ns of virtual
 time, so timer ticks count instructions), semihosting for the input/output files and the exit code,
-the board's console UART on stdout, and always under a timeout."""
+the board's console UART on stdout, and always under a timeout. With ``cycles``, the TCG plugin of
+qemu_plugin.py also counts each en_model_invoke() call's instructions per timing class (the
+plugin does not change what -icount counts)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgeneuro.boards import Board
 from edgeneuro.errors import ToolError
-from edgeneuro.targets import Run
+from edgeneuro.targets import Run, qemu_plugin
 
 EXIT_CODES = {
     2: "the harness could not open or write its files",
@@ -20,7 +23,12 @@ EXIT_CODES = {
 }
 
 
-def command(board: Board, elf: Path, console: str = "stdio") -> list[str]:
+@dataclass(frozen=True)
+class QemuRun(Run):
+    calls: list[qemu_plugin.Call] | None = None  # per en_model_invoke() call, when run with cycles
+
+
+def command(board: Board, elf: Path, console: str = "stdio", extra: list[str] | None = None) -> list[str]:
     q = board.require_qemu()
     # The board's console UART is QEMU's serial port number q["serial"]: the ports before it go to null.
     # console: where it goes, "stdio" or "pty" (a pseudo-terminal, for edgeneuro stream).
@@ -41,10 +49,12 @@ def command(board: Board, elf: Path, console: str = "stdio") -> list[str]:
         *serial,
         "-semihosting-config",
         "enable=on,target=native",
+        *(extra or []),
     ]
 
 
-def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0) -> Run:
+def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0, cycles: bool = False) -> QemuRun:
+    """Run ``elf`` over ``input_bytes`` (input.bin); ``cycles``: with the cycle-count plugin."""
     if shutil.which("qemu-system-arm") is None:
         raise ToolError(
             "qemu-system-arm not found; install it with `make setup` (Debian: apt-get install qemu-system-arm)"
@@ -52,9 +62,15 @@ def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0) -> 
     with tempfile.TemporaryDirectory(prefix="edgeneuro-qemu-") as d:
         work = Path(d)
         (work / "input.bin").write_bytes(input_bytes)
+        log = work / "cycles.log"
+        extra = qemu_plugin.qemu_args(elf.resolve(), log) if cycles else None
         try:
             proc = subprocess.run(
-                command(board, elf.resolve()), cwd=work, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+                command(board, elf.resolve(), extra=extra),
+                cwd=work,
+                capture_output=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as e:
             raise ToolError(f"QEMU ({board.name}) did not finish within {timeout:.0f} s; the firmware hangs") from e
@@ -64,4 +80,5 @@ def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0) -> 
             raise ToolError(f"firmware on QEMU {board.name} exited with {proc.returncode}: {why}\n{console.strip()}")
         out = work / "output.bin"
         records = out.read_bytes() if out.exists() else b""
-    return Run(records=records, console=console)
+        calls = qemu_plugin.parse(log.read_text() if log.exists() else "") if cycles else None
+    return QemuRun(records=records, console=console, calls=calls)
