@@ -187,6 +187,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
             "weights_bytes": k.const_bytes + sum(graph.t(n).nbytes for n in first_use.get(s, ())),
             # a spiking network's synapse: dense or event-driven, and why (edgeneuro/passes/synapse_kernels.py)
             **({"kernel_choice": k.op.attrs["kernel_choice"]} if "kernel_choice" in k.op.attrs else {}),
+            **({"variant_dropped": k.op.attrs["variant_dropped"]} if "variant_dropped" in k.op.attrs else {}),
         }
         for s, k in enumerate(kernels)
     )

@@ -4,7 +4,11 @@ it where its shapes allow. The op module decides (``variant(op, graph, features)
 __init__.py) and its ``lower`` reads the choice from ``op.attrs["variant"]``: the variant's C
 function, its constants laid out for it at compile time (weights interleaved, zero-point terms
 folded into the bias) and its scratch memory in the arena. The portable kernel stays the spec:
-every variant computes the same bits (tests/test_kernel_variants.py)."""
+every variant computes the same bits (tests/opcheck.py checks every operator case both ways).
+
+A variant must not cost RAM: the pass plans the arena with the variants and with the portable
+kernels, and while the variants' arena is larger it gives up the variant with the most scratch
+memory among those alive at the arena's peak (its op records why in ``attrs["variant_dropped"]``)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import dataclasses
 from edgeneuro import ops
 from edgeneuro.ir import Graph
 from edgeneuro.options import CompileOptions
+from edgeneuro.plan import plan_memory
 
 
 def _chooser(kind: str):
@@ -25,11 +30,48 @@ def applies(graph: Graph, options: CompileOptions) -> bool:
 
 
 def run(graph: Graph, options: CompileOptions) -> Graph:
-    """Each layer's fastest kernel for the core's features (--kernels auto). The portable kernels are
-    the spec; a variant computes the same bits."""
+    """Each layer's fastest kernel for the core's features (--kernels auto), unless its scratch
+    memory would grow the arena. The portable kernels are the spec; a variant computes the same bits."""
     chosen = []
     for op in graph.ops:
         choose = _chooser(op.kind)
         variant = choose(op, graph, options.features) if choose else None
         chosen.append(dataclasses.replace(op, attrs={**op.attrs, "variant": variant}) if variant else op)
-    return dataclasses.replace(graph, ops=tuple(chosen))
+    return _within_portable_arena(graph, dataclasses.replace(graph, ops=tuple(chosen)))
+
+
+def _plan(graph: Graph):
+    kernels = [ops.lower(op, graph) for op in graph.ops]
+    return kernels, plan_memory(graph, kernels)
+
+
+def _within_portable_arena(portable: Graph, graph: Graph) -> Graph:
+    _, limit = _plan(portable)
+    while True:
+        kernels, plan = _plan(graph)
+        if plan.arena_bytes <= limit.arena_bytes:
+            return graph
+        peak = _peak_steps(plan)
+        candidates = [(k.scratch, s) for s, k in enumerate(kernels) if k.scratch and graph.ops[s].attrs.get("variant")]
+        at_peak = [c for c in candidates if c[1] in peak] or candidates
+        if not at_peak:
+            return graph
+        _, step = max(at_peak)
+        op = graph.ops[step]
+        why = (f"its {kernels[step].scratch:,} B of scratch would grow the arena from {limit.arena_bytes:,} to "
+               f"{plan.arena_bytes:,} B")  # fmt: skip
+        attrs = {a: v for a, v in op.attrs.items() if a != "variant"}
+        attrs["variant_dropped"] = {"variant": op.attrs["variant"], "why": why}
+        ops_ = list(graph.ops)
+        ops_[step] = dataclasses.replace(op, attrs=attrs)
+        graph = dataclasses.replace(graph, ops=tuple(ops_))
+
+
+def _peak_steps(plan) -> set[int]:
+    """The steps at which the buffers alive end highest in the arena."""
+    top: dict[int, int] = {}
+    for b in plan.buffers:
+        for step in range(b.first, b.last + 1):
+            top[step] = max(top.get(step, 0), b.offset + b.nbytes)
+    high = max(top.values(), default=0)
+    return {s for s, t in top.items() if t == high}
