@@ -167,4 +167,3 @@ def _recorded(built, recorded: dict[str, Any], given: dict[str, Any], target: di
             raise InputError(f"{built.folder} was built with {had} (its stream.json); stream it without "
                              f"{_flag(name)}, or build it again with {_flag(name)} {value}")  # fmt: skip
     return opts
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from edgeneuro import boards, frontends, reference
-from edgeneuro.compiler import compile_model, load
+from edgeneuro import boards, frontends, ops, reference
+from edgeneuro.compiler import Prepared, compile_model, load
 from edgeneuro.options import CompileOptions
+from edgeneuro.plan import plan_memory
 from edgeneuro.runner import run_on_host
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -53,6 +55,23 @@ def host_c_run(model: Path, samples: np.ndarray, out_dir: Path, features: tuple[
     c = compile_model(load(model, CompileOptions(features=features)), boards.load("mps2-an386"), out_dir)
     (y,) = run_on_host(c, samples).values()
     return y
+
+
+def forced_variant(prepared: Prepared, kind: str, variant: str | None = None) -> Prepared:
+    """``prepared`` with its ``kind`` layers on ``variant`` (None: what the op module's ``variant``
+    chooses for the prepared features) whatever the variant's scratch costs: the kernel-variants
+    pass gives up a variant whose scratch grows a one-layer model's arena, and a test of the
+    variant itself wants it anyway."""
+    g = prepared.graph
+    module = ops.MODULES[kind]
+
+    def chosen(op):
+        v = variant or module.variant(op, g, prepared.options.features)
+        return dataclasses.replace(op, attrs={**op.attrs, "variant": v}) if v else op
+
+    g = dataclasses.replace(g, ops=tuple(chosen(op) if op.kind == kind else op for op in g.ops))
+    kernels = tuple(ops.lower(op, g) for op in g.ops)
+    return dataclasses.replace(prepared, graph=g, kernels=kernels, plan=plan_memory(g, list(kernels)))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,10 @@ feature ``dsp``) computes the portable kernel's bits: over randomized shapes, ze
 per-channel scales, its numpy reference (from the re-laid-out constants) == the portable reference,
 and its C built for the host (the plain-C twins of en_simd.h) == its reference; on QEMU (the SIMD
 instructions themselves), VWW == TFLM's stored output and a few single-layer models == the
-reference."""
+reference. Where the output has the input's shape and every input row enters the kernel's ring
+before the output row over it is written (dsp_inplace: stride 1 SAME, any window and dilation),
+the kernel writes its output over its input: the one-layer models here put the two in the same
+bytes (the graph input dies at the layer), so the host C checks run in place."""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MLPERF
+from conftest import MLPERF, forced_variant
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from opcheck import log_uniform, samples
 from tflite_builder import ACT, PAD, ModelBuilder, options
 
 from edgeneuro import boards, compiler, reference
+from edgeneuro.ops import depthwise_conv2d
 from edgeneuro.ops.base import out_size
 from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_board, run_on_host
@@ -84,15 +88,26 @@ def dsp_case(draw):
     )  # fmt: skip
 
 
+def forced(prepared: compiler.Prepared) -> compiler.Prepared:
+    return forced_variant(prepared, "DEPTHWISE_CONV_2D", "dsp")
+
+
 def check_dsp(model: bytes, x: np.ndarray, host_c: bool = True) -> compiler.Prepared:
-    """The DSP variant is chosen, its reference == the portable reference, its host C == both."""
+    """The DSP variant is chosen where it does not grow the arena, its reference == the portable
+    reference, its host C == both (in place where the kernel declares it)."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "dw.tflite"
         path.write_bytes(model)
-        portable, dsp = compiler.load(path), compiler.load(path, DSP)
+        portable, auto = compiler.load(path), compiler.load(path, DSP)
         assert [k.fn for k in portable.kernels] == ["en_depthwise_conv2d_s8"]
-        assert [k.fn for k in dsp.kernels] == [FN]
-        assert dsp.kernels[0].c_file == "depthwise_conv2d_dsp" and dsp.kernels[0].scratch > 0
+        assert auto.plan.arena_bytes <= portable.plan.arena_bytes
+        assert [k.fn for k in auto.kernels] in ([FN], ["en_depthwise_conv2d_s8"])
+        dsp = forced(auto)
+        (k,) = dsp.kernels
+        assert k.fn == FN and k.c_file == "depthwise_conv2d_dsp" and k.scratch == depthwise_conv2d.dsp_scratch(k.params)
+        assert k.inplace == ((0,) if depthwise_conv2d.dsp_inplace(k.params) else ())
+        (x_name,), (y_name,) = dsp.graph.inputs, dsp.graph.outputs
+        assert (dsp.plan.offsets[x_name] == dsp.plan.offsets[y_name]) == bool(k.inplace)  # the input dies here
         expected = reference.run_batch(portable.graph, portable.kernels, x)
         ref = reference.run_batch(dsp.graph, dsp.kernels, x)
         mismatch = np.argwhere(ref != expected)
@@ -108,6 +123,62 @@ def check_dsp(model: bytes, x: np.ndarray, host_c: bool = True) -> compiler.Prep
 @settings(max_examples=40)
 def test_dsp_kernel_is_bit_exact(case):
     check_dsp(*case)
+
+
+@st.composite
+def inplace_case(draw):
+    """Stride 1, SAME: the output has the input's shape, for any window and dilation."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    k = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    dil = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return depthwise_model(
+        rng, draw(st.integers(1, 9)), draw(st.integers(1, 9)), draw(st.integers(1, 20)), k, (1, 1), dil, "SAME",
+        act=draw(st.sampled_from(["NONE", "RELU6"])),
+        big_scale=draw(st.integers(0, 5)) == 0,
+        batch=draw(st.sampled_from([1, 1, 2])),
+    )  # fmt: skip
+
+
+@given(inplace_case())
+@settings(max_examples=30)
+def test_dsp_kernel_in_place(case):
+    """Every stride-1 SAME layer is in place (its output in its input's bytes), and bit-exact."""
+    dsp = check_dsp(*case)
+    assert dsp.kernels[0].inplace == (0,)
+
+
+def _rows_in_order(p: dict) -> list[tuple[str, int]]:
+    """What en_depthwise_conv2d_s8_dsp does, row by row, in one image: ("read", r) when input row r
+    enters the ring, ("write", oy) when output row oy is written (after its window's rows)."""
+    events, next_row = [], -p["pad_h"]
+    for oy in range(p["out_h"]):
+        top = oy * p["stride_h"] - p["pad_h"]
+        next_row = max(next_row, top)
+        for r in range(next_row, top + (p["k_h"] - 1) * p["dil_h"] + 1):
+            if 0 <= r < p["in_h"]:
+                events.append(("read", r))
+        next_row = max(next_row, top + (p["k_h"] - 1) * p["dil_h"] + 1)
+        events.append(("write", oy))
+    return events
+
+
+@given(
+    st.integers(1, 12), st.integers(1, 6), st.integers(1, 3), st.integers(1, 3), st.integers(0, 12),
+    st.integers(1, 12),
+)  # fmt: skip
+@settings(max_examples=300)
+def test_inplace_rule_matches_the_kernels_order(in_h, k_h, dil_h, stride_h, pad_h, out_h):
+    """dsp_inplace (which declares Kernel.inplace) holds exactly where, in the kernel's order, no
+    input row is read after the output row over its bytes was written: over strides, dilations,
+    paddings (as EXPLICIT padding may give them) and shapes, same or not."""
+    p = dict(in_h=in_h, out_h=out_h, in_w=3, out_w=3, k_h=k_h, dil_h=dil_h, stride_h=stride_h, pad_h=pad_h)
+    written, safe = set(), True
+    for kind, r in _rows_in_order(p):
+        if kind == "write":
+            written.add(r)
+        elif r in written:
+            safe = False
+    assert depthwise_conv2d.dsp_inplace(p) == (safe and in_h == out_h)
 
 
 @pytest.mark.parametrize(
@@ -139,6 +210,22 @@ def test_variant_only_for_int8_depth_multiplier_1():
         ]
 
 
+def test_kws_depthwise_in_place():
+    """KWS: with the DSP kernels the arena stays the portable kernels' 16,000 B (two 8,000 B
+    activations): every depthwise layer (stride 1 SAME) writes its output over its input, so its
+    ring fits beside them, and no variant is given up."""
+    model = MLPERF / "kws_ref_model.tflite"
+    if not model.exists():
+        pytest.skip(f"{model} is not here")
+    portable, dsp = compiler.load(model), compiler.load(model, DSP)
+    assert dsp.plan.arena_bytes == portable.plan.arena_bytes == 16_000
+    dws = [(s, k) for s, k in enumerate(dsp.kernels) if k.op.kind == "DEPTHWISE_CONV_2D"]
+    assert len(dws) == 4 and all(k.fn == FN and k.inplace == (0,) for _, k in dws)
+    for s, k in dws:
+        assert dsp.plan.offsets[k.inputs[0]] == dsp.plan.offsets[k.outputs[0]], s
+        assert "variant_dropped" not in k.op.attrs
+
+
 @pytest.mark.sim
 def test_vww_on_qemu_with_dsp_kernels(tmp_path: Path):
     """VWW (MobileNetV1, 13 depthwise layers: 3x3, strides 1 and 2, 8 to 256 channels) with the
@@ -163,12 +250,13 @@ def test_vww_on_qemu_with_dsp_kernels(tmp_path: Path):
 )
 def test_dsp_paths_on_qemu(shape, tmp_path: Path):
     """The paths VWW does not take (clamping, odd groups, the channel tail, any window, the exact
-    requantization) on the Cortex-M4, == the portable reference."""
+    requantization) on the Cortex-M4, == the portable reference; the stride-1 ones in place."""
     model, x = depthwise_model(np.random.default_rng(11), **shape)
     path = tmp_path / "dw.tflite"
     path.write_bytes(model)
     portable = compiler.load(path)
     np.save(tmp_path / "in.npy", x)
-    res = run_on_board(compiler.load(path, DSP), boards.load("mps2-an386"), tmp_path / "in.npy", tmp_path / "build")
+    dsp = forced(compiler.load(path, DSP))  # its ring would grow this one-layer model's arena
+    res = run_on_board(dsp, boards.load("mps2-an386"), tmp_path / "in.npy", tmp_path / "build")
     expected = reference.run_batch(portable.graph, portable.kernels, x)
     np.testing.assert_array_equal(res.output.reshape(expected.shape), expected)

@@ -565,8 +565,13 @@ def to_ir(net: Net) -> Graph:
     recurrent edges are the graph's state (read one step late)."""
     tensors = {n.name: Tensor(n.name, (1, *n.shape), "float32") for n in net.nodes}
     ops = tuple(
-        Op(OP_PREFIX + n.kind, tuple(s for s, _ in n.inputs), (n.name,),
-           {"params": n.params, "delayed": tuple(d for _, d in n.inputs), "in_shape": n.in_shape}, i)  # fmt: skip
+        Op(
+            OP_PREFIX + n.kind,
+            tuple(s for s, _ in n.inputs),
+            (n.name,),
+            {"params": n.params, "delayed": tuple(d for _, d in n.inputs), "in_shape": n.in_shape},
+            i,
+        )  # fmt: skip
         for i, n in enumerate(net.nodes)
         if n.kind != "Input"
     )

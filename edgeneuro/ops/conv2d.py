@@ -13,6 +13,21 @@ at a time (im2col) into working memory as int16 pairs and multiplies them by two
 int8 weights with SXTB16 + SMLAD; its constants are one int32 stream (``pack_stream``: per channel
 pair the biases, the weights, the requantization fields), and where it is exact for every input
 (``channel_fields``) each output is requantized in a short form of the spec's arithmetic.
+
+Its form without scratch memory (``en_conv2d_s8_dsp_direct``, variant ``dsp_noscratch``, in_c % 4
+== 0; what the kernel-variants pass falls back to where the scratch would grow the arena, see
+``variant_fallback``) computes the same from the same stream: it gathers a pair's columns into the
+last bytes of its own output while the pairs before write below them (``dsp_staged``), and the last
+pairs, which write over them, read each pixel's 4 bytes from the input in place (one LDR, two
+SXTB16, shared by the step's 2 channels), a tap in the padding reading 4 bytes of in_zp.
+
+MVE variants (Helium; the same bits, raw input bytes, the zero point folded into the bias): an
+int8 matrix product with one VMLADAVA per 16 bytes of a pixel's column, two pixels by four output
+channels at a time (a column of at most 64 bytes held in registers, one pixel at a time), the
+four results requantized in one vector (en_mve.h's en_mve_requant). ``mve`` gathers the columns
+into working memory (en_conv2d_s8_mve) or reads them in place (en_conv2d_s8_mve_direct), as
+``mve_direct`` decides; ``mve_direct``, the fallback when working memory would grow the arena,
+always reads in place, the border's lanes in the padding set to ``in_zp`` by VPSEL.
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from edgeneuro.ir.quant import INT32_MAX
 from edgeneuro.ops.base import (
     Kernel,
     activation,
+    channel_multipliers,
     check_shape,
     float_clamp,
     layer_kernel,
@@ -76,11 +92,16 @@ def lower(op: Op, g: Graph) -> Kernel:
     fn, consts = layer_kernel(g, op, "conv2d", x, w, bias, y, params)
     act = activation(op) if activation(op) != "NONE" else ""
     c_file, scratch = None, 0
-    if op.attrs.get("variant") == "dsp":
-        fn, c_file = "en_conv2d_s8_dsp", "conv2d_dsp"
+    if op.attrs.get("variant") in ("dsp", "dsp_noscratch"):
         consts, fast = dsp_constants(dict(consts), params)
         params["fast"] = int(fast)
-        scratch = dsp_scratch(params)
+        fn, c_file = dsp_form(params, op.attrs["variant"]), "conv2d_dsp"
+        scratch = dsp_scratch(params) if fn == "en_conv2d_s8_dsp" else 0
+    elif op.attrs.get("variant") in ("mve", "mve_direct"):
+        direct = op.attrs["variant"] == "mve_direct" or mve_direct(params)
+        fn, c_file = "en_conv2d_s8_mve_direct" if direct else "en_conv2d_s8_mve", "conv2d_mve"
+        consts = mve_constants(dict(consts), params, direct)
+        scratch = 0 if direct else 2 * params["depth"]
     return Kernel(
         op=op,
         fn=fn,
@@ -96,10 +117,11 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
-    """``dsp`` (conv2d_dsp.c) for int8 convolutions without groups on cores with SIMD32, when the
-    input zero point folded into the bias still fits int32."""
+    """For int8 convolutions without groups whose input zero point folded into the bias still fits
+    int32: ``mve`` (conv2d_mve.c) on cores with Helium, when no accumulator a left shift of the
+    requantization could overflow; else ``dsp`` (conv2d_dsp.c) on cores with SIMD32."""
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    if "dsp" not in features or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
+    if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
         return None
     if x.quant is None or w.data is None or len(w.shape) != 4 or len(x.shape) != 4 or w.shape[3] != x.shape[3]:
         return None
@@ -108,7 +130,89 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     if bias.size != w.shape[0]:
         return None
     folded = bias - x.zero_point * w.data.astype(np.int64).sum(axis=(1, 2, 3))
-    return "dsp" if np.all(np.abs(folded) < INT32_MAX) else None
+    if not np.all(np.abs(folded) < INT32_MAX):
+        return None
+    if "mve" in features and w.quant is not None and y.quant is not None:
+        left = np.maximum(channel_multipliers(x, w, y)[1], 0)
+        bound = np.abs(bias) + 255 * np.abs(w.data.astype(np.int64)).sum(axis=(1, 2, 3))
+        if np.all(bound * np.exp2(left) < INT32_MAX):
+            return "mve"
+    return "dsp" if "dsp" in features else None
+
+
+def mve_direct(p: dict) -> bool:
+    """Whether the ``mve`` variant reads each pixel's column in place (en_conv2d_s8_mve_direct)
+    rather than gathering it into working memory (en_conv2d_s8_mve): always for a 1x1 window
+    without padding; else when the 16-byte chunks of its dot products in place, the border pixels
+    (about 3 times the cost of the others, measured on ResNet's 3x3 layers) weighed in, are no more
+    than gathered plus a copy per window row (KWS's first layer, 10 rows of 4 bytes: gathered).
+    ``mve_direct``, the fallback without working memory, always reads in place."""
+    if p["k_h"] == 1 and p["k_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0:
+        return True
+    runs, rlen = mve_runs(p, True)
+    inside = _interior(p["out_h"], p["in_h"], p["k_h"], p["stride_h"], p["dil_h"], p["pad_h"]) * _interior(
+        p["out_w"], p["in_w"], p["k_w"], p["stride_w"], p["dil_w"], p["pad_w"]
+    )
+    border = 1 - inside / (p["out_h"] * p["out_w"])
+    gathered = -(-p["k_h"] * p["k_w"] * p["in_c"] // 16) + p["k_h"]
+    return runs * -(-rlen // 16) * (1 + 3 * border) <= gathered
+
+
+def _interior(out: int, size: int, k: int, s: int, dil: int, pad: int) -> int:
+    """How many of an axis' ``out`` positions have their whole window inside [0, size) (the C's
+    en_cv_interior)."""
+    lo, last = min(-(-pad // s), out), size - 1 + pad - (k - 1) * dil
+    hi = lo if last < 0 else min(max(last // s + 1, lo), out)
+    return hi - lo
+
+
+def mve_runs(p: dict, direct: bool) -> tuple[int, int]:
+    """How the MVE kernel reads a pixel's column: (runs, bytes a run). Gathered: one run, the whole
+    column; in place: each window row (k_w * in_c bytes), or with dil_w > 1 each tap (in_c)."""
+    if not direct:
+        return 1, p["k_h"] * p["k_w"] * p["in_c"]
+    if p["dil_w"] == 1:
+        return p["k_h"], p["k_w"] * p["in_c"]
+    return p["k_h"] * p["k_w"], p["in_c"]
+
+
+def mve_constants(consts: dict[str, np.ndarray], p: dict, direct: bool) -> tuple[tuple[str, np.ndarray], ...]:
+    """The portable kernel's constants laid out for the MVE kernel (conv2d_mve.h): one int32 stream,
+    per block of 4 output channels their int8 weights run by run (``mve_runs``), 16 bytes at a
+    time (zero-padded), then their bias (the input zero point folded in), mult and shift. Sets
+    ``p["depth"]`` and ``p["right"]`` (every shift -1 or less)."""
+    w = consts["weights"]
+    oc = w.shape[0]
+    rows = w.reshape(oc, -1).astype(np.int64)
+    runs, rlen = mve_runs(p, direct)
+    r16 = -(-rlen // 16) * 16
+    oc4 = -(-oc // 4) * 4
+    p["depth"] = rows.shape[1]
+    p["right"] = int(bool(np.all(consts["shift"] <= -1)))
+    padded = np.zeros((oc4, runs, r16), np.int8)
+    padded[:oc, :, :rlen] = rows.reshape(oc, runs, rlen)
+    words = np.ascontiguousarray(padded.reshape(oc4 // 4, 4, runs * r16 // 16, 16).transpose(0, 2, 1, 3))
+    words = words.reshape(oc4 // 4, -1).view("<i4").astype(np.int64)
+    bias = consts["bias"].astype(np.int64) - p["in_zp"] * rows.sum(axis=1)
+    quant = np.zeros((3, oc4), np.int64)
+    quant[2] = -1
+    quant[:, :oc] = bias, consts["mult"], consts["shift"]
+    quant = quant.reshape(3, oc4 // 4, 4).transpose(1, 0, 2).reshape(oc4 // 4, 12)
+    return (("packed", np.concatenate([words, quant], axis=1).astype(np.int32).reshape(-1)),)
+
+
+def _mve_unpack(k: Kernel, packed: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``mve_constants`` read back: the [out_c, k_h, k_w, in_c] weights, bias, mult and shift."""
+    p = k.params
+    oc = p["out_c"]
+    runs, rlen = mve_runs(p, k.fn == "en_conv2d_s8_mve_direct")
+    r16, oc4 = -(-rlen // 16) * 16, -(-oc // 4) * 4
+    blocks = packed.astype("<i4").reshape(oc4 // 4, runs * r16 + 12)  # 4 channels' weights: runs * r16 words
+    words = np.ascontiguousarray(blocks[:, : runs * r16]).view(np.int8)
+    w = words.reshape(oc4 // 4, runs * r16 // 16, 4, 16).transpose(0, 2, 1, 3).reshape(oc4, runs, r16)
+    w = w[:oc, :, :rlen].reshape(oc, p["k_h"], p["k_w"], p["in_c"])
+    quant = blocks[:, runs * r16 :].astype(np.int64).reshape(oc4 // 4, 3, 4).transpose(1, 0, 2)
+    return (w, *quant.reshape(3, oc4)[:, :oc])
 
 
 def dsp_depth(p: dict) -> int:
@@ -122,6 +226,40 @@ def dsp_scratch(p: dict) -> int:
     when in_c % 4 != 0 an int8 column and two int32 tables (9 bytes per element)."""
     depth4 = dsp_depth(p)
     return 4 * depth4 + (9 * depth4 if p["in_c"] % 4 else 0)
+
+
+def variant_fallback(op: Op, g: Graph, variant: str) -> str | None:
+    """The variant to try when ``variant``'s scratch memory would grow the arena
+    (edgeneuro/passes/kernel_variants.py): ``dsp_noscratch`` for ``dsp`` when in_c % 4 == 0,
+    ``mve_direct`` for ``mve``."""
+    if variant == "mve":  # the MVE kernel reading its input in place
+        return "mve_direct"
+    return "dsp_noscratch" if variant == "dsp" and g.t(op.inputs[0]).shape[3] % 4 == 0 else None
+
+
+def dsp_form(p: dict, variant: str) -> str:
+    """The DSP kernel's C function: ``en_conv2d_s8_dsp_direct`` (no scratch memory; in_c % 4 == 0)
+    for ``dsp_noscratch``, the gathering ``en_conv2d_s8_dsp`` for ``dsp``, which measured on
+    mps2-an386 takes fewer instructions where it matters: KWS's 1x1 layers 1.190 per MAC against
+    1.208, ResNet's 32x32 3x3 ones 1.261 against 1.286, VWW's 1x1 ones with 128 or more channels
+    1.07-1.18 against 1.11-1.38 (the direct form's last pixels, those whose outputs cover the
+    gathered columns, read the input in place, at 1.4-2 per MAC); it is ahead (by 0.3-2.4 %) only
+    on layers of few channels and many pixels, VWW's first three 1x1 layers."""
+    if variant == "dsp_noscratch":
+        assert p["in_c"] % 4 == 0, "the direct form reads whole words of in_c % 4 == 0 pixels"
+        return "en_conv2d_s8_dsp_direct"
+    return "en_conv2d_s8_dsp"
+
+
+def dsp_staged(p: dict) -> int:
+    """Pixels whose columns the direct form gathers into the last bytes of its output, for an
+    8-byte-aligned output (en_conv2d_s8_dsp_direct's arithmetic): the pairs that write only below
+    those bytes. The others read the input in place."""
+    pixels, groups = p["batches"] * p["out_h"] * p["out_w"], dsp_depth(p) // 4
+    size = pixels * p["out_c"]
+    if size < 16 * groups + 8:
+        return 0
+    return ((size - 16 * groups) // 8 * 8 // p["out_c"]) & ~1
 
 
 def channel_fields(
@@ -214,7 +352,7 @@ def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[s
 
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.ndarray:
     p = k.params
-    if k.fn == "en_conv2d_s8_dsp":  # raw inputs, in_zp in the padding and folded into the bias
+    if k.fn in ("en_conv2d_s8_dsp", "en_conv2d_s8_dsp_direct"):  # raw inputs, in_zp in the padding and folded in
         weights, fields = unpack_stream(w, (p["out_c"], p["k_h"], p["k_w"], p["in_c"]))
         acc = _accumulate_raw(k, x, weights) + fields[:, 0]
         mult, offset, right = fields[:, 1], fields[:, 2], fields[:, 3]
@@ -223,6 +361,10 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.
         acc2 = 2 * acc  # the short form, as the kernel computes it (SMMLAR, then the sign, then the shift)
         t = ((acc2 * mult + (1 << 31)) >> 32) + offset
         return np.clip((t - (acc2 < 0)) >> right, p["act_min"], p["act_max"]).astype(np.int8)
+    if k.fn in ("en_conv2d_s8_mve", "en_conv2d_s8_mve_direct"):  # raw inputs, in_zp folded into the bias
+        weights, bias, mult, shift = _mve_unpack(k, w)
+        acc = _accumulate_raw(k, x, weights) + bias
+        return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
     bias, *requant = rest
     if k.fn == "en_conv2d_f32":
         return _reference_f32(k, x, w, bias)

@@ -11,7 +11,18 @@ rows in working memory with the padding written as ``in_zp``, and the input zero
 into the bias (``bias - in_zp * sum(w)``), so a padded tap adds ``(in_zp - in_zp) * w = 0``.
 Weights and bias are doubled, so that SRDHM is one SMMLAR, and the output zero point and the
 rounding of the final shift are tabulated per channel (``dsp_constants``); ``_dsp_reference``
-computes exactly those steps.
+computes exactly those steps. The taps read only the ring, so where every input row enters it
+before the output row over it is written (``dsp_inplace``: the output has the input's shape, as
+with stride 1 SAME) the kernel declares ``Kernel.inplace`` and the planner may put its output over
+its input, the ring beside them.
+
+MVE variant (``en_depthwise_conv2d_s8_mve``, firmware/kernels/depthwise_conv2d_mve.c; int8, depth
+multiplier 1, Helium): the same bits, reading the input in place (no working memory). 16 lanes of
+an output row a vector (16 channels, or 16 / in_c pixels when in_c divides 16), int8 products by
+VMULLB/VMULLT, two taps summed in int16 where ``mve_constants`` proved it exact, widened into int32;
+the zero point folded into the bias, a tap in the padding reading a block of ``in_zp`` bytes from
+the constants; the requantization per lane (en_mve.h's en_mve_requant), which ``_mve_reference``
+reads back from the re-laid-out constants.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier
 from edgeneuro.ops.base import (
     Kernel,
     activation,
+    channel_multipliers,
     check_shape,
     float_clamp,
     layer_kernel,
@@ -57,12 +69,17 @@ def lower(op: Op, g: Graph) -> Kernel:
     )  # fmt: skip
     fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"))
     act = activation(op)
-    c_file, scratch = None, 0
+    c_file, scratch, inplace = None, 0, ()
     if op.attrs.get("variant") == "dsp":
         fn, c_file = "en_depthwise_conv2d_s8_dsp", "depthwise_conv2d_dsp"
         params = dsp_params(params)
         consts = dsp_constants(dict(consts), params)
         scratch = dsp_scratch(params)
+        inplace = (0,) if dsp_inplace(params) else ()
+    elif op.attrs.get("variant") == "mve":
+        fn, c_file = "en_depthwise_conv2d_s8_mve", "depthwise_conv2d_mve"
+        params = mve_params(params)
+        consts = mve_constants(dict(consts), params)
     return Kernel(
         op=op,
         fn=fn,
@@ -75,6 +92,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         + ("" if act == "NONE" else f" {act}"),
         scratch=scratch,
         c_file=c_file,
+        inplace=inplace,
     )
 
 
@@ -84,10 +102,12 @@ def _acc_bound(w: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
-    """``dsp`` (depthwise_conv2d_dsp.c) for int8 layers with depth multiplier 1 on cores with
-    SIMD32, when twice the accumulator fits int32 (the kernel accumulates 2 * acc)."""
+    """For int8 layers with depth multiplier 1: ``mve`` (depthwise_conv2d_mve.c) on cores with
+    Helium, when the accumulator fits int32 even shifted left by its channel's requantization;
+    else ``dsp`` (depthwise_conv2d_dsp.c) on cores with SIMD32, when twice the accumulator fits
+    int32 (that kernel accumulates 2 * acc)."""
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    if "dsp" not in features or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
+    if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
         return None
     if x.quant is None or w.data is None or len(x.shape) != 4 or len(w.shape) != 4 or w.shape[0] != 1:
         return None
@@ -97,7 +117,12 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     bias = np.zeros(w.shape[3], np.int64) if b is None else b.astype(np.int64).reshape(-1)
     if bias.size != w.shape[3]:
         return None
-    return "dsp" if np.all(2 * _acc_bound(w.data, bias) < INT32_MAX) else None
+    bound = _acc_bound(w.data, bias)
+    if "mve" in features and w.quant is not None and y.quant is not None:
+        left = np.maximum(channel_multipliers(x, w, y)[1], 0)
+        if np.all(bound * np.exp2(left) < INT32_MAX):
+            return "mve"
+    return "dsp" if "dsp" in features and np.all(2 * bound < INT32_MAX) else None
 
 
 def dsp_params(p: dict) -> dict:
@@ -109,6 +134,25 @@ def dsp_params(p: dict) -> dict:
     q["ring_rows"] = (p["k_h"] - 1) * p["dil_h"] + 1
     q["fast"] = 0  # set by dsp_constants
     return q
+
+
+def dsp_inplace(p: dict) -> bool:
+    """Whether the DSP kernel may write its output over its input (``Kernel.inplace``): the two have
+    the same shape, so output row oy takes input row oy's bytes, and every input row the kernel
+    reads is in the ring before the output row over it is written. The kernel converts input rows
+    into the ring in order, those of output row oy's window before it computes that row (it never
+    reads the input again), so input row r is read in time when the first output row whose window
+    spans it is row r or earlier; a row no window spans is never read, nor needed. In the usual case
+    (stride 1, SAME) that first row is r - (k_h - 1) * dil_h + pad_h <= r: the window reaches at
+    least as far below its output row as the padding lifts it."""
+    if (p["in_h"], p["in_w"]) != (p["out_h"], p["out_w"]):
+        return False
+    span, sh, pad = (p["k_h"] - 1) * p["dil_h"], p["stride_h"], p["pad_h"]
+    for r in range(p["in_h"]):  # the windows spanning row r: oy * sh - pad in [r - span, r]
+        first, last = max(0, -(-(r - span + pad) // sh)), min(p["out_h"] - 1, (r + pad) // sh)
+        if r < first <= last:
+            return False
+    return True
 
 
 def dsp_scratch(p: dict) -> int:
@@ -162,6 +206,71 @@ def _dsp_unpack(k: Kernel, packed: np.ndarray):
     return w2, bias2, mult, rc, q[:, 12:16].reshape(-1)[:c]
 
 
+def mve_params(p: dict) -> dict:
+    """The MVE kernel's parameters (depthwise_conv2d_mve.h): the portable ones without depth_mult,
+    the 16-lane groups of a pixel and whether a vector spans pixels (flat: in_c < 16 divides 16);
+    pairs and right: set by mve_constants."""
+    c = p["in_c"]
+    q = {k: v for k, v in p.items() if k != "depth_mult"}
+    q["flat"] = int(c < 16 and 16 % c == 0)
+    q["groups"] = 1 if q["flat"] else -(-c // 16)
+    q["pairs"] = q["right"] = 0
+    return q
+
+
+MVE_LANES = np.array([0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15])  # the accumulators' lanes
+
+
+def _mve_channels(p: dict) -> np.ndarray:
+    """[groups, 16]: the channel of each lane, -1 past in_c."""
+    c, groups = p["in_c"], p["groups"]
+    lanes = np.arange(groups * 16).reshape(groups, 16)
+    return lanes % c if p["flat"] else np.where(lanes < c, lanes, -1)
+
+
+def mve_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[str, np.ndarray], ...]:
+    """The portable kernel's constants laid out for the MVE kernel (depthwise_conv2d_mve.h): per
+    group of 16 lanes the taps' weights, then bias - in_zp * sum(w), mult and shift in accumulator
+    lane order. Sets ``p["pairs"]`` when every two taps' int8 products sum within int16 and
+    ``p["right"]`` when every shift is -1 or less."""
+    w, bias = consts["weights"], consts["bias"].astype(np.int64)
+    mult, shift = consts["mult"].astype(np.int64), consts["shift"].astype(np.int64)
+    _, kh, kw, c = w.shape
+    nt = kh * kw
+    wt = w.reshape(nt, c).astype(np.int64)
+    aw = np.abs(wt)
+    p["pairs"] = int(nt < 2 or bool(np.all(aw[0 : nt - 1 : 2] + aw[1:nt:2] <= 255)))
+    p["right"] = int(bool(np.all(shift <= -1)))
+    ch = _mve_channels(p)
+    live = ch >= 0
+    idx = np.where(live, ch, 0)
+    lane_w = np.where(live[:, None, :], wt[:, idx].transpose(1, 0, 2), 0)  # [groups, taps, 16]
+    folded = bias - p["in_zp"] * wt.sum(axis=0)
+    fields = [np.where(live, folded[idx], 0), np.where(live, mult[idx], 0), np.where(live, shift[idx], -1)]
+    quant = np.stack([f[:, MVE_LANES] for f in fields], axis=1).reshape(-1)  # [groups, 3, 16]
+    zp = np.full(16 * p["groups"], p["in_zp"], np.int8).view("<i4").astype(np.int64)  # a tap in the padding reads
+    return ("weights", lane_w.astype(np.int8).reshape(-1)), ("quant", np.concatenate([quant, zp]).astype(np.int32))
+
+
+def _mve_reference(k: Kernel, x: np.ndarray, weights: np.ndarray, quant: np.ndarray) -> np.ndarray:
+    """What en_depthwise_conv2d_s8_mve computes, from its constants: raw inputs with in_zp (the zp
+    block) in the padding, the folded bias, then the portable requantization of each lane."""
+    p = k.params
+    c, groups, nt = p["in_c"], p["groups"], p["k_h"] * p["k_w"]
+    ch = _mve_channels(p)
+    first = [np.argwhere(ch.reshape(-1) == i)[0, 0] for i in range(c)]  # a lane of each channel
+    w = weights.astype(np.int64).reshape(groups, nt, 16).transpose(1, 0, 2).reshape(nt, -1)[:, first]
+    q = quant[: 48 * groups].astype(np.int64).reshape(groups, 3, 16)[:, :, np.argsort(MVE_LANES)]
+    assert np.all(quant[48 * groups :].astype("<i4").view(np.int8) == p["in_zp"])
+    bias, mult, shift = (q[:, i].reshape(-1)[first] for i in range(3))
+    acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], c), np.int64) + bias
+    zp = p["in_zp"]
+    for i, j, patch, _ in taps(p, x.astype(np.int64) - zp, p["k_h"], p["k_w"]):
+        acc += (patch + zp) * w[i * p["k_w"] + j]  # in the padding: in_zp
+    assert np.all(np.abs(acc) <= INT32_MAX)  # variant() made sure
+    return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
+
+
 def _dsp_reference(k: Kernel, x: np.ndarray, packed: np.ndarray) -> np.ndarray:
     """What en_depthwise_conv2d_s8_dsp computes, step by step: raw inputs with in_zp in the
     padding, doubled weights, then SMMLAR, the sign correction and the shift (fast), or the
@@ -185,6 +294,8 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.
     p = k.params
     if k.fn == "en_depthwise_conv2d_s8_dsp":  # one constant: the packed block
         return _dsp_reference(k, x, w)
+    if k.fn == "en_depthwise_conv2d_s8_mve":
+        return _mve_reference(k, x, w, *rest)
     bias, *requant = rest
     m = p["depth_mult"]  # output channel ic*M + m reads input channel ic
     if k.fn == "en_depthwise_conv2d_f32":  # float32, rows then columns, each step rounded

@@ -5,6 +5,11 @@ Spec (TFLM ``reference_integer_ops::FullyConnected`` / ``FullyConnectedPerChanne
 Per-tensor multiplier: ``double(float(s_in * s_w)) / double(s_out)`` (the product is taken in
 float32 first, as TFLite's ``GetQuantizedConvolutionMultipler`` does); per-channel:
 ``double(s_in) * double(s_w[o]) / double(s_out)``.
+
+Variants (same bits, the input zero point folded into the bias): ``dsp`` (fully_connected_dsp.c,
+SMLAD) and ``mve`` (fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows
+sharing each input vector, the four results requantized in one vector with VQRDMULH + VRSHL,
+en_mve.h's en_mve_requant).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from edgeneuro.ir.quant import quantize_multiplier
 from edgeneuro.ops.base import (
     Kernel,
     activation,
+    channel_multipliers,
     float_clamp,
     layer_kernel,
     layer_operands,
@@ -53,6 +59,10 @@ def lower(op: Op, g: Graph) -> Kernel:
     if op.attrs.get("variant") == "dsp":
         fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
         consts = dsp_constants(dict(consts), params["in_zp"])
+    elif op.attrs.get("variant") == "mve":
+        fn, c_file = "en_fully_connected_s8_mve", "fully_connected_mve"
+        consts = mve_constants(dict(consts), params["in_zp"])
+        params["right"] = int(np.all(dict(consts)["shift"] <= -1))
     return Kernel(
         op=op,
         fn=fn,
@@ -67,17 +77,35 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
-    """``dsp`` (fully_connected_dsp.c) for int8 layers on cores with SIMD32, when the input zero
-    point folded into the bias still fits int32."""
-    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
-    if "dsp" not in features or x.dtype != "int8" or w.data is None or len(w.shape) != 2 or x.quant is None:
+    """For int8 layers whose input zero point folded into the bias still fits int32: ``mve``
+    (fully_connected_mve.c) on cores with Helium, when no accumulator a left shift of the
+    requantization could overflow; else ``dsp`` (fully_connected_dsp.c) on cores with SIMD32."""
+    x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+    if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or w.data is None or len(w.shape) != 2:
+        return None
+    if x.quant is None:
         return None
     b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
     bias = np.zeros(w.shape[0], np.int64) if b is None else b.astype(np.int64).reshape(-1)
     if bias.size != w.shape[0]:
         return None
     folded = bias - x.zero_point * w.data.astype(np.int64).sum(axis=1)
-    return "dsp" if np.all(np.abs(folded) < 2**31 - 1) else None
+    if not np.all(np.abs(folded) < 2**31 - 1):
+        return None
+    if "mve" in features and w.quant is not None and y.quant is not None:
+        left = np.maximum(_shifts(x, w, y), 0)
+        bound = np.abs(bias) + 255 * np.abs(w.data.astype(np.int64)).sum(axis=1)
+        if np.all(bound * np.exp2(left) < 2**31):
+            return "mve"
+    return "dsp" if "dsp" in features else None
+
+
+def _shifts(x, w, y) -> np.ndarray:
+    """The requantization shifts ``lower`` gives the units."""
+    if not w.quant.per_channel:
+        product = float(np.float32(x.scale) * np.float32(w.scale))
+        return np.full(w.shape[0], quantize_multiplier(product / y.scale)[1], np.int64)
+    return channel_multipliers(x, w, y)[1].astype(np.int64)
 
 
 def pack_rows(w: np.ndarray) -> np.ndarray:
@@ -94,12 +122,35 @@ def pack_rows(w: np.ndarray) -> np.ndarray:
     return np.concatenate(parts).astype(w.dtype)
 
 
-def unpack_rows(packed: np.ndarray, units: int, depth: int) -> np.ndarray:
-    """``pack_rows`` undone."""
-    index = pack_rows(np.arange(units * depth).reshape(units, depth))
+def unpack_rows(packed: np.ndarray, units: int, depth: int, pack=pack_rows) -> np.ndarray:
+    """``pack_rows`` (or ``pack``) undone."""
+    index = pack(np.arange(units * depth).reshape(units, depth))
     w = np.empty(units * depth, packed.dtype)
     w[index] = packed
     return w.reshape(units, depth)
+
+
+def pack_rows16(w: np.ndarray) -> np.ndarray:
+    """The MVE kernel's weight layout (fully_connected_mve.h): blocks of 4 rows, within a block the
+    4 rows' bytes 16 columns at a time, then each row's last depth % 16 bytes; the last rows as
+    they are."""
+    units, depth = w.shape
+    u4, d16 = units & ~3, depth & ~15
+    parts = []
+    for u in range(0, u4, 4):
+        block = w[u : u + 4]
+        parts.append(block[:, :d16].reshape(4, d16 // 16, 16).transpose(1, 0, 2).reshape(-1))
+        parts.append(block[:, d16:].reshape(-1))
+    parts.append(w[u4:].reshape(-1))
+    return np.concatenate(parts).astype(w.dtype)
+
+
+def mve_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str, np.ndarray], ...]:
+    """The portable kernel's constants laid out for the MVE kernel: weights packed by
+    ``pack_rows16``, the input zero point folded into the bias."""
+    w = consts["weights"]
+    bias = (consts["bias"].astype(np.int64) - in_zp * w.astype(np.int64).sum(axis=1)).astype(np.int32)
+    return ("weights", pack_rows16(w)), ("bias", bias), ("mult", consts["mult"]), ("shift", consts["shift"])
 
 
 def dsp_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str, np.ndarray], ...]:
@@ -119,8 +170,8 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
             acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
     mult, shift = (a.astype(np.int64) for a in requant)
-    if k.fn == "en_fully_connected_s8_dsp":  # raw inputs, the zero point in the bias, packed weights
-        w = unpack_rows(w, p["units"], p["depth"])
+    if k.fn in ("en_fully_connected_s8_dsp", "en_fully_connected_s8_mve"):  # raw inputs, zp in the bias
+        w = unpack_rows(w, p["units"], p["depth"], pack_rows16 if k.fn.endswith("_mve") else pack_rows)
         acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)
         return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]

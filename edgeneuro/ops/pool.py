@@ -3,6 +3,9 @@
 Spec (TFLM ``reference_integer_ops::AveragePool`` / ``MaxPool``): the window is clipped to the
 input (padding taps are not counted); average = ``(sum +- count/2) / count`` rounded half away
 from zero with C's truncating division; then the fused-activation clamp.
+
+Variants (same bits): ``dsp`` (pool_dsp.c, four channels per word) and ``mve`` (pool_mve.c,
+Helium: 16 channels per vector, VMAX; the average's sums in int16 lanes).
 """
 
 from __future__ import annotations
@@ -47,11 +50,11 @@ def lower(op: Op, g: Graph) -> Kernel:
     else:
         act_min, act_max = activation_range(activation(op), y.scale, y.zero_point)
     kind = ("max" if op.kind == "MAX_POOL_2D" else "avg") + ("_pool2d_f32" if is_float else "_pool2d_s8")
-    dsp = op.attrs.get("variant") == "dsp"
+    v = op.attrs.get("variant")  # "dsp", "mve" or None
     return Kernel(
         op=op,
-        fn=f"en_{kind}" + ("_dsp" if dsp else ""),
-        c_file="pool_dsp" if dsp else None,
+        fn=f"en_{kind}" + (f"_{v}" if v else ""),
+        c_file=f"pool_{v}" if v else None,
         params=dict(
             batches=n,
             in_h=ih,
@@ -75,18 +78,19 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
-    """``dsp`` (pool_dsp.c: four channels per word) for int8 pools on cores with SIMD32; an average
-    only over windows of at most 255 values, whose sums fit the halfwords it adds in."""
+    """For int8 pools: ``mve`` (pool_mve.c: 16 channels per vector) on cores with Helium, else
+    ``dsp`` (pool_dsp.c: four channels per word) on cores with SIMD32; an average only over windows
+    of at most 255 values, whose sums fit the int16 lanes or halfwords they add in."""
     x = g.t(op.inputs[0])
-    if "dsp" not in features or x.dtype != "int8" or len(x.shape) != 4:
+    if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or len(x.shape) != 4:
         return None
     if op.kind == "AVERAGE_POOL_2D" and op.attrs["filter_height"] * op.attrs["filter_width"] > 255:
         return None
-    return "dsp"
+    return "mve" if "mve" in features else "dsp"
 
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
-    """The DSP variants compute the same as the portable kernels."""
+    """The DSP and MVE variants compute the same as the portable kernels."""
     p = k.params
     n, oh, ow, c = p["batches"], p["out_h"], p["out_w"], p["channels"]
     if k.fn.endswith("_f32"):

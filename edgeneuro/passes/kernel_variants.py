@@ -8,7 +8,10 @@ every variant computes the same bits (tests/opcheck.py checks every operator cas
 
 A variant must not cost RAM: the pass plans the arena with the variants and with the portable
 kernels, and while the variants' arena is larger it gives up the variant with the most scratch
-memory among those alive at the arena's peak (its op records why in ``attrs["variant_dropped"]``)."""
+memory among those alive at the arena's peak (its op records why in ``attrs["variant_dropped"]``).
+A module may name a variant to try instead, e.g. one without scratch memory
+(``variant_fallback(op, graph, variant) -> str | None``; conv2d.py: ``dsp`` -> ``dsp_noscratch``);
+without one, or once the op has tried it, the op takes the portable kernel."""
 
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ from edgeneuro.plan import plan_memory
 def _chooser(kind: str):
     module = ops.MODULES.get(kind)
     return getattr(module, "variant", None) if module is not None else None
+
+
+def _fallback(kind: str):
+    module = ops.MODULES.get(kind)
+    return getattr(module, "variant_fallback", None) if module is not None else None
 
 
 def applies(graph: Graph, options: CompileOptions) -> bool:
@@ -47,6 +55,7 @@ def _plan(graph: Graph):
 
 def _within_portable_arena(portable: Graph, graph: Graph) -> Graph:
     _, limit = _plan(portable)
+    tried: dict[int, set[str]] = {}  # step -> the variants given up there
     while True:
         kernels, plan = _plan(graph)
         if plan.arena_bytes <= limit.arena_bytes:
@@ -61,7 +70,15 @@ def _within_portable_arena(portable: Graph, graph: Graph) -> Graph:
         why = (f"its {kernels[step].scratch:,} B of scratch would grow the arena from {limit.arena_bytes:,} to "
                f"{plan.arena_bytes:,} B")  # fmt: skip
         attrs = {a: v for a, v in op.attrs.items() if a != "variant"}
-        attrs["variant_dropped"] = {"variant": op.attrs["variant"], "why": why}
+        record = {"variant": op.attrs["variant"], "why": why}
+        if "variant_dropped" in op.attrs:  # a fallback dropped in turn
+            record["earlier"] = op.attrs["variant_dropped"]
+        tried.setdefault(step, set()).add(op.attrs["variant"])
+        fallback = _fallback(op.kind)
+        instead = fallback(op, graph, op.attrs["variant"]) if fallback else None
+        if instead is not None and instead not in tried[step]:
+            attrs["variant"] = record["instead"] = instead
+        attrs["variant_dropped"] = record
         ops_ = list(graph.ops)
         ops_[step] = dataclasses.replace(op, attrs=attrs)
         graph = dataclasses.replace(graph, ops=tuple(ops_))

@@ -352,3 +352,295 @@ void en_conv2d_s8_dsp(const en_conv2d_s8_dsp_params *p, const int8_t *input, con
         pair(p, col, groups, s, output + i * out_c, output + j * out_c);
     }
 }
+
+/* ---- en_conv2d_s8_dsp_direct: in_c % 4 == 0, no working memory of its own ----
+ *
+ * The same stream and the same pairs of output pixels and channels. While the output has room to
+ * spare, a pair's columns are gathered as above, into the output's last 16 * groups bytes (8-byte
+ * aligned): the pairs before write only below them, and the pairs after, which write over them,
+ * read the input in place instead. There, each pixel's 4 column elements are one LDR from the input
+ * where they lie (in_c % 4 == 0 keeps a word inside one tap, word-aligned), widened in registers
+ * (two SXTB16) for the step's 2 channels, whose 4 weights are widened once for both pixels: a step
+ * is 3 loads, 8 SXTB16 and 8 SMLAD for 16 MACs. A tap in the padding reads the word of 4 in_zp
+ * bytes (`zz`) instead, which the folded bias cancels, as in the gathered columns. */
+
+/* Where a pixel's window lies in the input. */
+typedef struct {
+    const int8_t *image;
+    const int8_t *at; /* the bytes of tap (0, 0): (y0, x0) of the image, possibly outside it */
+    int32_t y0, x0;
+    int cols; /* every filter column inside the image */
+} en_window;
+
+static inline en_window en_window_of(const en_conv2d_s8_dsp_params *p, const int8_t *input, int32_t b, int32_t oy,
+                                     int32_t ox)
+{
+    en_window w;
+    w.y0 = oy * p->stride_h - p->pad_h;
+    w.x0 = ox * p->stride_w - p->pad_w;
+    w.image = input + b * p->in_h * p->in_w * p->in_c;
+    w.at = w.image + (w.y0 * p->in_w + w.x0) * p->in_c;
+    w.cols = w.x0 >= 0 && w.x0 + (p->k_w - 1) * p->dil_w < p->in_w;
+    return w;
+}
+
+/* The sums of a channel pair (or of the last channel of an odd count: a0, b0) for pixels A and B,
+ * and where the pair's weights continue in the stream. */
+typedef struct {
+    int32_t a0, a1, b0, b1;
+    const uint32_t *s;
+} en_sums;
+
+/* n words of each pixel, from xa and xb advancing by sa and sb bytes (4, or 0 where a pixel's tap
+ * lies in the padding and the pointer is at its zz word), by one or two channels' weights. */
+static void en_words(const int8_t *xa, int32_t sa, const int8_t *xb, int32_t sb, int32_t n, en_sums *c, int two)
+{
+    const uint32_t *s = c->s;
+    int32_t a0 = c->a0, a1 = c->a1, b0 = c->b0, b1 = c->b1;
+    for (; n > 0; --n, xa += sa, xb += sb) {
+        const uint32_t va = en_read_s8x4(xa), vb = en_read_s8x4(xb);
+        const uint32_t ea = en_sxtb16(va), oa = en_sxtb16_ror8(va), eb = en_sxtb16(vb), ob = en_sxtb16_ror8(vb);
+        const uint32_t w0 = *s++, we0 = en_sxtb16(w0), wo0 = en_sxtb16_ror8(w0);
+        a0 = en_smlad(oa, wo0, en_smlad(ea, we0, a0));
+        b0 = en_smlad(ob, wo0, en_smlad(eb, we0, b0));
+        if (two) {
+            const uint32_t w1 = *s++, we1 = en_sxtb16(w1), wo1 = en_sxtb16_ror8(w1);
+            a1 = en_smlad(oa, wo1, en_smlad(ea, we1, a1));
+            b1 = en_smlad(ob, wo1, en_smlad(eb, we1, b1));
+        }
+    }
+    c->a0 = a0, c->a1 = a1, c->b0 = b0, c->b1 = b1, c->s = s;
+}
+
+/* n words of padding in both windows: in_zp (zz2: in two halfwords) times the weights, once for
+ * both pixels, added modulo 2^32 as SMLAD adds. */
+static void en_pad(int32_t n, uint32_t zz2, en_sums *c, int two)
+{
+    const uint32_t *s = c->s;
+    uint32_t t0 = 0, t1 = 0;
+    for (; n > 0; --n) {
+        const uint32_t w0 = *s++;
+        t0 = (uint32_t)en_smlad(zz2, en_sxtb16_ror8(w0), en_smlad(zz2, en_sxtb16(w0), (int32_t)t0));
+        if (two) {
+            const uint32_t w1 = *s++;
+            t1 = (uint32_t)en_smlad(zz2, en_sxtb16_ror8(w1), en_smlad(zz2, en_sxtb16(w1), (int32_t)t1));
+        }
+    }
+    c->a0 = (int32_t)((uint32_t)c->a0 + t0), c->b0 = (int32_t)((uint32_t)c->b0 + t0);
+    c->a1 = (int32_t)((uint32_t)c->a1 + t1), c->b1 = (int32_t)((uint32_t)c->b1 + t1);
+    c->s = s;
+}
+
+/* n words of each pixel from xa and xb (a run of input inside the image) by the channel pair. */
+static void en_run2(const int8_t *xa, const int8_t *xb, int32_t n, en_sums *c)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    /* In assembly, so that the loop keeps its 13 values in registers (gcc spills its counter):
+     * per word 3 loads, 8 SXTB16 and 8 SMLAD; two words an iteration, which ends when xa reaches
+     * `end` (read from the stack into a free register, not kept in one). It reads the input and
+     * the stream, which nothing writes while the kernel runs; the "memory" clobber keeps every
+     * other access on its side of it all the same. */
+#define EN_RUN2_WORD                       \
+    "ldrd %[w0], %[w1], [%[s]], #8\n\t"    \
+    "ldr %[e], [%[xa]], #4\n\t"            \
+    "sxtb16 %[w2], %[w0], ror #8\n\t"      \
+    "sxtb16 %[w0], %[w0]\n\t"              \
+    "sxtb16 %[w3], %[w1], ror #8\n\t"      \
+    "sxtb16 %[w1], %[w1]\n\t"              \
+    "sxtb16 %[o], %[e], ror #8\n\t"        \
+    "sxtb16 %[e], %[e]\n\t"                \
+    "smlad %[a0], %[e], %[w0], %[a0]\n\t"  \
+    "smlad %[a1], %[e], %[w1], %[a1]\n\t"  \
+    "smlad %[a0], %[o], %[w2], %[a0]\n\t"  \
+    "smlad %[a1], %[o], %[w3], %[a1]\n\t"  \
+    "ldr %[e], [%[xb]], #4\n\t"            \
+    "sxtb16 %[o], %[e], ror #8\n\t"        \
+    "sxtb16 %[e], %[e]\n\t"                \
+    "smlad %[b0], %[e], %[w0], %[b0]\n\t"  \
+    "smlad %[b1], %[e], %[w1], %[b1]\n\t"  \
+    "smlad %[b0], %[o], %[w2], %[b0]\n\t"  \
+    "smlad %[b1], %[o], %[w3], %[b1]\n\t"
+#define EN_RUN2_OPERANDS                                                                                  \
+    [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xa] "+r"(xa), [xb] "+r"(xb), [s] "+r"(s), \
+        [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [e] "=&r"(e), [o] "=&r"(o)
+    int32_t a0 = c->a0, a1 = c->a1, b0 = c->b0, b1 = c->b1;
+    const uint32_t *s = c->s;
+    uint32_t w0, w1, w2, w3, e, o;
+    if (n & 1) {
+        __asm__ volatile(EN_RUN2_WORD : EN_RUN2_OPERANDS : : "memory");
+    }
+    if (n >> 1) {
+        const int8_t *const end = xa + 8 * (n >> 1);
+        __asm__ volatile("1:\n\t" EN_RUN2_WORD EN_RUN2_WORD "ldr %[e], %[end]\n\t"
+                         "cmp %[xa], %[e]\n\t"
+                         "bne 1b"
+                         : EN_RUN2_OPERANDS
+                         : [end] "m"(end)
+                         : "cc", "memory");
+    }
+#undef EN_RUN2_WORD
+#undef EN_RUN2_OPERANDS
+    c->a0 = a0, c->a1 = a1, c->b0 = b0, c->b1 = b1, c->s = s;
+#else
+    en_words(xa, 4, xb, 4, n, c, 1);
+#endif
+}
+
+/* A run inside both windows. */
+static inline void en_run(const int8_t *xa, const int8_t *xb, int32_t n, en_sums *c, int two)
+{
+    if (two) {
+        en_run2(xa, xb, n, c);
+    } else {
+        en_words(xa, 4, xb, 4, n, c, 0);
+    }
+}
+
+/* The sums of the pair's windows, filter row by filter row: a row inside both windows (and the
+ * image) in runs, one per row when dil_w == 1, else one per tap; a row in the padding of both as
+ * in_zp times its weights; the others tap by tap, a tap in the padding of one window reading
+ * zz there. */
+static void en_windows(const en_conv2d_s8_dsp_params *p, const en_window *A, const en_window *B, en_sums *c, int two)
+{
+    const int32_t in_c = p->in_c, groups = in_c >> 2, row_bytes = p->in_w * in_c, tap_step = p->dil_w * in_c;
+    const uint32_t zz = ((uint32_t)p->in_zp & 0xFFu) * 0x01010101u, zz2 = ((uint32_t)p->in_zp & 0xFFFFu) * 0x10001u;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t dy = ky * p->dil_h, row = dy * row_bytes;
+        const int ya = (uint32_t)(A->y0 + dy) < (uint32_t)p->in_h, yb = (uint32_t)(B->y0 + dy) < (uint32_t)p->in_h;
+        if (ya && yb && A->cols && B->cols) {
+            if (p->dil_w == 1) {
+                en_run(A->at + row, B->at + row, p->k_w * groups, c, two);
+            } else {
+                for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                    en_run(A->at + row + kx * tap_step, B->at + row + kx * tap_step, groups, c, two);
+                }
+            }
+        } else if (!ya && !yb) {
+            en_pad(p->k_w * groups, zz2, c, two);
+        } else {
+            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                const int32_t dx = kx * p->dil_w, off = row + dx * in_c;
+                const int in_a = ya && (uint32_t)(A->x0 + dx) < (uint32_t)p->in_w;
+                const int in_b = yb && (uint32_t)(B->x0 + dx) < (uint32_t)p->in_w;
+                if (in_a && in_b) {
+                    en_run(A->at + off, B->at + off, groups, c, two);
+                } else {
+                    en_words(in_a ? A->at + off : (const int8_t *)&zz, in_a ? 4 : 0,
+                             in_b ? B->at + off : (const int8_t *)&zz, in_b ? 4 : 0, groups, c, two);
+                }
+            }
+        }
+    }
+}
+
+/* All output channels of the pixels A and B (B == A for an odd last pixel) from the input in
+ * place: A's outputs to out_a, B's to out_b. A 1 x k_w window inside the image with dil_w == 1
+ * (1x1, Conv1D) is one run. */
+static inline __attribute__((always_inline)) void en_direct_pair(const en_conv2d_s8_dsp_params *p,
+                                                                 const en_window *A, const en_window *B,
+                                                                 const uint32_t *s, int8_t *out_a, int8_t *out_b,
+                                                                 const int mode)
+{
+    const int one_run = p->k_h == 1 && p->dil_w == 1 && A->cols && B->cols && (uint32_t)A->y0 < (uint32_t)p->in_h &&
+                        (uint32_t)B->y0 < (uint32_t)p->in_h;
+    const int32_t run = p->k_w * (p->in_c >> 2);
+    for (int32_t n = p->out_c >> 1; n > 0; --n) {
+        en_sums c;
+        c.a0 = c.b0 = (int32_t)s[0];
+        c.a1 = c.b1 = (int32_t)s[1];
+        c.s = s + 2;
+        if (one_run) {
+            en_run2(A->at, B->at, run, &c);
+        } else {
+            en_windows(p, A, B, &c, 1);
+        }
+        s = c.s; /* then mult, mult', offset, offset', right, right' */
+        en_store2(p, out_a, out_b, c.a0, c.b0, (int32_t)s[0], (int32_t)s[2], (int32_t)s[4], mode);
+        en_store2(p, out_a + 1, out_b + 1, c.a1, c.b1, (int32_t)s[1], (int32_t)s[3], (int32_t)s[5], mode);
+        s += 6;
+        out_a += 2;
+        out_b += 2;
+    }
+    if (p->out_c & 1) { /* bias, the words, mult, offset, right */
+        en_sums c = {(int32_t)s[0], 0, (int32_t)s[0], 0, s + 1};
+        en_windows(p, A, B, &c, 0);
+        en_store2(p, out_a, out_b, c.a0, c.b0, (int32_t)c.s[0], (int32_t)c.s[1], (int32_t)c.s[2], mode);
+    }
+}
+
+/* en_direct_pair specialized by requantization, one copy each. */
+typedef void en_direct_fn(const en_conv2d_s8_dsp_params *p, const en_window *A, const en_window *B,
+                          const uint32_t *s, int8_t *out_a, int8_t *out_b);
+
+static void en_direct_exact(const en_conv2d_s8_dsp_params *p, const en_window *A, const en_window *B,
+                            const uint32_t *s, int8_t *out_a, int8_t *out_b)
+{
+    en_direct_pair(p, A, B, s, out_a, out_b, EN_EXACT);
+}
+
+static void en_direct_fast_clamp(const en_conv2d_s8_dsp_params *p, const en_window *A, const en_window *B,
+                                 const uint32_t *s, int8_t *out_a, int8_t *out_b)
+{
+    en_direct_pair(p, A, B, s, out_a, out_b, EN_FAST_CLAMP);
+}
+
+static void en_direct_fast(const en_conv2d_s8_dsp_params *p, const en_window *A, const en_window *B,
+                           const uint32_t *s, int8_t *out_a, int8_t *out_b)
+{
+    en_direct_pair(p, A, B, s, out_a, out_b, EN_FAST);
+}
+
+void en_conv2d_s8_dsp_direct(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input, const int32_t *packed,
+                             int8_t *output)
+{
+    const int fast = p->fast, full = p->act_min == -128 && p->act_max == 127;
+    en_pair_fn *const pair = !fast ? en_pair_exact : full ? en_pair_fast : en_pair_fast_clamp;
+    en_direct_fn *const direct = !fast ? en_direct_exact : full ? en_direct_fast : en_direct_fast_clamp;
+    const int32_t in_c = p->in_c, out_c = p->out_c, groups = (p->k_h * p->k_w * in_c) >> 2;
+    const int32_t pixels = p->batches * p->out_h * p->out_w;
+    const uint32_t col_bytes = 16u * (uint32_t)groups, out_bytes = (uint32_t)(pixels * out_c);
+    /* The gathered columns' place: the output's last col_bytes, 8-byte aligned, and the pairs that
+     * write only below it (`staged` pixels; the spec's dsp_staged). */
+    const uintptr_t at = ((uintptr_t)output + out_bytes - col_bytes) & ~(uintptr_t)7;
+    uint32_t *col = (uint32_t *)at;
+    const int32_t staged =
+        out_bytes >= col_bytes + 8u ? (int32_t)((at - (uintptr_t)output) / (uint32_t)out_c) & ~1 : 0;
+    const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+                          p->pad_w == 0;
+    const uint32_t *s = (const uint32_t *)(const void *)packed;
+    int32_t i = 0;
+    if (pointwise) { /* a pixel's column is its in_c input bytes */
+        for (; i + 2 <= staged; i += 2) {
+            en_widen(col, input + i * in_c, groups);
+            en_widen(col + 1, input + (i + 1) * in_c, groups);
+            pair(p, col, groups, s, output + i * out_c, output + (i + 1) * out_c);
+        }
+    }
+    const int32_t per_image = p->out_h * p->out_w;
+    int32_t b = i / per_image, oy = (i - b * per_image) / p->out_w, ox = i - b * per_image - oy * p->out_w;
+    for (; i < pixels; i += 2) {
+        const int32_t j = i + 1 < pixels ? i + 1 : i; /* an odd last pixel is paired with itself */
+        en_window w[2];
+        for (int32_t slot = 0; slot < 2; ++slot) {
+            w[slot] = en_window_of(p, input, b, oy, ox);
+            if (slot == 0 && j == i) {
+                w[1] = w[0];
+                break;
+            }
+            if (++ox == p->out_w) {
+                ox = 0;
+                if (++oy == p->out_h) {
+                    oy = 0;
+                    ++b;
+                }
+            }
+        }
+        if (i + 2 <= staged) { /* then j == i + 1 */
+            en_gather_words(p, w[0].image, w[0].y0, w[0].x0, col);
+            en_gather_words(p, w[1].image, w[1].y0, w[1].x0, col + 1);
+            pair(p, col, groups, s, output + i * out_c, output + j * out_c);
+        } else {
+            direct(p, &w[0], &w[1], s, output + i * out_c, output + j * out_c);
+        }
+    }
+}

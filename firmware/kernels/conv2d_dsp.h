@@ -30,4 +30,14 @@ typedef struct {
 void en_conv2d_s8_dsp(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
                       int8_t *scratch);
 
+/* The same bits without working memory of its own, for in_c % 4 == 0 (the input word-aligned, as
+ * the arena's buffers are); same parameters and stream. While the output has room to spare it
+ * gathers a pixel pair's columns (16 * depth4 / 4 bytes) into the output's own last bytes, which
+ * it writes last; the pairs that write over them read each pixel's column from the input in
+ * place. The output must not overlap the input. */
+typedef en_conv2d_s8_dsp_params en_conv2d_s8_dsp_direct_params;
+
+void en_conv2d_s8_dsp_direct(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input, const int32_t *packed,
+                             int8_t *output);
+
 #endif

@@ -13,7 +13,12 @@
  * (x + 2^(e-1) - (x < 0)) >> e, where x < 0 can be read as acc < 0 (m > 0: x has acc's sign or
  * is 0, and then both give 0 for e >= 1); SMMLAR adds rc = 2^(e-1) + out_zp * 2^e, so the output
  * zero point comes out of the same shift. Layers where some channel has e < 1 or rc out of range
- * (the compiler decides: params.fast) take the portable en_requant on acc. */
+ * (the compiler decides: params.fast) take the portable en_requant on acc.
+ *
+ * In place: the ring is the only thing the window taps read, and the rows of output row oy's
+ * window enter it before that row is computed, so the output may be the input's own bytes where
+ * every input row enters the ring no later than the output row over it is written (same shapes;
+ * stride 1 SAME among others: dsp_inplace in the spec decides, and declares Kernel.inplace). */
 #include "depthwise_conv2d_dsp.h"
 
 #include <string.h>
@@ -28,8 +33,15 @@ typedef en_depthwise_conv2d_s8_dsp_params en_dw_params;
  * 64-bit loads on Cortex-M). OFF: a literal, a multiple of 4 in [-1020, 1020]. The asm names no
  * memory: it is volatile, so it stays in its place in the loop, and it reads only memory written
  * before the function that uses it was called (the ring and the constants, in the noinline
- * en_dw_row3x3 functions) or never written (the input, in en_dw_fill). */
+ * en_dw_row3x3 functions). */
 #define EN_DW_LDRD(lo, hi, base, OFF) __asm__ volatile("ldrd %0, %1, [%2, #" #OFF "]" : "=r"(lo), "=r"(hi) : "r"(base))
+/* The same at `in`, offset 0, naming the 8 bytes it reads: the input, which an output written in
+ * place overwrites later in the same call. */
+#define EN_DW_LDRD_IN(lo, hi, in) \
+    __asm__ volatile("ldrd %0, %1, [%2]" : "=r"(lo), "=r"(hi) : "r"(in), "m"(*(const en_u32x2 *)(const void *)(in)))
+/* No memory access moves across it: the ring rows read from the input stay before the output
+ * written after. */
+#define EN_DW_BARRIER() __asm__ volatile("" ::: "memory")
 /* The same at base, then base += STEP bytes (post-indexed). */
 #define EN_DW_LDRD_POST(lo, hi, base, STEP) \
     __asm__ volatile("ldrd %0, %1, [%2], #" #STEP : "=r"(lo), "=r"(hi), "+r"(base))
@@ -59,6 +71,8 @@ static inline uint32_t en_dw_pack4(int32_t y0, int32_t y1, int32_t y2, int32_t y
         EN_DW_LDRD(lo, hi, base, 0);                                             \
         (base) = (const uint32_t *)(const void *)((const uint8_t *)(base) + (STEP)); \
     } while (0)
+#define EN_DW_LDRD_IN(lo, hi, in) EN_DW_LDRD(lo, hi, in, 0)
+#define EN_DW_BARRIER() ((void)0) /* plain C orders the accesses itself */
 #define EN_DW_STRD_POST(lo, hi, base) \
     do {                              \
         (base)[0] = (lo);             \
@@ -112,7 +126,7 @@ static void en_dw_fill(const en_dw_params *p, uint32_t *slot, const int8_t *row)
             const int8_t *in = row + 4 * g;
             for (int32_t i = mid; i > 0; --i, in += c) {
                 uint32_t x0, x1;
-                EN_DW_LDRD(x0, x1, in, 0);
+                EN_DW_LDRD_IN(x0, x1, in);
                 EN_DW_STRD_POST(en_sxtb16(x0), en_sxtb16_ror8(x0), s0);
                 EN_DW_STRD_POST(en_sxtb16(x1), en_sxtb16_ror8(x1), s1);
             }
@@ -281,6 +295,7 @@ void en_depthwise_conv2d_s8_dsp(const en_depthwise_conv2d_s8_dsp_params *p, cons
                 const int8_t *row = next >= 0 && next < p->in_h ? in + next * p->in_w * c : NULL;
                 en_dw_fill(p, ring + ((next + p->pad_h) % rows) * slot, row);
             }
+            EN_DW_BARRIER(); /* in place: this output row's input row is in the ring */
             const int32_t s0 = (top + p->pad_h) % rows;
             int8_t *out = output + (b * p->out_h + oy) * p->out_w * c;
             if (three) {

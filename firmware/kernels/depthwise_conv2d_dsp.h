@@ -24,7 +24,10 @@ typedef struct {
  *   (mult, rc)[4]: the multiplier and, when fast, rc = 2^(e-1) + out_zp * 2^e;
  *   e[4]: minus the shift (fast: 1..31).
  * scratch: ring_rows * groups * row_w * 8 bytes, 8-byte aligned: input rows sign-extended to int16
- * pairs, the padding filled with in_zp. */
+ * pairs, the padding filled with in_zp.
+ * output may be input itself (the same bytes) where every input row enters the ring before the
+ * output row over it is written: same shapes, as with stride 1 SAME (dsp_inplace in
+ * edgeneuro/ops/depthwise_conv2d.py); otherwise the two must not overlap. */
 void en_depthwise_conv2d_s8_dsp(const en_depthwise_conv2d_s8_dsp_params *p, const int8_t *input,
                                 const int32_t *consts, int8_t *output, int8_t *scratch);
 
