@@ -25,6 +25,14 @@ settings.register_profile("explore", deadline=None, print_blob=True)
 settings.register_profile("ci", deadline=None, print_blob=True, derandomize=True)
 settings.register_profile("quick", deadline=None, max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "explore"))
+# The kernel-variant property tests build C for every example: CI runs 40 % of their examples,
+# a developer all of them; EDGENEURO_EXAMPLES=3 runs three times as many (a longer search).
+EXAMPLES_SCALE = float(os.environ.get("EDGENEURO_EXAMPLES", "0.4" if os.environ.get("CI") else "1"))
+
+
+def examples(n: int) -> int:
+    """``n`` hypothesis examples, scaled by EDGENEURO_EXAMPLES (see above), at least 5."""
+    return max(5, round(n * EXAMPLES_SCALE))
 
 
 def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MLPERF, forced_variant
+from conftest import MLPERF, examples, forced_variant
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from opcheck import log_uniform, samples
@@ -78,7 +78,7 @@ def conv_case(draw):
 
 
 @given(conv_case())
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 def test_dsp_kernel_equals_portable(case):
     model, xs = case
     with tempfile.TemporaryDirectory() as d:
@@ -139,7 +139,7 @@ def noscratch_case(draw):
 
 
 @given(noscratch_case())
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 def test_noscratch_form_equals_portable(case):
     model, xs = case
     with tempfile.TemporaryDirectory() as d:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MLPERF, forced_variant
+from conftest import MLPERF, examples, forced_variant
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from opcheck import log_uniform, samples
@@ -120,7 +120,7 @@ def check_dsp(model: bytes, x: np.ndarray, host_c: bool = True) -> compiler.Prep
 
 
 @given(dsp_case())
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 def test_dsp_kernel_is_bit_exact(case):
     check_dsp(*case)
 
@@ -140,7 +140,7 @@ def inplace_case(draw):
 
 
 @given(inplace_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_dsp_kernel_in_place(case):
     """Every stride-1 SAME layer is in place (its output in its input's bytes), and bit-exact."""
     dsp = check_dsp(*case)

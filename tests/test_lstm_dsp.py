@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED, forced_variant, tflm_run
+from conftest import SHARED, examples, forced_variant, tflm_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ops_lstm import lstm_model
@@ -54,7 +54,7 @@ def lstm_case(draw):
 
 
 @given(lstm_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_lstm_dsp_bitexact(case):
     model, x = case
     with tempfile.TemporaryDirectory() as d:

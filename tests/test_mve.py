@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MLPERF
+from conftest import MLPERF, examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from opcheck import log_uniform, samples
@@ -133,7 +133,7 @@ def fc_case(draw):
 
 
 @given(fc_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_fully_connected_mve(case):
     check_mve(*case, "en_fully_connected_s8_mve", "fully_connected_mve")
 
@@ -193,7 +193,7 @@ def dw_case(draw):
 
 
 @given(dw_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_depthwise_mve(case):
     check_mve(*case, *DW)
 
@@ -265,7 +265,7 @@ def pool_case(draw):
 
 
 @given(pool_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_pool_mve(case):
     (model, x), kind = case
     fn = "en_max_pool2d_s8_mve" if kind == "MAX_POOL_2D" else "en_avg_pool2d_s8_mve"
@@ -330,7 +330,7 @@ def conv_case(draw):
 
 
 @given(conv_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_conv2d_mve(case):
     """The ``mve`` variant, gathering the columns or reading them in place as conv2d.mve_direct
     decides (1x1 windows: always in place)."""
@@ -343,7 +343,7 @@ def test_conv2d_mve(case):
 
 
 @given(conv_case())
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 def test_conv2d_mve_direct(case):
     """The fallback without working memory (the pass takes it where the gathered columns would grow
     the arena): every window read in place, the border through zero-point lanes."""
