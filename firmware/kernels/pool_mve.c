@@ -8,29 +8,6 @@
 #include "en_fixedpoint.h"
 #include "en_mve.h"
 
-/* For each output pixel: `in` at the window's top-left corner inside the input, its clipped
- * rows kh and columns kw, and `out` at the pixel's output; the body (the macro's arguments) then
- * runs with them. */
-#define EN_POOL_EACH_WINDOW(...)                                                                \
-    do {                                                                                        \
-        int8_t *out = output;                                                                   \
-        for (int32_t b = 0; b < p->batches; ++b) {                                              \
-            for (int32_t oy = 0; oy < p->out_h; ++oy) {                                         \
-                const int32_t y0 = oy * p->stride_h - p->pad_h;                                 \
-                const int32_t ky0 = y0 < 0 ? -y0 : 0;                                           \
-                const int32_t ky1 = p->in_h - y0 < p->k_h ? p->in_h - y0 : p->k_h;              \
-                for (int32_t ox = 0; ox < p->out_w; ++ox, out += c) {                           \
-                    const int32_t x0 = ox * p->stride_w - p->pad_w;                             \
-                    const int32_t kx0 = x0 < 0 ? -x0 : 0;                                       \
-                    const int32_t kx1 = p->in_w - x0 < p->k_w ? p->in_w - x0 : p->k_w;          \
-                    const int32_t kh = ky1 - ky0, kw = kx1 - kx0;                               \
-                    const int8_t *in = input + ((b * p->in_h + y0 + ky0) * p->in_w + x0 + kx0) * c; \
-                    __VA_ARGS__                                                                 \
-                }                                                                               \
-            }                                                                                   \
-        }                                                                                       \
-    } while (0)
-
 void en_max_pool2d_s8_mve(const en_max_pool2d_s8_mve_params *p, const int8_t *input, int8_t *output)
 {
     const int32_t c = p->channels, c16 = c & ~15, row = p->in_w * c;
