@@ -12,7 +12,9 @@ of a faster kernel for a core with ``features`` (``dsp``, ``mve``) when the op's
 None. The pass edgeneuro/passes/kernel_variants.py stores the choice in ``op.attrs["variant"]``;
 ``lower`` then returns that kernel (its C function in ``<C_FILE>_<variant>.c``, named by
 ``Kernel.c_file``) with constants laid out for it, and ``reference`` computes it from those
-constants. The portable kernel stays the spec: each variant must give the same bits.
+constants. The portable kernel stays the spec: each variant must give the same bits. An optional
+``variant_fallback(op, graph, variant) -> str | None`` names the variant to try when the chosen
+one's scratch memory would grow the arena (e.g. a form that reads its input in place).
 
 Traits. What the passes need to know about a kind beyond lowering it is an attribute of its module,
 queried with ``trait(kind, NAME)`` and ``kinds_with(NAME)``, never a list of kind names kept elsewhere.
