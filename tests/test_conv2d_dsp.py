@@ -199,8 +199,6 @@ def test_pass_falls_back_to_the_form_without_scratch():
     8,000 B activations fill it), so the kernel-variants pass gives it up for the form without,
     and records why; the first layer (in_c 1) keeps its scratch, which fits."""
     model = MLPERF / "kws_ref_model.tflite"
-    if not model.exists():
-        pytest.skip(f"{model} is not here")
     prepared = load(model, DSP)
     assert prepared.plan.arena_bytes == load(model).plan.arena_bytes == 16_000
     convs = [k for k in prepared.kernels if k.op.kind == "CONV_2D"]
@@ -270,8 +268,6 @@ def test_kws_on_qemu_with_dsp_kernels(tmp_path):
     whose 256 B of scratch memory would grow it, take the form without, still near 1.2
     instructions per MAC (a loose bound: TFLM with CMSIS-NN takes 2.09)."""
     model = MLPERF / "kws_ref_model.tflite"
-    if not model.exists():
-        pytest.skip(f"{model} is not here")
     prepared = load(model, DSP)
     assert prepared.plan.arena_bytes == load(model).plan.arena_bytes
     convs = [k for k in prepared.kernels if k.op.kind == "CONV_2D"]
@@ -299,8 +295,6 @@ def test_models_on_qemu_within_the_portable_arena(model, tmp_path):
     """With the board's kernel variants each model gives TFLM's stored output on QEMU in no more
     arena than with the portable kernels, every convolution on a DSP kernel (the ones whose scratch
     would grow the arena on the form without)."""
-    if not model.exists():
-        pytest.skip(f"{model} is not here")
     portable, prepared = load(model), load(model, DSP)
     assert prepared.plan.arena_bytes <= portable.plan.arena_bytes
     assert all(k.fn.startswith("en_conv2d_s8_dsp") for k in prepared.kernels if k.op.kind == "CONV_2D")

@@ -215,8 +215,6 @@ def test_kws_depthwise_in_place():
     activations): every depthwise layer (stride 1 SAME) writes its output over its input, so its
     ring fits beside them, and no variant is given up."""
     model = MLPERF / "kws_ref_model.tflite"
-    if not model.exists():
-        pytest.skip(f"{model} is not here")
     portable, dsp = compiler.load(model), compiler.load(model, DSP)
     assert dsp.plan.arena_bytes == portable.plan.arena_bytes == 16_000
     dws = [(s, k) for s, k in enumerate(dsp.kernels) if k.op.kind == "DEPTHWISE_CONV_2D"]
