@@ -142,15 +142,14 @@ def check_fits(prepared: Prepared, board: Board) -> None:
         )
 
 
-def compile_model(prepared: Prepared, board: Board, out_dir: Path, check: bool = True) -> Compiled:
-    """Render ``prepared`` for ``board`` into ``out_dir`` (refused first if it does not fit, unless
-    ``check`` is False). The folder appears complete or not at all: sources are written to a
-    temporary sibling and renamed into place at the end."""
+def compile_model(prepared: Prepared, board: Board, out_dir: Path) -> Compiled:
+    """Render ``prepared`` for ``board`` into ``out_dir`` (refused first if it does not fit). The
+    folder appears complete or not at all: sources are written to a temporary sibling and renamed
+    into place at the end."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / PLAN_FILE).exists():
         raise InputError(f"{out_dir}: exists and is not an edgeneuro output folder; choose an empty or new folder")
-    if check:
-        check_fits(prepared, board)
+    check_fits(prepared, board)
     graph, plan = prepared.graph, prepared.plan
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
