@@ -52,8 +52,9 @@ def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
     return np.stack(outs)
 
 
-def reference_run(model: Path, samples: np.ndarray) -> np.ndarray:
-    p = load(model)
+def reference_run(model: Path, samples: np.ndarray, options: CompileOptions | None = None) -> np.ndarray:
+    """The numpy reference of the kernels ``options`` choose (default: the portable ones)."""
+    p = load(model, options or CompileOptions())
     return reference.run_batch(p.graph, p.kernels, samples)
 
 

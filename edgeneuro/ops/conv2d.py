@@ -302,6 +302,18 @@ def channel_fields(
     return np.array(fields, np.int64), weights, True
 
 
+def requantize_fields(acc: np.ndarray, fields: np.ndarray, p: dict) -> np.ndarray:
+    """int8 outputs from accumulators (bias included) and ``channel_fields``' mult, offset, right
+    per channel (last axis): the short form as the DSP kernels compute it (SMMLAR of 2 * acc, the
+    sign, the shift) when ``p["fast"]``, else the spec's arithmetic."""
+    mult, offset, right = (fields[:, i].astype(np.int64) for i in range(3))
+    if not p["fast"]:
+        return requantize(acc, mult, -right, p["out_zp"], p["act_min"], p["act_max"])
+    acc2 = 2 * acc
+    t = ((acc2 * mult + (1 << 31)) >> 32) + offset
+    return np.clip((t - (acc2 < 0)) >> right, p["act_min"], p["act_max"]).astype(np.int8)
+
+
 def pack_stream(w: np.ndarray, fields: np.ndarray) -> np.ndarray:
     """The DSP kernel's constants as one int32 stream (conv2d_dsp.h): per pair of output channels
     their two biases, their weights (each channel's k_h * k_w * in_c int8 weights zero-padded to a
@@ -354,13 +366,7 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.
     p = k.params
     if k.fn in ("en_conv2d_s8_dsp", "en_conv2d_s8_dsp_direct"):  # raw inputs, in_zp in the padding and folded in
         weights, fields = unpack_stream(w, (p["out_c"], p["k_h"], p["k_w"], p["in_c"]))
-        acc = _accumulate_raw(k, x, weights) + fields[:, 0]
-        mult, offset, right = fields[:, 1], fields[:, 2], fields[:, 3]
-        if not p["fast"]:
-            return requantize(acc, mult, -right, p["out_zp"], p["act_min"], p["act_max"])
-        acc2 = 2 * acc  # the short form, as the kernel computes it (SMMLAR, then the sign, then the shift)
-        t = ((acc2 * mult + (1 << 31)) >> 32) + offset
-        return np.clip((t - (acc2 < 0)) >> right, p["act_min"], p["act_max"]).astype(np.int8)
+        return requantize_fields(_accumulate_raw(k, x, weights) + fields[:, 0], fields[:, 1:], p)
     if k.fn in ("en_conv2d_s8_mve", "en_conv2d_s8_mve_direct"):  # raw inputs, in_zp folded into the bias
         weights, bias, mult, shift = _mve_unpack(k, w)
         acc = _accumulate_raw(k, x, weights) + bias

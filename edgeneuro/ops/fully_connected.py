@@ -6,8 +6,10 @@ Per-tensor multiplier: ``double(float(s_in * s_w)) / double(s_out)`` (the produc
 float32 first, as TFLite's ``GetQuantizedConvolutionMultipler`` does); per-channel:
 ``double(s_in) * double(s_w[o]) / double(s_out)``.
 
-Variants (same bits, the input zero point folded into the bias): ``dsp`` (fully_connected_dsp.c,
-SMLAD) and ``mve`` (fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows
+Variants (same bits, the input zero point folded into the bias): ``dsp`` (fully_connected_dsp.c:
+four units per step of 4 inputs, one LDM of the units' interleaved weights, SXTB16 + SMLAD in
+assembly, 1.3 instructions per MAC; the short requantization of conv2d.py ``channel_fields``
+where it is exact, with one triple for all units when they share it) and ``mve`` (fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows
 sharing each input vector, the four results requantized in one vector with VQRDMULH + VRSHL,
 en_mve.h's en_mve_requant).
 """
@@ -29,6 +31,7 @@ from edgeneuro.ops.base import (
     requantize16,
     unsupported,
 )
+from edgeneuro.ops.conv2d import channel_fields, requantize_fields
 
 KINDS = ("FULLY_CONNECTED",)
 C_FILE = "fully_connected"
@@ -58,7 +61,9 @@ def lower(op: Op, g: Graph) -> Kernel:
     c_file = None
     if op.attrs.get("variant") == "dsp":
         fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
-        consts = dsp_constants(dict(consts), params["in_zp"])
+        consts, fast, shared = dsp_constants(dict(consts), params)
+        del params["in_zp"]  # folded into the bias
+        params.update(fast=int(fast), shared=int(shared))
     elif op.attrs.get("variant") == "mve":
         fn, c_file = "en_fully_connected_s8_mve", "fully_connected_mve"
         consts = mve_constants(dict(consts), params["in_zp"])
@@ -153,12 +158,25 @@ def mve_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str,
     return ("weights", pack_rows16(w)), ("bias", bias), ("mult", consts["mult"]), ("shift", consts["shift"])
 
 
-def dsp_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str, np.ndarray], ...]:
-    """The portable kernel's constants laid out for the DSP kernel: packed weights, the input zero
-    point folded into the bias."""
+def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[str, np.ndarray], ...], bool, bool]:
+    """The portable kernel's constants laid out for the DSP kernel (fully_connected_dsp.h): packed
+    weights; the biases with the input zero point folded in, then the requantization triples
+    (mult, offset, right), one for all units where they agree (``shared``), else one per unit;
+    and whether they are the short form's (``fast``, conv2d.py ``channel_fields``)."""
     w = consts["weights"]
-    bias = (consts["bias"].astype(np.int64) - in_zp * w.astype(np.int64).sum(axis=1)).astype(np.int32)
-    return ("weights", pack_rows(w)), ("bias", bias), ("mult", consts["mult"]), ("shift", consts["shift"])
+    bias = consts["bias"].astype(np.int64) - p["in_zp"] * w.astype(np.int64).sum(axis=1)
+    fields, weights, fast = channel_fields(bias, consts["mult"], consts["shift"], w, p)
+    triples = fields[:, 1:]
+    shared = bool(np.all(triples == triples[:1]))
+    stream = np.concatenate([fields[:, 0], (triples[:1] if shared else triples).reshape(-1)]).astype(np.int32)
+    return (("weights", pack_rows(weights.astype(np.int8))), ("fields", stream)), fast, shared
+
+
+def dsp_fields(stream: np.ndarray, units: int, shared: int) -> np.ndarray:
+    """``dsp_constants``' fields read back as [units, 4]: bias, mult, offset, right."""
+    stream = stream.astype(np.int64)
+    triples = stream[units:].reshape(-1, 3)
+    return np.concatenate([stream[:units, None], np.broadcast_to(triples, (units, 3))], axis=1)
 
 
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requant: np.ndarray) -> np.ndarray:
@@ -169,9 +187,14 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
         for d in range(p["depth"]):
             acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
+    if k.fn == "en_fully_connected_s8_dsp":  # raw inputs, zp in the bias, fields (dsp_constants)
+        w = unpack_rows(w, p["units"], p["depth"])
+        fields = dsp_fields(bias, p["units"], p["shared"])
+        acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + fields[:, 0]
+        return requantize_fields(acc, fields[:, 1:], p)
     mult, shift = (a.astype(np.int64) for a in requant)
-    if k.fn in ("en_fully_connected_s8_dsp", "en_fully_connected_s8_mve"):  # raw inputs, zp in the bias
-        w = unpack_rows(w, p["units"], p["depth"], pack_rows16 if k.fn.endswith("_mve") else pack_rows)
+    if k.fn == "en_fully_connected_s8_mve":  # raw inputs, zp in the bias
+        w = unpack_rows(w, p["units"], p["depth"], pack_rows16)
         acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)
         return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
     xs = x.reshape(p["batches"], p["depth"]).astype(np.int64) - p["in_zp"]

@@ -1,4 +1,4 @@
-/* FULLY_CONNECTED int8 for cores with the DSP extension (SIMD32): the same parameters and bits as
+/* FULLY_CONNECTED int8 for cores with the DSP extension (SIMD32): the bits of
  * en_fully_connected_s8 (fully_connected.h), with constants laid out for it at compile time.
  * Spec: edgeneuro/ops/fully_connected.py. */
 #ifndef EN_FULLY_CONNECTED_DSP_H
@@ -6,14 +6,19 @@
 
 #include <stdint.h>
 
-#include "fully_connected.h"
-
-typedef en_fully_connected_s8_params en_fully_connected_s8_dsp_params;
+typedef struct {
+    int32_t batches, depth, units, out_zp, act_min, act_max;
+    int32_t fast;   /* the requantization triples are the short form's (else the spec's) */
+    int32_t shared; /* one triple for all units (else one per unit) */
+} en_fully_connected_s8_dsp_params;
 
 /* weights: rows in blocks of 4 units; within a block, for each 4 columns the 4 rows' 4 bytes one
- * after the other, then each row's last depth % 4 bytes; the last units % 4 rows as they are.
- * bias: bias[u] - in_zp * sum_d weights[u][d] (the input zero point folded in). */
+ * after the other, then each row's last depth % 4 bytes; the last units % 4 rows as they are
+ * (word-aligned, as every constant array is).
+ * fields: the units' biases with the input zero point folded in (bias - in_zp * sum of the row),
+ * then the requantization triples mult, offset, right, one per unit or one for all (`shared`):
+ * with `fast` the short form's (conv2d.py channel_fields), else the spec's mult, 0 and -shift. */
 void en_fully_connected_s8_dsp(const en_fully_connected_s8_dsp_params *p, const int8_t *input, const int8_t *weights,
-                               const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output);
+                               const int32_t *fields, int8_t *output);
 
 #endif
