@@ -113,6 +113,7 @@ def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[
         "kind": k.op.kind,
         "index": k.op.index,
         "fn": k.fn,
+        "entry": k.entry or k.fn,
         "sym": sym,
         "params": {name: c_literal(v) for name, v in k.params.items()},
         "consts": consts,

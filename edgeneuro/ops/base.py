@@ -44,6 +44,9 @@ class Kernel:
     state: int = 0
     # the C file (firmware/kernels/<c_file>.c and .h) of a kernel variant; None: the module's C_FILE
     c_file: str | None = None
+    # the C function the layer calls where it is one of fn's specializations (e.g. by the form of
+    # the requantization): a model links only the entries it calls; fn names the parameters' type
+    entry: str | None = None
 
     @property
     def const_bytes(self) -> int:

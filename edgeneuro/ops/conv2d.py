@@ -91,12 +91,13 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
     fn, consts = layer_kernel(g, op, "conv2d", x, w, bias, y, params)
     act = activation(op) if activation(op) != "NONE" else ""
-    c_file, scratch = None, 0
+    c_file, scratch, entry = None, 0, None
     if op.attrs.get("variant") in ("dsp", "dsp_noscratch"):
         consts, fast = dsp_constants(dict(consts), params)
         params["fast"] = int(fast)
         fn, c_file = dsp_form(params, op.attrs["variant"]), "conv2d_dsp"
         scratch = dsp_scratch(params) if fn == "en_conv2d_s8_dsp" else 0
+        entry = f"{fn}_{requant_form(params)}"
     elif op.attrs.get("variant") in ("mve", "mve_direct"):
         direct = op.attrs["variant"] == "mve_direct" or mve_direct(params)
         fn, c_file = "en_conv2d_s8_mve_direct" if direct else "en_conv2d_s8_mve", "conv2d_mve"
@@ -113,6 +114,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} groups {groups} {act}".strip(),
         scratch=scratch,
         c_file=c_file,
+        entry=entry,
     )
 
 
@@ -249,6 +251,14 @@ def dsp_form(p: dict, variant: str) -> str:
         assert p["in_c"] % 4 == 0, "the direct form reads whole words of in_c % 4 == 0 pixels"
         return "en_conv2d_s8_dsp_direct"
     return "en_conv2d_s8_dsp"
+
+
+def requant_form(p: dict) -> str:
+    """The DSP kernels' requantization, which names their entry points: ``exact`` (the spec's
+    arithmetic), ``fast`` (the short form, the activation range all of int8) or ``fast_clamp``."""
+    if not p["fast"]:
+        return "exact"
+    return "fast" if (p["act_min"], p["act_max"]) == (-128, 127) else "fast_clamp"
 
 
 def dsp_staged(p: dict) -> int:

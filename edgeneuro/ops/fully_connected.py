@@ -9,9 +9,10 @@ float32 first, as TFLite's ``GetQuantizedConvolutionMultipler`` does); per-chann
 Variants (same bits, the input zero point folded into the bias): ``dsp`` (fully_connected_dsp.c:
 four units per step of 4 inputs, one LDM of the units' interleaved weights, SXTB16 + SMLAD in
 assembly, 1.3 instructions per MAC; the short requantization of conv2d.py ``channel_fields``
-where it is exact, with one triple for all units when they share it) and ``mve`` (fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows
-sharing each input vector, the four results requantized in one vector with VQRDMULH + VRSHL,
-en_mve.h's en_mve_requant).
+where it is exact, with one triple for all units when they share it) and ``mve``
+(fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows sharing each input
+vector, the four results requantized in one vector with VQRDMULH + VRSHL, en_mve.h's
+en_mve_requant).
 """
 
 from __future__ import annotations

@@ -298,12 +298,11 @@ static void en_pair_fast(const en_conv2d_s8_dsp_params *p, const uint32_t *col, 
     en_pair(p, col, groups, s, out_a, out_b, EN_FAST);
 }
 
-void en_conv2d_s8_dsp(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
-                      int8_t *scratch)
+/* The gathering form with one requantization's pair step; the entry points below name the step, so
+ * that a model links only the steps its layers use (the compiler picks the entry: Kernel.entry). */
+static void en_conv2d_dsp_run(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed,
+                              int8_t *output, int8_t *scratch, en_pair_fn *const pair)
 {
-    en_pair_fn *const pair = !p->fast                                       ? en_pair_exact
-                             : p->act_min == -128 && p->act_max == 127 ? en_pair_fast
-                                                                         : en_pair_fast_clamp;
     const int32_t in_c = p->in_c, out_c = p->out_c;
     const int32_t groups = (p->k_h * p->k_w * in_c + 3) >> 2;
     uint32_t *col = (uint32_t *)(void *)scratch; /* 16 bytes a group: both pixels' columns */
@@ -590,12 +589,11 @@ static void en_direct_fast(const en_conv2d_s8_dsp_params *p, const en_window *A,
     en_direct_pair(p, A, B, s, out_a, out_b, EN_FAST);
 }
 
-void en_conv2d_s8_dsp_direct(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input, const int32_t *packed,
-                             int8_t *output)
+/* The direct form with one requantization's steps (entry points below). */
+static void en_conv2d_dsp_direct_run(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input,
+                                     const int32_t *packed, int8_t *output, en_pair_fn *const pair,
+                                     en_direct_fn *const direct)
 {
-    const int fast = p->fast, full = p->act_min == -128 && p->act_max == 127;
-    en_pair_fn *const pair = !fast ? en_pair_exact : full ? en_pair_fast : en_pair_fast_clamp;
-    en_direct_fn *const direct = !fast ? en_direct_exact : full ? en_direct_fast : en_direct_fast_clamp;
     const int32_t in_c = p->in_c, out_c = p->out_c, groups = (p->k_h * p->k_w * in_c) >> 2;
     const int32_t pixels = p->batches * p->out_h * p->out_w;
     const uint32_t col_bytes = 16u * (uint32_t)groups, out_bytes = (uint32_t)(pixels * out_c);
@@ -644,3 +642,21 @@ void en_conv2d_s8_dsp_direct(const en_conv2d_s8_dsp_direct_params *p, const int8
         }
     }
 }
+
+/* The entry points, by requantization: the spec's (exact), the short form saturated to int8
+ * (fast: the activation range is all of int8) or then clamped to it (fast_clamp). */
+#define EN_CONV2D_DSP_ENTRIES(mode)                                                                                \
+    void en_conv2d_s8_dsp_##mode(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed,     \
+                                 int8_t *output, int8_t *scratch)                                                  \
+    {                                                                                                              \
+        en_conv2d_dsp_run(p, input, packed, output, scratch, en_pair_##mode);                                      \
+    }                                                                                                              \
+    void en_conv2d_s8_dsp_direct_##mode(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input,              \
+                                        const int32_t *packed, int8_t *output)                                     \
+    {                                                                                                              \
+        en_conv2d_dsp_direct_run(p, input, packed, output, en_pair_##mode, en_direct_##mode);                      \
+    }
+
+EN_CONV2D_DSP_ENTRIES(exact)
+EN_CONV2D_DSP_ENTRIES(fast)
+EN_CONV2D_DSP_ENTRIES(fast_clamp)

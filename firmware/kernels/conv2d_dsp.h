@@ -27,8 +27,12 @@ typedef struct {
  *   see channel_fields, which may also turn a channel of constant output into zero weights).
  * scratch: 4 * depth4 bytes (8-byte aligned; depth4 = depth rounded up to a multiple of 4), plus
  *   depth4 when in_c % 4 != 0. */
-void en_conv2d_s8_dsp(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
-                      int8_t *scratch);
+typedef void en_conv2d_s8_dsp_fn(const en_conv2d_s8_dsp_params *p, const int8_t *input, const int32_t *packed,
+                                 int8_t *output, int8_t *scratch);
+
+/* One entry point per requantization (`fast` 0: _exact; 1: _fast where the activation range is all
+ * of int8, else _fast_clamp); the compiler calls the layer's own, so only those are linked. */
+en_conv2d_s8_dsp_fn en_conv2d_s8_dsp_exact, en_conv2d_s8_dsp_fast, en_conv2d_s8_dsp_fast_clamp;
 
 /* The same bits without working memory of its own, for in_c % 4 == 0 (the input word-aligned, as
  * the arena's buffers are); same parameters and stream. While the output has room to spare it
@@ -37,7 +41,10 @@ void en_conv2d_s8_dsp(const en_conv2d_s8_dsp_params *p, const int8_t *input, con
  * place. The output must not overlap the input. */
 typedef en_conv2d_s8_dsp_params en_conv2d_s8_dsp_direct_params;
 
-void en_conv2d_s8_dsp_direct(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input, const int32_t *packed,
-                             int8_t *output);
+typedef void en_conv2d_s8_dsp_direct_fn(const en_conv2d_s8_dsp_direct_params *p, const int8_t *input,
+                                        const int32_t *packed, int8_t *output);
+
+en_conv2d_s8_dsp_direct_fn en_conv2d_s8_dsp_direct_exact, en_conv2d_s8_dsp_direct_fast,
+    en_conv2d_s8_dsp_direct_fast_clamp;
 
 #endif
