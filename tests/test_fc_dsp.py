@@ -4,7 +4,8 @@ depth % 4 tail), unit counts (blocks of 4 and the rows after them), batches, zer
 and per-channel scales and fused activations, TFLM == the numpy reference == the DSP variant's own
 reference (from its re-laid-out constants) == its C built for the host (the plain-C twin of the
 assembly step); the short requantization and the spec's (output scales small enough to make a
-multiplier >= 0.5) are both drawn. On QEMU the assembly itself runs a few such models."""
+multiplier >= 0.5) are both drawn (the models: test_mve.fc_model). On QEMU the assembly itself
+runs a few such models."""
 
 from __future__ import annotations
 
@@ -16,31 +17,14 @@ import pytest
 from conftest import examples, host_c_run, reference_run, tflm_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opcheck import check_on_qemu, log_uniform, samples
-from tflite_builder import ACT, ModelBuilder, options
+from opcheck import check_on_qemu
+from test_mve import fc_model
 
 from edgeneuro import compiler
 from edgeneuro.ops import fully_connected
 from edgeneuro.options import CompileOptions
 
 DSP = CompileOptions(features=("dsp",))
-
-
-def fc_model(rng, batches: int, depth: int, units: int, per_channel: bool, act: str, exact: bool, out_zp=None):
-    s_in = log_uniform(rng, 1e-3, 1.0)
-    s_w = np.array([log_uniform(rng, 1e-3, 0.1) for _ in range(units if per_channel else 1)], np.float32)
-    spread = rng.uniform(0.05, 0.4) if exact else rng.uniform(8, 80) * np.sqrt(depth)
-    s_out = float(np.float32(s_in * float(s_w.mean()) * spread))
-    zp = lambda: int(rng.choice([-128, 127, int(rng.integers(-128, 128))]))  # noqa: E731
-    b = ModelBuilder()
-    x = b.tensor([batches, depth], scale=s_in, zero_point=zp())
-    wt = b.tensor([units, depth], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (units, depth)))
-    bias = b.tensor([units], "int32", scale=s_in * s_w.astype(np.float64), zero_point=0,
-                    data=rng.integers(-3000, 3000, units))  # fmt: skip
-    y = b.tensor([batches, units], scale=s_out, zero_point=zp() if out_zp is None else out_zp)
-    b.op("FULLY_CONNECTED", [x, wt, bias], [y], options("FullyConnectedOptions", fusedActivationFunction=ACT[act]),
-         "FullyConnectedOptions")  # fmt: skip
-    return b.build([x], [y]), samples(rng, [batches, depth])
 
 
 @st.composite
@@ -53,7 +37,7 @@ def fc_dsp_case(draw):
         units=draw(st.integers(1, 21)),
         per_channel=draw(st.booleans()),
         act=draw(st.sampled_from(["NONE", "RELU", "RELU6"])),
-        exact=draw(st.integers(0, 4)) == 0,
+        big_scale=draw(st.integers(0, 4)) == 0,
     )
 
 
@@ -85,7 +69,7 @@ def test_both_requantizations_and_shared_fields_occur():
     rng = np.random.default_rng(7)
     seen = set()
     for per_channel, exact in ((False, False), (True, False), (False, True)):
-        p = check_dsp(*fc_model(rng, 2, 37, 11, per_channel, "RELU", exact, out_zp=-20))
+        p = check_dsp(*fc_model(rng, 2, 37, 11, per_channel, "RELU", big_scale=exact))
         seen.add((p["shared"], p["fast"]))
     assert seen == {(1, 1), (0, 1), (1, 0)}
 
