@@ -58,12 +58,44 @@ static inline en_cv_out en_cv_out_of(const en_cv_params *p)
     return o;
 }
 
+/* A column of k vectors (k 1 to 4; 0: more) held in registers: vector i is len[i] bytes (at most
+ * 16; the lanes past them zero) at off[i] bytes from the column's start. */
+typedef struct {
+    int32_t k;
+    int32_t off[4];
+    uint32_t len[4];
+} en_cv_held;
+
 /* How a pixel's column is read: `runs` runs of rlen bytes, run r at off[r] bytes from the column's
- * start (off[0] = 0); rx runs a window row (in place: 1, or with dil_w > 1 k_w). */
+ * start (off[0] = 0); rx runs a window row (in place: 1, or with dil_w > 1 k_w); and, where the
+ * column fits 4 vectors, those (held). */
 typedef struct {
     int32_t runs, rlen, rx;
     const int32_t *off;
+    en_cv_held held;
 } en_cv_runs;
+
+/* The runs, with their held vectors: one run of at most 64 bytes in chunks of 16, or up to 4 runs
+ * of at most 16 bytes (a small first layer's window rows) one vector each; else held.k = 0. */
+static en_cv_runs en_cv_runs_of(int32_t runs, int32_t rlen, int32_t rx, const int32_t *off)
+{
+    en_cv_runs rs = {runs, rlen, rx, off, {0, {0, 0, 0, 0}, {0, 0, 0, 0}}};
+    if (runs == 1 && rlen <= 64) {
+        rs.held.k = (rlen + 15) >> 4;
+        for (int32_t i = 0; i < rs.held.k; ++i) {
+            const int32_t left = rlen - 16 * i;
+            rs.held.off[i] = 16 * i;
+            rs.held.len[i] = (uint32_t)(left < 16 ? left : 16);
+        }
+    } else if (runs <= 4 && rlen <= 16) {
+        rs.held.k = runs;
+        for (int32_t i = 0; i < runs; ++i) {
+            rs.held.off[i] = off[i];
+            rs.held.len[i] = (uint32_t)rlen;
+        }
+    }
+    return rs;
+}
 
 /* a0..a3 = or += (OP: EN_CV_SET, EN_CV_ADD) the 16 bytes u times the 16 weights of each of the
  * block's 4 channels at w, and b0..b3 the same of v when `two`, each weight vector loaded once. */
@@ -168,19 +200,20 @@ EN_CV_DEFINE(en_cv_right_one_runs, 1, 0, 1)
 EN_CV_DEFINE(en_cv_any_two_runs, 0, 1, 1)
 EN_CV_DEFINE(en_cv_any_one_runs, 0, 0, 1)
 
-/* NAME: all output channels of one pixel whose column is one run of at most 16 * K bytes (K = 1
- * to 4) at xa, to oa: the column's K vectors stay in registers (the last predicated), so a block of
- * 4 channels costs 4 * K weight loads and 4 * K VMLADAV(A), no input loads. RIGHT: params.right. */
+/* NAME: all output channels of one pixel whose column is K vectors (K = 1 to 4: one run of at most
+ * 16 * K bytes, or K runs of at most 16 bytes each; en_cv_held_of) at xa, to oa: the vectors stay
+ * in registers (predicated where shorter than 16 bytes), so a block of 4 channels costs 4 * K
+ * weight loads and 4 * K VMLADAV(A), no input loads. RIGHT: params.right. */
 #define EN_CV_DEFINE_HELD(NAME, RIGHT, K)                                                                      \
-    static void NAME(const en_cv_params *p, const en_cv_out *oc, int32_t rlen, const int8_t *xa,               \
+    static void NAME(const en_cv_params *p, const en_cv_out *oc, const en_cv_held *h, const int8_t *xa,        \
                      const int32_t *packed, int8_t *oa)                                                        \
     {                                                                                                          \
         const en_cv_out o = *oc;                                                                               \
         const int32_t out_c = p->out_c;                                                                        \
-        const int8x16_t u0 = vldrbq_z_s8(xa, vctp8q((uint32_t)rlen));                                          \
-        const int8x16_t u1 = K > 1 ? vldrbq_z_s8(xa + 16, vctp8q((uint32_t)(rlen - 16))) : u0;                 \
-        const int8x16_t u2 = K > 2 ? vldrbq_z_s8(xa + 32, vctp8q((uint32_t)(rlen - 32))) : u0;                 \
-        const int8x16_t u3 = K > 3 ? vldrbq_z_s8(xa + 48, vctp8q((uint32_t)(rlen - 48))) : u0;                 \
+        const int8x16_t u0 = vldrbq_z_s8(xa + h->off[0], vctp8q(h->len[0]));                                   \
+        const int8x16_t u1 = K > 1 ? vldrbq_z_s8(xa + h->off[1], vctp8q(h->len[1])) : u0;                      \
+        const int8x16_t u2 = K > 2 ? vldrbq_z_s8(xa + h->off[2], vctp8q(h->len[2])) : u0;                      \
+        const int8x16_t u3 = K > 3 ? vldrbq_z_s8(xa + h->off[3], vctp8q(h->len[3])) : u0;                      \
         const int8_t *w = (const int8_t *)packed;                                                              \
         for (int32_t j = 0; j < out_c; j += 4, w += 48) {                                                      \
             int32_t a0 = vmladavq_s8(u0, vldrbq_s8(w)), a1 = vmladavq_s8(u0, vldrbq_s8(w + 16));               \
@@ -222,25 +255,25 @@ EN_CV_DEFINE_HELD(en_cv_held_any_2, 0, 2)
 EN_CV_DEFINE_HELD(en_cv_held_any_3, 0, 3)
 EN_CV_DEFINE_HELD(en_cv_held_any_4, 0, 4)
 
-typedef void en_cv_held_fn(const en_cv_params *p, const en_cv_out *oc, int32_t rlen, const int8_t *xa,
+typedef void en_cv_held_fn(const en_cv_params *p, const en_cv_out *oc, const en_cv_held *h, const int8_t *xa,
                            const int32_t *packed, int8_t *oa);
 
 typedef void en_cv_fn(const en_cv_params *p, const en_cv_out *oc, const en_cv_runs *rs, const int8_t *xa,
                       const int8_t *xb, const int32_t *packed, int8_t *oa, int8_t *ob);
 
 /* Two pixels, or one (xb NULL), with the function params.right and the runs select: a column of
- * one run of at most 64 bytes held in registers, one pixel at a time. */
+ * at most 4 vectors (rs->held.k) held in registers, one pixel at a time. */
 static void en_cv_pixels(const en_cv_params *p, const en_cv_out *oc, const en_cv_runs *rs, const int8_t *xa,
                          const int8_t *xb, const int32_t *packed, int8_t *oa, int8_t *ob)
 {
-    if (rs->runs == 1 && rs->rlen <= 64) {
+    if (rs->held.k) {
         static en_cv_held_fn *const held[2][4] = {
             {en_cv_held_any_1, en_cv_held_any_2, en_cv_held_any_3, en_cv_held_any_4},
             {en_cv_held_right_1, en_cv_held_right_2, en_cv_held_right_3, en_cv_held_right_4}};
-        en_cv_held_fn *const f = held[p->right != 0][(rs->rlen - 1) >> 4];
-        f(p, oc, rs->rlen, xa, packed, oa);
+        en_cv_held_fn *const f = held[p->right != 0][rs->held.k - 1];
+        f(p, oc, &rs->held, xa, packed, oa);
         if (xb != NULL) {
-            f(p, oc, rs->rlen, xb, packed, ob);
+            f(p, oc, &rs->held, xb, packed, ob);
         }
         return;
     }
@@ -309,7 +342,7 @@ void en_conv2d_s8_mve(const en_conv2d_s8_mve_params *p, const int8_t *input, con
 {
     const en_cv_out oc = en_cv_out_of(p);
     static const int32_t zero = 0;
-    const en_cv_runs rs = {1, p->depth, 1, &zero}; /* a gathered column: one run */
+    const en_cv_runs rs = en_cv_runs_of(1, p->depth, 1, &zero); /* a gathered column: one run */
     const int32_t image = p->in_h * p->in_w * p->in_c, out_c = p->out_c;
     int8_t *ca = scratch, *cb = scratch + p->depth;
     for (int32_t b = 0; b < p->batches; ++b) {
@@ -402,7 +435,7 @@ void en_conv2d_s8_mve_direct(const en_conv2d_s8_mve_direct_params *p, const int8
     for (int32_t i = 0; i < ry * rx; ++i) {
         off[i] = i / rx * p->dil_h * row + i % rx * p->dil_w * c;
     }
-    const en_cv_runs rs = {ry * rx, rx == 1 ? p->k_w * c : c, rx, off};
+    const en_cv_runs rs = en_cv_runs_of(ry * rx, rx == 1 ? p->k_w * c : c, rx, off);
     int32_t ylo, yhi, xlo, xhi;
     en_cv_interior(p->out_h, p->in_h, p->k_h, p->stride_h, p->dil_h, p->pad_h, &ylo, &yhi);
     en_cv_interior(p->out_w, p->in_w, p->k_w, p->stride_w, p->dil_w, p->pad_w, &xlo, &xhi);
