@@ -232,19 +232,52 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_compress(a: argparse.Namespace) -> int:
-    from edgeneuro.compress.compress import compress
+    from edgeneuro.compress.quiet import native_stderr_quiet
 
-    r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
-                 Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels, a.qat)  # fmt: skip
-    print(f"{'step':16} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
-    for s in r["steps"]:
-        e, w = s["event"], s["window"]
-        sens = "n/a" if e["sensitivity"] is None else f"{100 * e['sensitivity']:.1f} %"
-        fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.2f}"
-        print(f"{s['step']:16} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% {100 * w['accuracy']:>10.2f}% "
-              f"{sens:>11} {fph:>7}")  # fmt: skip
-    print(f"-> {a.out} (window accuracy change {r['window_accuracy_change_pp']:+.2f} pp)")
+    with native_stderr_quiet(not a.debug):  # TensorFlow's C++ log lines; --debug shows them
+        from edgeneuro.compress.compress import compress
+
+        r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
+                     Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels, a.qat,
+                     tuple(Path(f) for f in a.fit) if a.fit else None, a.float_io, a.holdout)  # fmt: skip
+    if a.json:
+        print(json.dumps(r, indent=2))
+    elif "format" in r:
+        _print_compress_any(r)
+    else:
+        print(f"{'step':16} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
+        for s in r["steps"]:
+            e, w = s["event"], s["window"]
+            sens = "n/a" if e["sensitivity"] is None else f"{100 * e['sensitivity']:.1f} %"
+            fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.2f}"
+            print(f"{s['step']:16} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% "
+                  f"{100 * w['accuracy']:>10.2f}% {sens:>11} {fph:>7}")  # fmt: skip
+        print(f"-> {a.out} (window accuracy change {r['window_accuracy_change_pp']:+.2f} pp)")
     return 0
+
+
+def _print_compress_any(r: dict) -> None:
+    """The report of `compress` for a model edgeneuro did not train (edgeneuro/compress/anymodel.py)."""
+    shape = "x".join("?" if d is None else str(d) for d in r["input_shape"])
+    note = f" ({r['io_note']})" if r.get("io_note") else ""
+    print(f"{r['model']} ({r['format']}, input {shape}) -> {r['output']}: {r['io']} input and output{note}")
+    print(f"  calibration: {r['calibration']}")
+    if r["pruning"]:
+        print(f"  pruning to {r['pruning']['target']:.0%}: {r['pruning']['method']}")
+    print(f"  {'step':14} {'weights B':>10} {'sparsity':>9} {'accuracy':>9}  runtime")
+    for s in r["steps"]:
+        sp = "n/a" if s["sparsity"] is None else f"{100 * s['sparsity']:.1f} %"
+        acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f} %"
+        print(f"  {s['step']:14} {s['weights_bytes']:>10,} {sp:>9} {acc:>9}  {s['runtime']}")
+    if r["accuracy_on"]:
+        change = r["accuracy_change_pp"]
+        print(f"  accuracy on {r['accuracy_on']}" + ("" if change is None else f"; change {change:+.2f} pp"))
+    else:
+        print(f"  accuracy: {r['accuracy_note']}")
+    e = r["edgeneuro"]
+    verdict = "edgeneuro compiles it" if e["compiles"] else "edgeneuro cannot compile it yet"
+    print(f"  {verdict}: {e['detail']}")
+    print(f"-> {r['output']} (report: {Path(r['output']).parent / 'compress_report.json'})")
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -457,18 +490,33 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(fn=cmd_train)
 
-    cp = sub.add_parser("compress", help="prune and quantize a trained model to int8 TFLite, measuring each step")
-    cp.add_argument("model", help="model.keras from `edgeneuro train` (meta.json beside it)")
-    cp.add_argument("-o", "--out", required=True, help="the .tflite to write")
-    cp.add_argument("--prune", type=float, default=0.0, help="target sparsity of the weight matrices, e.g. 0.5")
+    cp = sub.add_parser("compress", help="prune and quantize a model to int8 (TFLite or QDQ ONNX), measuring each step")
+    cp.add_argument("model", help="a Keras model (.keras, .h5), a SavedModel folder or a float ONNX model; a "
+                    "model.keras from `edgeneuro train` (meta.json beside it) is scored on its EEG")  # fmt: skip
+    cp.add_argument("-o", "--out", required=True, help="the .tflite to write (.onnx for an ONNX model)")
+    cp.add_argument("--prune", type=float, default=0.0, help="target sparsity of the weight tensors, e.g. 0.5")
     cp.add_argument("--prune-channels", type=float, default=0.0,
                     help="structured pruning: drop this fraction of each hidden layer's channels")  # fmt: skip
     cp.add_argument("--quantize", default="int8", choices=("int8",))
     cp.add_argument("--qat", action="store_true", help="quantization-aware fine-tuning before the int8 conversion")
-    cp.add_argument("--calibrate", help="X.npy: float windows for the int8 ranges (default: calibration.npy)")
-    cp.add_argument("--data", help="recordings for fine-tuning and scoring (default: the training folder)")
+    cp.add_argument("--calibrate", help="X.npy: float samples [N, *input shape without batch] for the int8 ranges "
+                    "(default: calibration.npy beside the model, else the --fit samples)")  # fmt: skip
+    cp.add_argument(
+        "--fit",
+        nargs=2,
+        metavar=("X.npy", "Y.npy"),
+        help="labelled samples: fine-tune while pruning and report accuracy (Y: class indices or one-hot)",
+    )
+    cp.add_argument("--holdout", type=float, default=0.2,
+                    help="fraction of --fit held out to score the steps when it fine-tunes (default 0.2)")  # fmt: skip
+    cp.add_argument("--data", help="EEG recordings for fine-tuning and scoring a model from `edgeneuro train` "
+                    "(default: its training folder)")  # fmt: skip
     cp.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs while pruning")
+    cp.add_argument("--float-io", action="store_true", help="float32 input and output (default: int8)")
     cp.add_argument("--onnx", action="store_true", help="also export float and QDQ int8 ONNX beside the .tflite")
+    cp.add_argument("--json", action="store_true", help="print the report as JSON")
+    cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                    help="show TensorFlow's log lines, and tracebacks on errors")  # fmt: skip
     cp.set_defaults(fn=cmd_compress)
 
     ev = sub.add_parser("eval", help="window- and event-based seizure metrics of a trained or compressed model")

@@ -1,6 +1,8 @@
 """`edgeneuro compress`: magnitude pruning with a schedule and fine-tuning
 (tensorflow-model-optimization), then full-int8 post-training quantization, with the size and the
-seizure metrics of each step measured on the model's held-out subjects."""
+seizure metrics of each step measured on the model's held-out subjects. Models that `edgeneuro
+train` did not write (no meta.json beside them), SavedModels, float ONNX models, and any model given
+labels with ``fit``, go through edgeneuro/compress/anymodel.py."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro.compress.anymodel import check_samples, compress_any, read_npy
 from edgeneuro.data.dataset import class_weights, discover, training_windows
 from edgeneuro.data.meta import META, Meta
 from edgeneuro.errors import InputError
@@ -93,13 +96,16 @@ def export_onnx(model, path: Path, calibration: np.ndarray) -> tuple[Path, Path]
 
 def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
              calibrate: Path | None = None, data: Path | None = None, epochs: int = 3,
-             onnx: bool = False, channels: float = 0.0, qat: bool = False) -> dict[str, Any]:  # fmt: skip
-    """Prune (optional) and quantize a trained model; write ``out`` (.tflite) with meta.json and
-    compress_report.json beside it; with ``onnx``, also ``<out stem>.onnx`` (float) and
-    ``<out stem>.int8.onnx`` (QDQ int8), scored with onnxruntime."""
-    from edgeneuro import models
-    from edgeneuro.compress.quantize import to_int8_tflite
+             onnx: bool = False, channels: float = 0.0, qat: bool = False,
+             fit: tuple[Path, Path] | None = None, float_io: bool = False,
+             holdout: float = 0.2) -> dict[str, Any]:  # fmt: skip
+    """Prune (optional) and quantize a model; write ``out`` with compress_report.json beside it.
 
+    A model that `edgeneuro train` wrote (meta.json beside it), without ``fit``: fine-tuned and
+    scored on its EEG recordings (``data``, default: its training folder), ``out`` (.tflite) with
+    meta.json beside it; with ``onnx``, also ``<out stem>.onnx`` (float) and ``<out stem>.int8.onnx``
+    (QDQ int8), scored with onnxruntime. Any other model (Keras file, SavedModel folder, float
+    ONNX), or any model with labels ``fit`` = (X.npy, Y.npy): edgeneuro.compress.anymodel."""
     model_path, out = Path(model_path), Path(out)
     if quantize != "int8":
         raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8")
@@ -107,10 +113,35 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         raise InputError(f"--prune {prune_to}: give a sparsity in [0, 1)")
     if not 0.0 <= channels < 1.0:
         raise InputError(f"--prune-channels {channels}: give a fraction in [0, 1)")
-    meta = Meta.load(model_path)
-    if meta.family == "snn":
+    if epochs < 1:
+        raise InputError(f"--epochs {epochs}: give at least 1")
+    trained = model_path.is_file() and (model_path.parent / META).is_file()
+    if trained and Meta.load(model_path).family == "snn":
         raise InputError(f"{model_path}: the snn family has no compress step; the NIR front end quantizes it when "
                          "it compiles (int8 weights, int32 state): compile or run model.nir with --dt")  # fmt: skip
+    if fit is not None and data is not None:
+        raise InputError("give --fit X.npy Y.npy or --data FOLDER, not both")
+    if not trained or fit is not None or model_path.suffix.lower() not in (".keras", ".h5"):
+        if data is not None:
+            raise InputError(f"--data {data}: fine-tuning and scoring on EEG recordings needs the {META} that "
+                             f"`edgeneuro train` writes beside the model (window, rate, montage); for {model_path} "
+                             "give labelled samples with --fit X.npy Y.npy")  # fmt: skip
+        for flag, on in (("--prune-channels", channels > 0), ("--qat", qat), ("--onnx", onnx)):
+            if on:
+                raise InputError(f"{flag}: only for models `edgeneuro train` wrote (a {META} beside them and no --fit)")
+        return compress_any(model_path, out, prune_to, calibrate, fit, epochs, float_io, holdout,
+                            model_path.parent if trained else None)  # fmt: skip
+    return _compress_trained(model_path, out, prune_to, calibrate, data, epochs, onnx, channels, qat, float_io)
+
+
+def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: Path | None,
+                      data: Path | None, epochs: int, onnx: bool, channels: float, qat: bool,
+                      float_io: bool) -> dict[str, Any]:  # fmt: skip
+    """A model `edgeneuro train` wrote, fine-tuned and scored on its EEG recordings."""
+    from edgeneuro import models
+    from edgeneuro.compress.quantize import to_int8_tflite
+
+    meta = Meta.load(model_path)
     try:
         model = models.keras().models.load_model(model_path)
     except (OSError, ValueError) as e:
@@ -119,7 +150,7 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
     items = discover(data)
     test = [i for i in items if i.subject in meta.test_subjects]
     classes = 3 if meta.labels == "ictal" else 2
-    report: dict[str, Any] = {"model": str(model_path), "steps": []}
+    report: dict[str, Any] = {"model": str(model_path), "io": "float32" if float_io else "int8", "steps": []}
 
     def step(name: str, predict, weights_bytes: int, sparsity: float) -> None:
         """``weights_bytes``: dense storage of the parameters (float32: 4 B each; int8: the flash
@@ -149,15 +180,11 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
 
         model = quantize_aware(model, meta.family, x, y, epochs, class_weights(y, classes))
         float_step("qat")
-    if calibrate is not None:
-        cal = np.load(calibrate, allow_pickle=False)
-    else:
-        cal_path = model_path.parent / "calibration.npy"
-        if not cal_path.is_file():
+    if calibrate is None:
+        calibrate = model_path.parent / "calibration.npy"
+        if not calibrate.is_file():
             raise InputError(f"{model_path}: give --calibrate X.npy (no calibration.npy beside the model)")
-        cal = np.load(cal_path)
-    if tuple(cal.shape[1:]) != tuple(model.input_shape[1:]):
-        raise InputError(f"--calibrate: samples {list(cal.shape[1:])}, the model takes {list(model.input_shape[1:])}")
+    cal = check_samples(read_npy(calibrate, "--calibrate"), tuple(model.input_shape[1:]), "--calibrate", calibrate)
     if onnx:
         for path in export_onnx(model, out.with_suffix(".onnx"), cal):
             step(path.name, predictor(path), _onnx_weight_bytes(path), _sparsity(model))
@@ -166,7 +193,7 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
         fixed = keras.models.clone_model(model, input_tensors=keras.Input(model.input_shape[1:], batch_size=1))
         fixed.set_weights(model.get_weights())
         model = fixed
-    blob = to_int8_tflite(model, cal)
+    blob = to_int8_tflite(model, cal, float_io=float_io)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as d:  # the model appears complete or not at all
         tmp = Path(d) / out.name

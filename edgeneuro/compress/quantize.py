@@ -11,21 +11,30 @@ import numpy as np
 import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 
-def to_int8_tflite(model, calibration: np.ndarray, max_samples: int = 200) -> bytes:
-    """Quantize a tf_keras model to a full-int8 TFLite flatbuffer (int8 input and output, per-channel
-    weights), calibrating activation ranges on ``calibration`` (float inputs of the model's shape)."""
+def to_int8_tflite(model, calibration: np.ndarray, max_samples: int = 200, float_io: bool = False) -> bytes:
+    """Quantize a Keras model (tf_keras or Keras 3) to a full-int8 TFLite flatbuffer (int8 input and
+    output unless ``float_io``, per-channel weights), calibrating activation ranges on
+    ``calibration`` (float inputs of the model's shape)."""
+    import tensorflow as tf
+
+    return int8_convert(tf.lite.TFLiteConverter.from_keras_model(model), calibration, max_samples, float_io)
+
+
+def int8_convert(conv, calibration: np.ndarray, max_samples: int = 200, float_io: bool = False) -> bytes:
+    """Run a ``tf.lite.TFLiteConverter`` as full-int8 post-training quantization: int8 builtins
+    only, activation ranges from ``calibration``, int8 input and output unless ``float_io``."""
     import tensorflow as tf
 
     def representative() -> Iterable[list[np.ndarray]]:
         for x in calibration[:max_samples]:
             yield [x[None].astype(np.float32)]
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    if not float_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
     with warnings.catch_warnings():
         # int8 inputs take their range from the calibration data; the converter warns regardless
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")

@@ -1,0 +1,825 @@
+"""`edgeneuro compress` for models edgeneuro did not train: a Keras model file (``.keras``, ``.h5``;
+tf_keras or Keras 3), a SavedModel folder, or a float ONNX model, with calibration samples
+``[N, *input shape without batch]``.
+
+Pruning is magnitude pruning of every weight tensor (2-D or more: kernels, not biases). With labels
+(``--fit X.npy Y.npy``) it is gradual and fine-tuned: tensorflow-model-optimization's polynomial
+schedule for a tf_keras model whose weight layers it knows, else the same schedule as weight masks
+kept through a Keras fine-tuning loop (Keras 3 models, layers tfmot does not know). Without labels it
+is one-shot, and the report says so. Keras models and SavedModels become full-int8 TFLite (the TFLite
+converter); ONNX models become QDQ int8 ONNX (onnxruntime's ``quantize_static``). Each step is
+reported with its weight bytes, sparsity and, where labels are given, its accuracy."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeneuro.errors import EdgeNeuroError, InputError, ModelError
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+REPORT = "compress_report.json"
+ONE_SHOT = "one-shot: no labels to fine-tune"
+NO_LABELS = "not measured: no labels (give --fit X.npy Y.npy)"
+TAKES = "compress takes a Keras model (.keras, .h5), a SavedModel folder or a float ONNX model (.onnx)"
+QUANTIZED_ONNX = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+                  "MatMulInteger", "DynamicQuantizeLinear"}  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------- inputs
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines() or [type(e).__name__])[0].strip()
+
+
+def shape_text(shape) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def read_npy(path: Path, flag: str) -> np.ndarray:
+    """A numeric array from a .npy file, or an InputError naming the flag and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{flag} {path}: no such file")
+    try:
+        a = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{flag} {path}: not a .npy array ({type(e).__name__}: {_first_line(e)})") from e
+    if not isinstance(a, np.ndarray):
+        raise InputError(f"{flag} {path}: an .npz archive; give one array as .npy")
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"{flag} {path}: {a.dtype} values; give numbers")
+    return a
+
+
+def check_samples(x: np.ndarray, shape: tuple, flag: str, path: Path) -> np.ndarray:
+    """``x`` as float32 samples ``[N, *shape]`` (``None`` in ``shape``: any size)."""
+    ok = x.ndim == len(shape) + 1 and all(d is None or d == s for d, s in zip(shape, x.shape[1:], strict=False))
+    if not ok:
+        raise InputError(
+            f"{flag} {path}: samples shaped {shape_text(x.shape)}; the model's input is {shape_text(shape)} "
+            f"without the batch axis, so give [N, {shape_text(shape)[1:-1]}]"
+        )
+    if len(x) == 0:
+        raise InputError(f"{flag} {path}: no samples")
+    return x.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A classifier: how its outputs become classes and the loss to fine-tune it with."""
+
+    classes: int  # the output's width (1: one sigmoid or logit output)
+    probabilities: bool  # softmax / sigmoid outputs (else logits)
+    onehot: bool = False
+
+    def decide(self, out: np.ndarray) -> np.ndarray:
+        out = np.asarray(out, np.float64).reshape(len(out), -1)
+        if self.classes == 1:
+            return (out[:, 0] > (0.5 if self.probabilities else 0.0)).astype(np.int64)
+        return out.argmax(1)
+
+    def loss(self, keras):
+        logits = not self.probabilities
+        if self.classes == 1:
+            return keras.losses.BinaryCrossentropy(from_logits=logits)
+        if self.onehot:
+            return keras.losses.CategoricalCrossentropy(from_logits=logits)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
+
+
+def _probabilities(out: np.ndarray, classes: int) -> bool:
+    out = np.asarray(out, np.float64).reshape(len(out), -1)
+    if classes == 1:
+        return bool(out.min() >= 0.0 and out.max() <= 1.0)
+    return bool(out.min() >= -1e-6 and np.allclose(out.sum(1), 1.0, atol=1e-3))
+
+
+def labels_for(y: np.ndarray, n: int, output_shape: tuple, y_path: Path, x_path: Path):
+    """Check the labels against the samples and the model's output; returns (classes, one-hot?,
+    the labels to fit, the class of each sample)."""
+    if len(y) != n:
+        raise InputError(f"--fit {y_path}: {len(y)} labels for the {n} samples of {x_path}")
+    if len(output_shape) != 1 or output_shape[0] is None:
+        raise InputError(f"--fit {y_path}: labels need a classifier whose output is [batch, classes]; this model's "
+                         f"output is [batch, {shape_text(output_shape)[1:-1]}]")  # fmt: skip
+    c = int(output_shape[0])
+    if c > 1 and y.ndim == 2 and y.shape[1] == c:  # one-hot (or soft) targets
+        return c, True, y.astype(np.float32), y.argmax(1)
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        want = f"class indices [N] (0..{c - 1}) or one-hot [N, {c}]" if c > 1 else "0/1 labels [N]"
+        raise InputError(f"--fit {y_path}: labels shaped {shape_text(y.shape)}; the model has {c} output"
+                         f"{'s' if c > 1 else ''}: give {want}")  # fmt: skip
+    flat = y.reshape(-1)
+    top = c - 1 if c > 1 else 1
+    if not np.all(flat == np.round(flat)) or flat.min() < 0 or flat.max() > top:
+        raise InputError(f"--fit {y_path}: labels must be whole class indices 0..{top} for a model with {c} "
+                         f"output{'s' if c > 1 else ''} (found {flat.min():g}..{flat.max():g})")  # fmt: skip
+    cls = flat.astype(np.int64)
+    return c, False, (cls if c > 1 else cls.astype(np.float32)[:, None]), cls
+
+
+# --------------------------------------------------------------------------------------- models
+
+
+@dataclass
+class Net:
+    """A loaded float model: a tf_keras or Keras 3 model, or a SavedModel's serving function."""
+
+    kind: str  # "tf_keras" | "keras3" | "saved_model"
+    source: Path
+    model: Any  # the Keras model, or the object tf.saved_model.load returned
+    fn: Any = None  # SavedModel: the serving signature
+    input_name: str = ""
+    input_shape: tuple = ()  # without the batch axis; None where free
+    output_shape: tuple = ()  # of the first output, without the batch axis
+    outputs: int = 1
+
+    @property
+    def described(self) -> str:
+        return {"tf_keras": "tf_keras model", "keras3": "Keras 3 model",
+                "saved_model": "SavedModel (no Keras metadata)"}[self.kind]  # fmt: skip
+
+    @property
+    def keras(self):
+        if self.kind == "keras3":
+            import keras
+
+            return keras
+        from edgeneuro import models
+
+        return models.keras()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The first output for float samples ``x``."""
+        x = np.asarray(x, np.float32)
+        if self.kind != "saved_model":
+            out = self.model.predict(x, batch_size=256, verbose=0)
+            return np.asarray(out[0] if isinstance(out, list | tuple) else out)
+        import tensorflow as tf
+
+        key = sorted(self.fn.structured_outputs)[0]
+        return np.concatenate([self.fn(**{self.input_name: tf.constant(x[i : i + 256])})[key].numpy()
+                               for i in range(0, len(x), 256)])  # fmt: skip
+
+    def all_variables(self) -> list:
+        vs = self.model.weights if self.kind != "saved_model" else self.fn.variables
+        seen: dict[int, Any] = {}
+        for v in vs:
+            seen.setdefault(id(v), v)
+        return list(seen.values())
+
+    def prunable(self) -> list:
+        """The weight tensors pruning acts on: trainable, two or more dimensions (kernels, not biases)."""
+        vs = self.model.trainable_weights if self.kind != "saved_model" else (self.fn.trainable_variables or
+                                                                               self.fn.variables)  # fmt: skip
+        seen: dict[int, Any] = {}
+        for v in vs:
+            if len(v.shape) >= 2:
+                seen.setdefault(id(v), v)
+        return list(seen.values())
+
+    def weights_bytes(self) -> int:
+        """Dense storage of every parameter (float32: 4 B each). Pruning zeroes weights; the dense
+        kernels still store them."""
+        return int(sum(np.asarray(v.numpy()).nbytes for v in self.all_variables()))
+
+    def sparsity(self) -> float:
+        ws = [np.asarray(v.numpy()) for v in self.prunable()]
+        total = sum(w.size for w in ws)
+        return float(sum(int((w == 0).sum()) for w in ws) / total) if total else 0.0
+
+    def layers(self) -> dict[str, str]:
+        """Layer name -> class name, nested models included (to name a layer in an error)."""
+        found: dict[str, str] = {}
+        todo = list(getattr(self.model, "layers", []) if self.kind != "saved_model" else [])
+        while todo:
+            layer = todo.pop()
+            found[layer.name] = type(layer).__name__
+            todo.extend(getattr(layer, "layers", []))
+        return found
+
+
+def _dims(shape) -> tuple:
+    dims = shape.as_list() if hasattr(shape, "as_list") else list(shape)
+    return tuple(None if d is None else int(d) for d in dims)
+
+
+def _keras_version(path: Path) -> str:
+    """The Keras version that wrote a .keras or .h5 file ('' if it does not say)."""
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as z:
+                return str(json.loads(z.read("metadata.json")).get("keras_version", ""))
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            v = f.attrs.get("keras_version", "")
+            return v.decode() if isinstance(v, bytes) else str(v)
+    except Exception as e:
+        kind = "a Keras .keras archive" if path.suffix.lower() == ".keras" else "an HDF5 Keras model"
+        raise ModelError(f"{path}: not {kind} ({type(e).__name__}: {_first_line(e)})") from e
+
+
+def load_net(path: Path) -> Net:
+    """Load a Keras model file or a SavedModel folder with the Keras that wrote it."""
+    from edgeneuro import models
+
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelError(f"{path}: a folder but not a SavedModel (no saved_model.pb); {TAKES}")
+        if (path / "keras_metadata.pb").is_file():  # written by tf_keras's model.save
+            try:
+                return _keras_net("tf_keras", path, models.keras().models.load_model(path, compile=False))
+            except EdgeNeuroError:
+                raise
+            except Exception:  # custom objects Keras cannot rebuild: the serving function still converts
+                pass
+        return _saved_model_net(path)
+    version = _keras_version(path)
+    kind = "keras3" if version.startswith("3") else "tf_keras"
+    try:
+        if kind == "keras3":
+            import keras
+
+            model = keras.models.load_model(path, compile=False)
+        else:
+            model = models.keras().models.load_model(path, compile=False)
+    except Exception as e:
+        raise ModelError(f"{path}: {'Keras ' + version if version else 'Keras'} cannot load it "
+                         f"({type(e).__name__}: {_first_line(e)})") from e  # fmt: skip
+    return _keras_net(kind, path, model)
+
+
+def _keras_net(kind: str, path: Path, model) -> Net:
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    if not inputs or not outputs:
+        raise ModelError(f"{path}: the model has no fixed input (a subclassed model never called); save it "
+                         "after building it on an input, or as a SavedModel with a serving signature")  # fmt: skip
+    if len(inputs) != 1:
+        raise ModelError(f"{path}: the model has {len(inputs)} inputs; compress takes models with one input "
+                         "(the calibration samples are one array)")  # fmt: skip
+    return Net(kind, path, model, input_shape=_dims(inputs[0].shape)[1:], output_shape=_dims(outputs[0].shape)[1:],
+               outputs=len(outputs))  # fmt: skip
+
+
+def _saved_model_net(path: Path) -> Net:
+    import tensorflow as tf
+
+    try:
+        obj = tf.saved_model.load(str(path))
+    except Exception as e:
+        raise ModelError(f"{path}: TensorFlow cannot load the SavedModel ({type(e).__name__}: {_first_line(e)})") from e
+    sigs = getattr(obj, "signatures", {})
+    if "serving_default" not in sigs:
+        raise ModelError(f"{path}: the SavedModel has no serving_default signature to convert")
+    fn = sigs["serving_default"]
+    specs = fn.structured_input_signature[1]
+    if len(specs) != 1:
+        raise ModelError(f"{path}: the serving signature has {len(specs)} inputs; compress takes models with one "
+                         "input (the calibration samples are one array)")  # fmt: skip
+    (name, spec), outs = next(iter(specs.items())), fn.structured_outputs
+    first = outs[sorted(outs)[0]]
+    return Net("saved_model", path, obj, fn, name, _dims(spec.shape)[1:], _dims(first.shape)[1:], len(outs))
+
+
+def _magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
+    """Zero the ``round(sparsity * size)`` weights of smallest magnitude (exactly that many)."""
+    k = int(round(sparsity * w.size))
+    mask = np.ones(w.size, w.dtype)
+    if k:
+        mask[np.argsort(np.abs(w), axis=None, kind="stable")[:k]] = 0
+    return mask.reshape(w.shape)
+
+
+def prune_one_shot(variables: list, sparsity: float) -> None:
+    """Magnitude pruning of each tensor to ``sparsity``: a no-op where a tensor has it already."""
+    for v in variables:
+        w = np.asarray(v.numpy())
+        if (w == 0).sum() < int(round(sparsity * w.size)):
+            v.assign(w * _magnitude_mask(w, sparsity))
+
+
+def _schedule(n: int, epochs: int, batch: int) -> tuple[int, int]:
+    """(end step, frequency) of the polynomial schedule: the target sparsity is reached after about
+    70 % of the fine-tuning steps, the rest fine-tunes the final mask."""
+    steps = int(np.ceil(n / batch)) * epochs
+    freq = max(1, steps // 20)
+    end = max(0, int(0.7 * steps) - 1)
+    return (end // freq) * freq, freq
+
+
+def _tfmot_takes(net: Net) -> bool:
+    """tfmot wraps the weight layers of a tf_keras Sequential or functional model it knows."""
+    if net.kind != "tf_keras" or not getattr(net.model, "_is_graph_network", False):
+        return False
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+
+    return all(PruneRegistry.supports(layer) for layer in net.model.layers if layer.weights)
+
+
+def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, batch: int = 32) -> str:
+    """Gradual magnitude pruning to ``target`` while fine-tuning on ``x``, ``y``; returns how."""
+    keras = net.keras
+    keras.utils.set_random_seed(0)
+    end, freq = _schedule(len(x), epochs, batch)
+    total = int(np.ceil(len(x) / batch)) * epochs
+    what = (
+        f"fine-tuned {epochs} epoch{'s' if epochs > 1 else ''} on {len(x)} samples; polynomial schedule, "
+        f"target reached at step {end + 1} of {total}"
+    )
+    if _tfmot_takes(net):
+        import tensorflow_model_optimization as tfmot
+
+        sk = tfmot.sparsity.keras
+        schedule = (sk.PolynomialDecay(0.0, target, begin_step=0, end_step=end, frequency=freq) if end > 0
+                    else sk.ConstantSparsity(target, begin_step=0, frequency=1))  # fmt: skip
+
+        def wrap(layer):
+            return sk.prune_low_magnitude(layer, pruning_schedule=schedule) if layer.weights else layer
+
+        pruned = keras.models.clone_model(net.model, clone_function=wrap)
+        pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
+        pruned.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep()])
+        net.model = sk.strip_pruning(pruned)
+        how = f"gradual magnitude pruning with tensorflow-model-optimization ({what})"
+    else:
+        variables = net.prunable()
+        masks: list[np.ndarray] = [np.ones(v.shape, np.float32) for v in variables]
+
+        class Masks(keras.callbacks.Callback):
+            """tfmot's algorithm as weight masks: recomputed on the schedule, applied after every step."""
+
+            step = 0
+
+            def on_train_batch_end(self, batch, logs=None):
+                s = self.step
+                if s <= end and s % freq == 0:
+                    now = target * (1.0 - (1.0 - (s / end if end else 1.0)) ** 3)
+                    masks[:] = [_magnitude_mask(np.asarray(v.numpy()), now) for v in variables]
+                for v, m in zip(variables, masks, strict=True):
+                    v.assign(np.asarray(v.numpy()) * m)
+                self.step += 1
+
+        net.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
+        net.model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[Masks()])
+        why = "a Keras 3 model" if net.kind == "keras3" else "layers tensorflow-model-optimization does not wrap"
+        how = f"gradual magnitude pruning as weight masks in the Keras fine-tuning loop ({why}; {what})"
+    prune_one_shot(net.prunable(), target)  # the schedule's last step reaches the target; make sure
+    return how
+
+
+def _recurrent(net: Net):
+    """The first recurrent layer of a Keras model (or None)."""
+    keras = net.keras
+    kinds = tuple(k for k in (getattr(keras.layers, "RNN", None), getattr(keras.layers, "Bidirectional", None)) if k)
+    layers = list(getattr(net.model, "layers", []))[::-1]
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, kinds):
+            return layer
+        layers.extend(getattr(layer, "layers", [])[::-1])
+    return None
+
+
+def _converter_model(net: Net):
+    """The Keras model the converter takes: tf_keras recurrent layers convert to int8 only with
+    batch 1 (a Keras 3 model cloned so crashes TensorFlow 2.21's calibrator: it is left as it is)."""
+    if net.kind != "tf_keras" or _recurrent(net) is None:
+        return net.model
+    keras = net.keras
+    try:
+        fixed = keras.models.clone_model(net.model, input_tensors=keras.Input(net.input_shape, batch_size=1))
+        fixed.set_weights(net.model.get_weights())
+        return fixed
+    except Exception:  # not a Sequential or functional model: let the converter try the original
+        return net.model
+
+
+def converter_error(net: Net, e: Exception) -> ModelError:
+    """The converter's failure in one line, naming the layer its location points to."""
+    layers = net.layers()
+    first = None
+    rnn = _recurrent(net) if net.kind != "saved_model" else None
+    if rnn is not None and "tensor list" in str(e).lower():
+        how = "a tf_keras model converts with batch size 1" if net.kind == "keras3" else "its loop could not be lowered"
+        return ModelError(f"{net.source}: the TFLite converter cannot take recurrent layer '{rnn.name}' "
+                          f"({type(rnn).__name__}) of this {net.described} to int8 builtins ({how})")  # fmt: skip
+    for d in getattr(e, "errors", None) or []:
+        msg = (d.error_message.strip().splitlines() or [""])[0]
+        op = d.operator.name
+        first = first or (op, msg)
+        for call in d.location.call:
+            parts = call.name.split("@")[0].split("/")
+            hits = [p for p in parts[1:] if p in layers] or [p for p in parts if p in layers]
+            if hits:
+                name = hits[-1]
+                return ModelError(f"{net.source}: the TFLite converter cannot take layer '{name}' ({layers[name]}): "
+                                  f"{msg} (edgeneuro needs int8 TFLite builtin operators)")  # fmt: skip
+        if not net.layers() and call_names(d):  # a SavedModel: its function names the op's scope
+            return ModelError(f"{net.source}: the TFLite converter cannot take '{call_names(d)}': {msg}")
+    if first is not None:
+        return ModelError(f"{net.source}: the TFLite converter cannot take the model: {first[1]}")
+    return ModelError(f"{net.source}: the TFLite converter failed ({type(e).__name__}: {_first_line(e)})")
+
+
+def call_names(d) -> str:
+    names = [c.name.split("@")[0] for c in d.location.call if c.name]
+    return names[0] if names else ""
+
+
+def convert(net: Net, calibration: np.ndarray, float_io: bool) -> bytes:
+    import tensorflow as tf
+
+    from edgeneuro.compress.quantize import int8_convert
+
+    try:
+        if net.kind == "saved_model":
+            conv = tf.lite.TFLiteConverter.from_concrete_functions([net.fn], net.model)
+        else:
+            conv = tf.lite.TFLiteConverter.from_keras_model(_converter_model(net))
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras 3's export prints its signature
+            return int8_convert(conv, calibration, float_io=float_io)
+    except EdgeNeuroError:
+        raise
+    except Exception as e:
+        raise converter_error(net, e) from e
+
+
+# ------------------------------------------------------------------------------- int8 results
+
+
+@dataclass
+class Compiled:
+    """What edgeneuro makes of a quantized model: its outputs, weight bytes, int8 sparsity."""
+
+    run: Callable[[np.ndarray], np.ndarray]  # float samples -> float outputs (dequantized)
+    runtime: str
+    weights_bytes: int
+    sparsity: float | None
+    compiles: bool
+    detail: str
+
+
+def _const_sparsity(arrays: list[np.ndarray]) -> float | None:
+    ws = [a for a in arrays if a.ndim >= 2 and a.dtype == np.int8]
+    total = sum(w.size for w in ws)
+    return float(sum(int((w == 0).sum()) for w in ws) / total) if total else None
+
+
+def _edgeneuro(path: Path, shapes: tuple = ()) -> Compiled | str:
+    """The quantized model through edgeneuro's pipeline (the reference kernels compute what the
+    generated C computes), or why it does not go through."""
+    from edgeneuro import frontends, reference
+    from edgeneuro.compiler import prepare
+    from edgeneuro.ir.quant import quantize_input
+    from edgeneuro.options import CompileOptions
+
+    try:
+        graph = frontends.load(path, dict(shapes))
+        prepared = prepare(graph, CompileOptions(shapes=shapes), model=path)
+    except EdgeNeuroError as e:
+        return _first_line(e)
+    g = prepared.graph
+    t_in, t_out = g.t(g.inputs[0]), g.t(g.outputs[0])
+
+    def run(x: np.ndarray) -> np.ndarray:
+        xin = quantize_input(x, t_in.scale, t_in.zero_point) if t_in.dtype == "int8" else x.astype(np.float32)
+        y = reference.run_batch(g, prepared.kernels, xin)
+        return (y.astype(np.float64) - t_out.zero_point) * t_out.scale if t_out.dtype == "int8" else y
+
+    p = prepared.plan
+    detail = (
+        f"{len(prepared.kernels)} layers, {p.total_macs:,} MACs, weights {p.weights_bytes:,} B, "
+        f"arena {p.arena_bytes:,} B"
+    )
+    sparsity = _const_sparsity([t.data for t in graph.tensors.values() if t.is_const])
+    return Compiled(run, "edgeneuro reference kernels", p.weights_bytes, sparsity, True, detail)
+
+
+def tflite_result(path: Path) -> Compiled:
+    got = _edgeneuro(path)
+    if isinstance(got, Compiled):
+        return got
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    i, o = interp.get_input_details()[0], interp.get_output_details()[0]
+    consts = []
+    for d in interp.get_tensor_details():
+        if d["index"] not in (i["index"], o["index"]):
+            try:
+                consts.append(np.array(interp.get_tensor(d["index"])))
+            except ValueError:
+                pass
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = []
+        for s in x:
+            v = s[None].astype(np.float32)
+            if i["dtype"] == np.int8:
+                scale, zp = i["quantization"]
+                v = np.clip(np.round(v / scale) + zp, -128, 127).astype(np.int8)
+            interp.resize_tensor_input(i["index"], v.shape)
+            interp.allocate_tensors()
+            interp.set_tensor(i["index"], v)
+            interp.invoke()
+            y = interp.get_tensor(o["index"]).astype(np.float64)
+            if o["dtype"] == np.int8:
+                y = (y - o["quantization"][1]) * o["quantization"][0]
+            out.append(y[0])
+        return np.stack(out)
+
+    import tflite
+
+    m = tflite.Model.GetRootAsModel(path.read_bytes(), 0)
+    nbytes = sum(m.Buffers(k).DataLength() for k in range(m.BuffersLength()))
+    return Compiled(run, "TensorFlow Lite", nbytes, None, False, got)
+
+
+# ------------------------------------------------------------------------------------ compress
+
+
+@dataclass
+class Labels:
+    x_path: Path
+    y_path: Path
+    x: np.ndarray
+    y: np.ndarray
+
+
+def _split(n: int, holdout: float, training: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """(fit indices, score indices, what the accuracy is measured on)."""
+    every = np.arange(n)
+    if not training:
+        return every, every, f"all {n} samples of --fit (nothing is trained on them)"
+    held = int(round(n * holdout))
+    if held < 1 or held >= n:
+        return every, every, f"the {n} samples of --fit it was fine-tuned on (--holdout {holdout:g} leaves none out)"
+    order = np.random.default_rng(0).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held]), (f"{held} held-out samples of --fit ({holdout:.0%}); "
+                                                          f"fine-tuned on the other {n - held}")  # fmt: skip
+
+
+def _publish(out: Path, write: Callable[[Path], None]) -> None:
+    """Write ``out`` through a temporary sibling: it appears complete or not at all."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _check_paths(model: Path, out: Path) -> str:
+    """The kind of model (keras, saved_model, onnx) from its path, and a matching output suffix."""
+    if not model.exists():
+        raise InputError(f"{model}: no such file or folder")
+    suffix = model.suffix.lower()
+    if model.is_dir():
+        kind, wants = "saved_model", ".tflite"
+    elif suffix in KERAS_SUFFIXES:
+        kind, wants = "keras", ".tflite"
+    elif suffix == ".onnx":
+        kind, wants = "onnx", ".onnx"
+    elif suffix == ".tflite":
+        raise InputError(f"{model}: already a TFLite model; {TAKES} (compile or run a .tflite as it is)")
+    elif suffix == ".nir":
+        raise InputError(f"{model}: a NIR graph is quantized when it compiles (compile or run it with --dt)")
+    else:
+        raise InputError(f"{model}: unknown model type '{model.suffix or model.name}'; {TAKES} "
+                         "(export PyTorch models to ONNX first)")  # fmt: skip
+    if out.suffix.lower() != wants:
+        what = "an ONNX model compresses to QDQ int8 .onnx" if kind == "onnx" else "a Keras model compresses to .tflite"
+        raise InputError(f"-o {out}: {what}; give -o NAME{wants}")
+    if out.is_dir():
+        raise InputError(f"-o {out}: a folder; give the {wants} file to write")
+    return kind
+
+
+def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path | None = None,
+                 fit: tuple[Path, Path] | None = None, epochs: int = 3, float_io: bool = False,
+                 holdout: float = 0.2, meta_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Prune (optional) and quantize any Keras, SavedModel or float ONNX model; write ``out`` and
+    compress_report.json beside it (and the meta.json of ``meta_dir`` when the model has one)."""
+    model, out = Path(model), Path(out)
+    kind = _check_paths(model, out)
+    if not 0.0 <= holdout < 1.0:
+        raise InputError(f"--holdout {holdout}: give a fraction in [0, 1)")
+    cal = read_npy(calibrate, "--calibrate") if calibrate is not None else None
+    labels = None
+    if fit is not None:
+        x_path, y_path = map(Path, fit)
+        labels = Labels(x_path, y_path, read_npy(x_path, "--fit"), read_npy(y_path, "--fit"))
+        if len(labels.y) != len(labels.x):
+            raise InputError(f"--fit {y_path}: {len(labels.y)} labels for the {len(labels.x)} samples of {x_path}")
+    if calibrate is None and labels is None and (model.parent / "calibration.npy").is_file() and not model.is_dir():
+        calibrate = model.parent / "calibration.npy"
+        cal = read_npy(calibrate, "--calibrate")
+    if kind == "onnx":
+        report = _compress_onnx(model, out, prune_to, calibrate, cal, labels, float_io)
+    else:
+        report = _compress_keras(model, out, prune_to, calibrate, cal, labels, epochs, float_io, holdout)
+    first, last = report["steps"][0]["accuracy"], report["steps"][-1]["accuracy"]
+    report["accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
+    if meta_dir is not None and out.parent.resolve() != Path(meta_dir).resolve():
+        from edgeneuro.data.meta import META
+
+        _publish(out.parent / META, lambda p: shutil.copy(Path(meta_dir) / META, p))
+    _publish(out.parent / REPORT, lambda p: p.write_text(json.dumps(report, indent=2) + "\n"))
+    return report
+
+
+def _calibration(cal, calibrate, labels: Labels | None, fit_idx, shape, source: Path) -> tuple[np.ndarray, str]:
+    if cal is not None:
+        x = check_samples(cal, shape, "--calibrate", calibrate)
+        return x, f"{len(x)} samples of {calibrate}"
+    if labels is not None:
+        return labels.x[fit_idx], f"{len(fit_idx)} samples of --fit {labels.x_path} (no --calibrate)"
+    raise InputError(f"{source}: give --calibrate X.npy, samples [N, {shape_text(shape)[1:-1]}] of the model's input "
+                     "for the int8 ranges")  # fmt: skip
+
+
+def _step(name: str, weights_bytes: int, sparsity: float | None, runtime: str, accuracy: float | None) -> dict:
+    return {"step": name, "weights_bytes": int(weights_bytes), "sparsity": sparsity, "runtime": runtime,
+            "accuracy": accuracy}  # fmt: skip
+
+
+def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, labels: Labels | None, epochs: int,
+                    float_io: bool, holdout: float) -> dict[str, Any]:  # fmt: skip
+    net = load_net(model)
+    task = y_fit = y_cls = None
+    fit_idx = score_idx = np.arange(0)
+    scored_on = None
+    can_train = net.kind != "saved_model"
+    if labels is not None:
+        x = check_samples(labels.x, net.input_shape, "--fit", labels.x_path)
+        labels.x = x
+        if net.outputs != 1:
+            raise InputError(f"--fit: the model has {net.outputs} outputs; labels fine-tune and score models with one")
+        c, onehot, y_fit, y_cls = labels_for(labels.y, len(x), net.output_shape, labels.y_path, labels.x_path)
+        fit_idx, score_idx, scored_on = _split(len(x), holdout, training=prune_to > 0 and can_train)
+    cal_x, cal_from = _calibration(cal, calibrate, labels, fit_idx, net.input_shape, model)
+    if labels is not None:
+        probe = net.predict(labels.x[: min(len(labels.x), 64)])
+        task = Task(c, _probabilities(probe, c), onehot)
+
+    def accuracy(predict) -> float | None:
+        if task is None:
+            return None
+        return float(np.mean(task.decide(predict(labels.x[score_idx])) == y_cls[score_idx]))
+
+    report: dict[str, Any] = {
+        "model": str(model), "format": net.described, "output": str(out),
+        "input_shape": list(net.input_shape), "io": "float32" if float_io else "int8",
+        "calibration": cal_from, "labels": None if labels is None else str(labels.y_path), "accuracy_on": scored_on,
+        "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
+    }  # fmt: skip
+    runtime = "tf_keras" if net.kind == "tf_keras" else "Keras 3" if net.kind == "keras3" else "TensorFlow"
+    report["steps"].append(_step("float", net.weights_bytes(), net.sparsity(), runtime, accuracy(net.predict)))
+    if prune_to > 0:
+        if labels is not None and can_train:
+            how = prune_fine_tuned(net, labels.x[fit_idx], y_fit[fit_idx], task, prune_to, epochs)
+            fine_tuned = True
+        else:
+            prune_one_shot(net.prunable(), prune_to)
+            how = (ONE_SHOT if labels is None else
+                   "one-shot: a SavedModel without Keras metadata has no training loop to fine-tune with")  # fmt: skip
+            how += " (magnitude pruning of each weight tensor)"
+            fine_tuned = False
+        report["pruning"] = {"target": prune_to, "method": how, "fine_tuned": fine_tuned}
+        report["steps"].append(_step(f"pruned {prune_to:.0%}", net.weights_bytes(), net.sparsity(), runtime,
+                                     accuracy(net.predict)))  # fmt: skip
+    blob = convert(net, cal_x, float_io)
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-compress-") as d:
+        tmp = Path(d) / out.name
+        tmp.write_bytes(blob)
+        r = tflite_result(tmp)
+        report["steps"].append(_step("int8", r.weights_bytes, r.sparsity, r.runtime, accuracy(r.run)))
+        report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
+        _publish(out, lambda p: p.write_bytes(blob))
+    return report
+
+
+# -------------------------------------------------------------------------------------- ONNX
+
+ONNX_WEIGHT_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def _ort_run(path: Path, name: str):
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([sess.run(None, {name: s[None].astype(np.float32)})[0] for s in x])
+
+    return run, sess
+
+
+def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labels: Labels | None,
+                   float_io: bool) -> dict[str, Any]:  # fmt: skip
+    import onnx
+    from onnx import numpy_helper
+
+    from edgeneuro.compress.quantize import quantize_onnx
+
+    try:
+        m = onnx.load(str(model))
+    except Exception as e:
+        raise ModelError(f"{model}: not an ONNX model ({type(e).__name__}: {_first_line(e)})") from e
+    quantized = sorted({n.op_type for n in m.graph.node} & QUANTIZED_ONNX)
+    if quantized:
+        raise InputError(f"{model}: already quantized ({', '.join(quantized)} nodes); compile it as it is")
+    inits = {t.name: t for t in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise ModelError(f"{model}: the model has {len(inputs)} inputs; compress takes models with one input "
+                         "(the calibration samples are one array)")  # fmt: skip
+    inp = inputs[0]
+    if inp.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
+        raise ModelError(f"{model}: input '{inp.name}' is not float32; compress quantizes float models")
+    dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim)
+    shape = dims[1:]
+    float_run, sess = _ort_run(model, inp.name)
+    out_dims = sess.get_outputs()[0].shape
+    out_shape = tuple(d if isinstance(d, int) else None for d in out_dims[1:])
+    task = y_cls = None
+    scored_on = None
+    if labels is not None:
+        labels.x = check_samples(labels.x, shape, "--fit", labels.x_path)
+        c, onehot, _, y_cls = labels_for(labels.y, len(labels.x), out_shape, labels.y_path, labels.x_path)
+        task = Task(c, _probabilities(float_run(labels.x[:64]), c), onehot)
+        scored_on = f"all {len(labels.x)} samples of --fit (ONNX models are not fine-tuned)"
+    cal_x, cal_from = _calibration(cal, calibrate, labels, np.arange(len(labels.x)) if labels else None, shape, model)
+
+    def accuracy(predict) -> float | None:
+        return None if task is None else float(np.mean(task.decide(predict(labels.x)) == y_cls))
+
+    weights = {n.input[k] for n in m.graph.node if n.op_type in ONNX_WEIGHT_OPS for k in range(len(n.input))
+               if n.input[k] in inits and len(inits[n.input[k]].dims) >= 2}  # fmt: skip
+
+    def facts(mm) -> tuple[int, float]:
+        arrays = {t.name: numpy_helper.to_array(t) for t in mm.graph.initializer}
+        ws = [arrays[w] for w in weights if w in arrays]
+        total = sum(w.size for w in ws)
+        return sum(a.nbytes for a in arrays.values()), (sum(int((w == 0).sum()) for w in ws) / total if total else 0.0)
+
+    report: dict[str, Any] = {
+        "model": str(model), "format": "float ONNX model", "output": str(out), "input_shape": list(shape),
+        "io": "float32", "io_note": "QDQ: int8 inside, QuantizeLinear at the input, DequantizeLinear at the output",
+        "calibration": cal_from, "labels": None if labels is None else str(labels.y_path), "accuracy_on": scored_on,
+        "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
+    }  # fmt: skip
+    if float_io:
+        report["io_note"] += "; --float-io changes nothing here"
+    nbytes, sparsity = facts(m)
+    report["steps"].append(_step("float", nbytes, sparsity, "onnxruntime", accuracy(float_run)))
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-compress-") as d:
+        source = model
+        if prune_to > 0:
+            for t in m.graph.initializer:
+                if t.name in weights:
+                    w = numpy_helper.to_array(t)
+                    t.CopyFrom(numpy_helper.from_array((w * _magnitude_mask(w, prune_to)).astype(w.dtype), t.name))
+            source = Path(d) / "pruned.onnx"
+            onnx.save(m, str(source))
+            how = ONE_SHOT if labels is None else "one-shot: ONNX models are not fine-tuned"
+            report["pruning"] = {"target": prune_to, "method": how + " (magnitude pruning of each weight initializer)",
+                                 "fine_tuned": False}  # fmt: skip
+            nbytes, sparsity = facts(m)
+            report["steps"].append(_step(f"pruned {prune_to:.0%}", nbytes, sparsity, "onnxruntime",
+                                         accuracy(_ort_run(source, inp.name)[0])))  # fmt: skip
+        tmp = Path(d) / out.name
+        quantize_onnx(source, cal_x, tmp)
+        q = onnx.load(str(tmp))
+        qbytes, _ = facts(q)
+        qsparsity = _const_sparsity([numpy_helper.to_array(t) for t in q.graph.initializer])
+        got = _edgeneuro(tmp, ((inp.name, (1, *cal_x.shape[1:])),))
+        if isinstance(got, Compiled):
+            run, runtime, detail = got.run, got.runtime, got.detail
+        else:
+            run, runtime, detail = _ort_run(tmp, inp.name)[0], "onnxruntime", got
+        qbytes = got.weights_bytes if isinstance(got, Compiled) else qbytes  # what the chip stores
+        report["steps"].append(_step("int8", qbytes, qsparsity, runtime, accuracy(run)))
+        report["edgeneuro"] = {"compiles": isinstance(got, Compiled), "detail": detail,
+                               "shape": f"--shape {inp.name}={'x'.join(map(str, (1, *cal_x.shape[1:])))}"}  # fmt: skip
+        _publish(out, lambda p: shutil.copyfile(tmp, p))
+    return report
