@@ -27,7 +27,7 @@ MODELS = {
 }
 # Upper bounds of instructions / TFLM + CMSIS-NN (worst inference) on mps2-an386 with the DSP
 # kernels: the measured ratio rounded up by 0.05.
-RATIO_BOUND = {"ad": 0.72, "kws": 0.54, "seizure_lstm": 0.38, "seizure_cnn1d": 0.52, "seizure_dnn": 0.75}
+RATIO_BOUND = {"ad": 0.71, "kws": 0.54, "seizure_lstm": 0.38, "seizure_cnn1d": 0.52, "seizure_dnn": 0.73}
 
 
 def _cmsis_nn(key: str) -> int:
