@@ -34,13 +34,14 @@ M55 = "mps3-an547"
 def with_mve(path: Path, instead: str | None = None) -> tuple[compiler.Prepared, compiler.Prepared]:
     """The model's portable pipeline and the same graph with every layer whose module offers an
     ``mve`` variant lowered to it (as the choose-kernel-variants pass does, whatever scratch memory
-    the variant takes), or to ``instead`` (e.g. ``mve_direct``, the fallback without scratch)."""
+    the variant takes, and even where the DSP kernel would take fewer instructions: asked with the
+    feature ``mve`` alone), or to ``instead`` (e.g. ``mve_direct``, the fallback without scratch)."""
     portable = compiler.load(path)
     g = portable.graph
     chosen = []
     for op in g.ops:
         choose = getattr(ops.MODULES.get(op.kind), "variant", None)
-        v = choose(op, g, MVE.features) if choose else None
+        v = (choose(op, g, ("mve",)) or choose(op, g, MVE.features)) if choose else None
         v = instead if v == "mve" and instead else v
         chosen.append(dataclasses.replace(op, attrs={**op.attrs, "variant": v}) if v else op)
     g = dataclasses.replace(g, ops=tuple(chosen))

@@ -101,11 +101,23 @@ def _acc_bound(w: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return np.abs(bias.astype(np.int64)) + 255 * np.abs(w.astype(np.int64)).reshape(-1, w.shape[-1]).sum(axis=0)
 
 
+def mve_pays(in_c: int, stride_w: int) -> bool:
+    """Whether the Helium kernel takes fewer instructions than the DSP one for ``in_c`` channels,
+    as measured on mps3-an547 (bench/kernel_variants.py, 3x3 windows on 24x24): it fills 16 lanes
+    a vector, so it wins where the channels fill whole vectors (multiples of 16: 1.2-1.4 per MAC
+    against 2.5-3.2), at 32 or more channels in multiples of 8 (40, 72), and at 8 channels with
+    stride 1 (2.28 against 2.63); it loses elsewhere (4 channels 4.6 against 3.0, stride 2 with 8
+    channels 7.4 against 3.3, 20 and 24 channels by 1.1-1.4x)."""
+    if in_c % 16 == 0 or (in_c >= 32 and in_c % 8 == 0):
+        return True
+    return in_c == 8 and stride_w == 1
+
+
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     """For int8 layers with depth multiplier 1: ``mve`` (depthwise_conv2d_mve.c) on cores with
-    Helium, when the accumulator fits int32 even shifted left by its channel's requantization;
-    else ``dsp`` (depthwise_conv2d_dsp.c) on cores with SIMD32, when twice the accumulator fits
-    int32 (that kernel accumulates 2 * acc)."""
+    Helium where it pays (``mve_pays``) and the accumulator fits int32 even shifted left by its
+    channel's requantization; else ``dsp`` (depthwise_conv2d_dsp.c) on cores with SIMD32, when
+    twice the accumulator fits int32 (that kernel accumulates 2 * acc)."""
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
         return None
@@ -118,7 +130,9 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     if bias.size != w.shape[3]:
         return None
     bound = _acc_bound(w.data, bias)
-    if "mve" in features and w.quant is not None and y.quant is not None:
+    stride_w = op.attrs.get("stride_w", 1)
+    wants_mve = "mve" in features and ("dsp" not in features or mve_pays(int(x.shape[3]), int(stride_w)))
+    if wants_mve and w.quant is not None and y.quant is not None:
         left = np.maximum(channel_multipliers(x, w, y)[1], 0)
         if np.all(bound * np.exp2(left) < INT32_MAX):
             return "mve"
