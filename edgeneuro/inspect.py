@@ -40,6 +40,10 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
     for k, layer in zip(p.kernels, p.plan.layers, strict=True):
         params = _params(k, p.graph)
         layers.append({**layer, "params": params, "summary": k.summary})
+        info = getattr(ops.MODULES.get(k.op.kind), "sparse_info", None)
+        sparse = info(k, p.graph) if info else None
+        if sparse is not None:
+            layers[-1]["sparse"] = sparse
     doc: dict[str, Any] = {
         "model": str(p.model or p.graph.source),
         "board": board.to_json(),
@@ -79,6 +83,15 @@ def _choice(layer: dict[str, Any]) -> str:
     return c["kernel"] + (f", {100 * rate:.1f} % spikes" if rate is not None else "")
 
 
+def _sparse(layer: dict[str, Any]) -> str:
+    """A sparse layer's density and the bytes it saves against its dense form."""
+    s = layer.get("sparse")
+    if s is None:
+        return ""
+    saved = s["dense_weights_bytes"] - s["weights_bytes"]
+    return f"{100 * s['kept']:.0f} % of words kept, {saved:,} B saved"
+
+
 def render_text(doc: dict[str, Any]) -> str:
     rows = [("#", "op (index)", "kernel", "input -> output", "MACs", "params", "weights B")]
     for layer in doc["layers"]:
@@ -94,6 +107,8 @@ def render_text(doc: dict[str, Any]) -> str:
                 f"{layer['weights_bytes']:,}",
             )
         )
+    if any("sparse" in layer for layer in doc["layers"]):  # layers that store only non-zero blocks
+        rows = [(*rows[0], "sparse"), *((*r, _sparse(lay)) for r, lay in zip(rows[1:], doc["layers"], strict=True))]
     if any("kernel_choice" in layer for layer in doc["layers"]):  # a spiking network's synapses
         rows = [(*rows[0], "synapse"), *((*r, _choice(lay)) for r, lay in zip(rows[1:], doc["layers"], strict=True))]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

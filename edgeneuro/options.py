@@ -8,6 +8,9 @@ build folder recorded) and read by every command and every pass.
   kernel variant those features allow (the pass ``choose-kernel-variants``), ``reference`` the
   portable C kernels, which are the spec. Without features every layer gets its portable kernel,
   which runs on any board.
+* ``sparse`` (``--sparse``): ``auto`` (the default) lets a layer whose weights are sparse enough
+  take a kernel variant that stores and multiplies only their non-zero blocks (with ``--kernels
+  auto``; the op module's ``sparse_variant``), ``off`` keeps every layer dense.
 * ``dt``, ``calibration``, ``encode``, ``synapse_kernels``, ``synapse_weights``: a spiking
   network's (``.nir``) ``--dt``, ``--calibrate`` samples, ``--encode`` spec, ``--synapse-kernels``
   and ``--synapse-weights``. With ``encode`` the calibration samples are raw samples, int16
@@ -28,6 +31,7 @@ import numpy as np
 from edgeneuro.errors import InputError
 
 KERNELS = ("auto", "reference")  # --kernels
+SPARSE = ("auto", "off")  # --sparse
 FEATURES = ("dsp", "mve")  # what a board's core has beyond the base ISA (edgeneuro/boards.py)
 SYNAPSE_KERNELS = ("dense", "event", "auto")
 SYNAPSE_WEIGHTS = ("auto", "int8", "int16")
@@ -50,6 +54,7 @@ class CompileOptions:
     shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
     features: tuple[str, ...] = ()
     kernels: str = "auto"
+    sparse: str = "auto"
     dt: float | None = None
     calibration: np.ndarray | None = field(default=None, compare=False, repr=False)
     encode: str | None = None  # the encoder's spec (edgeneuro/data/encode.py), e.g. "delta:40"
@@ -59,6 +64,8 @@ class CompileOptions:
     def __post_init__(self) -> None:
         if self.kernels not in KERNELS:
             raise InputError(f"--kernels {self.kernels!r}: choose one of {', '.join(KERNELS)}")
+        if self.sparse not in SPARSE:
+            raise InputError(f"--sparse {self.sparse!r}: choose one of {', '.join(SPARSE)}")
         unknown = set(self.features) - set(FEATURES)
         if unknown:
             raise InputError(f"unknown core features {sorted(unknown)}; edgeneuro knows {', '.join(FEATURES)}")
@@ -90,7 +97,7 @@ class CompileOptions:
         c = None if self.calibration is None else np.asarray(self.calibration)
         samples = None if c is None else {"shape": list(c.shape), "dtype": str(c.dtype)}
         return {"shapes": {k: list(v) for k, v in self.shapes}, "features": list(self.features),
-                "kernels": self.kernels, **self.record(), "calibration": samples}  # fmt: skip
+                "kernels": self.kernels, "sparse": self.sparse, **self.record(), "calibration": samples}  # fmt: skip
 
 
 def board_features(board) -> tuple[str, ...]:
@@ -99,19 +106,20 @@ def board_features(board) -> tuple[str, ...]:
 
 
 def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None = None, board=None,
-             kernels: str | None = None, **given: Any) -> CompileOptions:  # fmt: skip
+             kernels: str | None = None, sparse: str | None = None, **given: Any) -> CompileOptions:  # fmt: skip
     """The options of ``model`` from what the command line gave: ``shapes`` and, for a spiking
     network, ``dt``, ``calibrate`` (a path), ``encode`` (a spec), ``synapse_kernels`` and
     ``synapse_weights`` (None where not given). ``built`` (a stream build folder, edgeneuro/stream/
     target.py): the options it was built with (its stream.json), and options given that differ are
     refused. Otherwise an snn-family model (meta.json beside it, with ``pool``) defaults ``dt`` to
     its time step and, without ``encode``, the calibration to the calibration.npy beside it.
-    ``board``: the target, whose core features the kernels may use (``kernels``, ``--kernels``)."""
+    ``board``: the target, whose core features the kernels may use (``kernels``, ``--kernels``;
+    ``sparse``, ``--sparse``)."""
     unknown = set(given) - set(NIR_OPTIONS)
     assert not unknown, unknown
     given = {k: v for k, v in given.items() if v is not None}
     target = {"shapes": tuple(sorted((shapes or {}).items())), "kernels": kernels or "auto",
-              "features": board_features(board) if board is not None else ()}  # fmt: skip
+              "sparse": sparse or "auto", "features": board_features(board) if board is not None else ()}  # fmt: skip
     if Path(model).suffix.lower() != ".nir":
         if given:
             raise InputError(f"{model}: {', '.join(map(_flag, given))}: options of spiking networks (.nir files)")

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import examples, host_c_run, reference_run, tflm_run
+from conftest import examples, forced_variant, host_c_run, reference_run, tflm_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opcheck import check_on_qemu
 from test_mve import fc_model
 
-from edgeneuro import compiler
+from edgeneuro import boards, compiler, reference
 from edgeneuro.ops import fully_connected
 from edgeneuro.options import CompileOptions
+from edgeneuro.runner import run_on_host
 
 DSP = CompileOptions(features=("dsp",))
 
@@ -95,3 +96,110 @@ def test_fields_are_read_back():
 @settings(max_examples=examples(6), deadline=None)
 def test_dsp_kernel_on_qemu(case):
     check_on_qemu(*case)
+
+
+# The sparse form (en_fully_connected_s8_dsp_sparse): 4-unit blocks' zero input words left out.
+
+
+def block_mask(rng: np.random.Generator, units: int, depth: int, kept: float) -> np.ndarray:
+    """A mask of 4x4 blocks (rows x inputs, partial at the edges), each kept with probability kept."""
+    blocks = rng.random((-(-units // 4), -(-depth // 4))) < kept
+    return np.kron(blocks, np.ones((4, 4), bool))[:units, :depth]
+
+
+@st.composite
+def sparse_case(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    units, depth = draw(st.integers(4, 26)), draw(st.integers(4, 150))
+    mask = block_mask(rng, units, depth, draw(st.sampled_from([0.0, 0.1, 0.3, 0.6])))
+    model, x = fc_model(rng, batches=draw(st.sampled_from([1, 1, 2])), depth=depth, units=units,
+                        per_channel=draw(st.booleans()), act=draw(st.sampled_from(["NONE", "RELU"])),
+                        big_scale=draw(st.integers(0, 4)) == 0, mask=mask)  # fmt: skip
+    return model, x
+
+
+def check_sparse(model: bytes, x: np.ndarray) -> None:
+    """The sparse form, forced, computes TFLM's bits: its reference (from its stream, which holds the
+    dense form's weights) and its host C. --sparse auto takes it exactly where it keeps at most 75 %
+    of the words and its stream is smaller than the dense weights; --sparse off never."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fc.tflite"
+        path.write_bytes(model)
+        auto, dense = compiler.load(path, DSP), compiler.load(path, CompileOptions(features=("dsp",), sparse="off"))
+        sparse = forced_variant(dense, "FULLY_CONNECTED", "dsp_sparse")
+        (k,), (kd,) = sparse.kernels, dense.kernels
+        assert (k.fn, kd.fn) == (FN_SPARSE, "en_fully_connected_s8_dsp")
+        units, depth = k.params["units"], k.params["depth"]
+        w = fully_connected.unpack_rows(dict(kd.consts)["weights"], units, depth)
+        np.testing.assert_array_equal(fully_connected.unpack_sparse(dict(k.consts)["weights"], units, depth), w)
+        raw = dense.graph.t(dense.graph.ops[0].inputs[1]).data  # the model's weights (w: dead units zeroed)
+        stream_bytes = 4 * len(fully_connected.pack_sparse(raw))
+        pays = fully_connected.kept_words(raw).mean() <= 0.75 and stream_bytes < -(-raw.size // 4) * 4
+        assert [k.fn for k in auto.kernels] == [FN_SPARSE if pays else kd.fn]
+        expected = tflm_run(model, x)
+        np.testing.assert_array_equal(reference.run_batch(sparse.graph, sparse.kernels, x), expected)
+        c = compiler.compile_model(sparse, boards.load("mps2-an386"), Path(d) / "gen")
+        (y,) = run_on_host(c, x).values()
+        np.testing.assert_array_equal(y, expected, err_msg="host C (sparse kernel) != TFLM")
+
+
+FN_SPARSE = "en_fully_connected_s8_dsp_sparse"
+
+
+@given(sparse_case())
+@settings(max_examples=examples(30))
+def test_sparse_kernel_is_bit_exact(case):
+    check_sparse(*case)
+
+
+def test_sparse_form_only_where_it_pays():
+    """Dense weights, unstructured 80 % zeros (a 4x4 block is rarely all zero) and blocks kept at
+    90 % stay dense; on the M55 Helium's dense kernel stays; --kernels reference stays portable."""
+    rng = np.random.default_rng(5)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fc.tflite"
+        for mask in (None, rng.random((16, 64)) > 0.8, block_mask(rng, 16, 64, 0.9)):
+            path.write_bytes(fc_model(rng, 1, 64, 16, mask=mask)[0])
+            assert [k.fn for k in compiler.load(path, DSP).kernels] == ["en_fully_connected_s8_dsp"]
+        path.write_bytes(fc_model(rng, 1, 64, 16, mask=block_mask(rng, 16, 64, 0.2))[0])
+        assert [k.fn for k in compiler.load(path, DSP).kernels] == [FN_SPARSE]
+        mve = compiler.load(path, CompileOptions(features=("dsp", "mve")))
+        assert [k.fn for k in mve.kernels] == ["en_fully_connected_s8_mve"]
+        portable = compiler.load(path, CompileOptions(features=("dsp",), kernels="reference"))
+        assert [k.fn for k in portable.kernels] == ["en_fully_connected_s8"]
+
+
+@pytest.mark.sim
+def test_sparse_kernel_on_qemu(tmp_path):
+    """The assembly on the M4 (QEMU mps2-an386) == TFLM, and fewer instructions than dense."""
+    from edgeneuro import boards
+    from edgeneuro.runner import run_on_board
+
+    rng = np.random.default_rng(11)
+    model, x = fc_model(rng, 1, 256, 32, mask=block_mask(rng, 32, 256, 0.2))
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(model)
+    np.save(tmp_path / "x.npy", x)
+    board = boards.load("mps2-an386")
+    counts = {}
+    for sparse in ("auto", "off"):
+        prepared = compiler.load(path, CompileOptions(features=("dsp",), sparse=sparse))
+        res = run_on_board(prepared, board, tmp_path / "x.npy", tmp_path / sparse, profile=True)
+        np.testing.assert_array_equal(res.output.reshape(len(x), -1), tflm_run(model, x).reshape(len(x), -1))
+        counts[sparse] = res.report["instructions"]
+    assert counts["auto"] < 0.5 * counts["off"], counts
+
+
+def test_inspect_shows_the_sparse_form(tmp_path):
+    """`inspect` names the sparse kernel, its density and the bytes it saves; --sparse off is dense."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(2)
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(fc_model(rng, 1, 128, 16, mask=block_mask(rng, 16, 128, 0.25))[0])
+    run = lambda *a: subprocess.run([sys.executable, "-m", "edgeneuro.cli", "inspect", str(path), "--board",  # noqa: E731
+                                     "mps2-an386", *a], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    auto, off = run(), run("--sparse", "off")
+    assert "fully_connected_s8_dsp_sparse" in auto and "% of words kept" in auto and "B saved" in auto
+    assert "fully_connected_s8_dsp " in off and "words kept" not in off

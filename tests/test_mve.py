@@ -97,9 +97,10 @@ def fc_model(
     act: str = "NONE",
     with_bias: bool = True,
     big_scale: bool = False,
+    mask: np.ndarray | None = None,
 ) -> tuple[bytes, np.ndarray]:
     """A single FULLY_CONNECTED model and int8 samples. big_scale: multipliers near or above 1 (left
-    shifts in the requantization)."""
+    shifts in the requantization); mask [units, depth]: where the weights are kept (else 0)."""
     s_in = log_uniform(rng, 1e-3, 1.0)
     s_w = np.array([log_uniform(rng, 1e-3, 0.1) for _ in range(units if per_channel else 1)], np.float32)
     spread = rng.uniform(0.05, 2.0) if big_scale else rng.uniform(8, 80) * np.sqrt(depth)
@@ -107,7 +108,8 @@ def fc_model(
     zp = lambda: int(rng.choice([-128, int(rng.integers(-128, 128))]))  # noqa: E731
     b = ModelBuilder()
     x = b.tensor([batches, depth], scale=s_in, zero_point=zp())
-    wt = b.tensor([units, depth], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (units, depth)))
+    data = rng.integers(-127, 128, (units, depth)) * (1 if mask is None else mask)
+    wt = b.tensor([units, depth], scale=s_w, zero_point=0, data=data)
     bias = (
         b.tensor([units], "int32", scale=s_in * s_w.astype(np.float64), zero_point=0,
                  data=rng.integers(-3000, 3000, units))

@@ -17,6 +17,8 @@ en_mve_requant).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
@@ -60,11 +62,16 @@ def lower(op: Op, g: Graph) -> Kernel:
         raise unsupported(g, op, "16x8 with per-channel weights (TFLite Micro takes per-tensor weights there)")
     fn, consts = layer_kernel(g, op, "fully_connected", x, w, bias, y, params, multipliers=multipliers)
     c_file = None
-    if op.attrs.get("variant") == "dsp":
+    summary = f"{depth}->{units}" + ("" if act == "NONE" else f" {act}")
+    if op.attrs.get("variant") in ("dsp", "dsp_sparse"):
         fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
         consts, fast, shared = dsp_constants(dict(consts), params)
         del params["in_zp"]  # folded into the bias
         params.update(fast=int(fast), shared=int(shared))
+        if op.attrs["variant"] == "dsp_sparse":  # the dense form's weights, their zero words left out
+            fn = "en_fully_connected_s8_dsp_sparse"
+            consts = (("weights", pack_sparse(unpack_rows(dict(consts)["weights"], units, depth))), consts[1])
+            summary += " sparse"
     elif op.attrs.get("variant") == "mve":
         fn, c_file = "en_fully_connected_s8_mve", "fully_connected_mve"
         consts = mve_constants(dict(consts), params["in_zp"])
@@ -77,7 +84,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         consts=consts,
         outputs=(y.name,),
         macs=batches * units * depth,
-        summary=f"{depth}->{units}" + ("" if act == "NONE" else f" {act}"),
+        summary=summary,
         c_file=c_file,
     )
 
@@ -104,6 +111,93 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
         if np.all(bound * np.exp2(left) < 2**31):
             return "mve"
     return "dsp" if "dsp" in features else None
+
+
+# The sparse DSP kernel's break-even, from its instruction counts (fully_connected_dsp.c): a kept
+# input word of a 4-unit block costs 23 instructions against the dense step's 20.5 (and 20 bytes
+# against 16), so below this fraction of kept words it saves both; bench/kernel_variants.py
+# measures the curve.
+SPARSE_KEPT_MAX = 0.75
+
+
+def sparse_variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp_sparse`` (fully_connected_dsp.c ``en_fully_connected_s8_dsp_sparse``) where the DSP
+    kernel applies (``variant``), the core has no Helium (whose dense kernel is faster than this
+    one at any density), at most ``SPARSE_KEPT_MAX`` of the 4-unit blocks' input words hold a
+    non-zero weight (``kept_words``) and the stream is smaller than the dense weights (in a small
+    layer its ends may not be): block-pruned weights (``compress --prune-pattern block:4x4``).
+    Unstructured sparsity rarely leaves a whole word of 4 rows zero."""
+    if "mve" in features or variant(op, g, features) != "dsp":
+        return None
+    w = g.t(op.inputs[1]).data
+    if w.shape[0] < 4 or w.shape[1] < 4 or kept_words(w).mean() > SPARSE_KEPT_MAX:
+        return None
+    return "dsp_sparse" if pack_sparse(w).nbytes < len(pack_rows(w)) else None
+
+
+def sparse_info(k: Kernel, g: Graph) -> dict | None:
+    """What ``inspect`` shows of a sparse layer: its format, the fraction of the 4-unit blocks' input
+    words it keeps, its weight bytes and the dense DSP form's."""
+    if k.fn != "en_fully_connected_s8_dsp_sparse":
+        return None
+    dense = lower(dataclasses.replace(k.op, attrs={**k.op.attrs, "variant": "dsp"}), g)
+    w = unpack_rows(dict(dense.consts)["weights"], k.params["units"], k.params["depth"])
+    return {"format": "4-unit blocks, zero input words left out", "kept": float(kept_words(w).mean()),
+            "weights_bytes": k.const_bytes, "dense_weights_bytes": dense.const_bytes}  # fmt: skip
+
+
+def kept_words(w: np.ndarray) -> np.ndarray:
+    """For each block of 4 rows (the first units & ~3) and word of 4 inputs (the first depth & ~3),
+    whether one of its 16 weights is non-zero: bool [units // 4, depth // 4]."""
+    units, depth = w.shape
+    blocks = w[: units & ~3, : depth & ~3].reshape(units // 4, 4, depth // 4, 4)
+    return (blocks != 0).any(axis=(1, 3))
+
+
+def pack_sparse(w: np.ndarray) -> np.ndarray:
+    """The sparse DSP kernel's weight stream (fully_connected_dsp.h) of int8 weights [units, depth],
+    as int32 words."""
+    units, depth = w.shape
+    u4, d4, tail = units & ~3, depth & ~3, depth & 3
+    kept = kept_words(w)
+    words = []
+    for g in range(u4 // 4):
+        block = w[4 * g : 4 * g + 4]
+        prev = -1
+        for k in np.flatnonzero(kept[g]):
+            words.append(np.array([4 * (k - prev)], np.int64))
+            words.append(np.ascontiguousarray(block[:, 4 * k : 4 * k + 4].astype(np.int8)).view("<i4").reshape(-1))
+            prev = k
+        words.append(np.zeros(1, np.int64))
+        if tail:
+            words.append(np.ascontiguousarray(block[:, d4:].astype(np.int8).reshape(-1)).view("<i4"))
+    rest = w[u4:].astype(np.int8).reshape(-1)
+    rest = np.concatenate([rest, np.zeros(-len(rest) % 4, np.int8)]).view("<i4")
+    words.append(rest)
+    after = (tail if u4 else 0) + len(rest)  # words after the last block's 0, which its LDM reads 4 of
+    words.append(np.zeros(max(0, 4 - after), np.int64))
+    return np.concatenate([a.astype(np.int64) for a in words]).astype(np.int32)
+
+
+def unpack_sparse(stream: np.ndarray, units: int, depth: int) -> np.ndarray:
+    """``pack_sparse`` undone: the int8 weights [units, depth]."""
+    u4, d4, tail = units & ~3, depth & ~3, depth & 3
+    w = np.zeros((units, depth), np.int8)
+    s = stream.astype("<i4")
+    at = 0
+    for g in range(u4 // 4):
+        k = -1
+        while s[at] != 0:
+            k += int(s[at]) // 4
+            w[4 * g : 4 * g + 4, 4 * k : 4 * k + 4] = s[at + 1 : at + 5].view(np.int8).reshape(4, 4)
+            at += 5
+        at += 1
+        if tail:
+            w[4 * g : 4 * g + 4, d4:] = s[at : at + tail].view(np.int8).reshape(4, tail)
+            at += tail
+    n = (units - u4) * depth
+    w[u4:] = s[at : at + -(-n // 4)].view(np.int8)[:n].reshape(units - u4, depth)
+    return w
 
 
 def _shifts(x, w, y) -> np.ndarray:
@@ -188,8 +282,9 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
         for d in range(p["depth"]):
             acc = acc + xs[:, d : d + 1] * w[:, d].astype(np.float32)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
-    if k.fn == "en_fully_connected_s8_dsp":  # raw inputs, zp in the bias, fields (dsp_constants)
-        w = unpack_rows(w, p["units"], p["depth"])
+    if k.fn in ("en_fully_connected_s8_dsp", "en_fully_connected_s8_dsp_sparse"):  # raw inputs, zp in the bias
+        sparse = k.fn.endswith("_sparse")
+        w = unpack_sparse(w, p["units"], p["depth"]) if sparse else unpack_rows(w, p["units"], p["depth"])
         fields = dsp_fields(bias, p["units"], p["shared"])
         acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + fields[:, 0]
         return requantize_fields(acc, fields[:, 1:], p)

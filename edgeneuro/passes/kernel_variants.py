@@ -11,7 +11,11 @@ kernels, and while the variants' arena is larger it gives up the variant with th
 memory among those alive at the arena's peak (its op records why in ``attrs["variant_dropped"]``).
 A module may name a variant to try instead, e.g. one without scratch memory
 (``variant_fallback(op, graph, variant) -> str | None``; conv2d.py: ``dsp`` -> ``dsp_noscratch``);
-without one, or once the op has tried it, the op takes the portable kernel."""
+without one, or once the op has tried it, the op takes the portable kernel.
+
+With ``--sparse auto`` (options.sparse) a module's ``sparse_variant(op, graph, features)`` is asked
+first: a variant that stores and multiplies only the weights' non-zero blocks, where the layer's
+weights are sparse enough that it saves both bytes and instructions (fully_connected.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +32,11 @@ def _chooser(kind: str):
     return getattr(module, "variant", None) if module is not None else None
 
 
+def _sparse_chooser(kind: str):
+    module = ops.MODULES.get(kind)
+    return getattr(module, "sparse_variant", None) if module is not None else None
+
+
 def _fallback(kind: str):
     module = ops.MODULES.get(kind)
     return getattr(module, "variant_fallback", None) if module is not None else None
@@ -42,8 +51,9 @@ def run(graph: Graph, options: CompileOptions) -> Graph:
     memory would grow the arena. The portable kernels are the spec; a variant computes the same bits."""
     chosen = []
     for op in graph.ops:
-        choose = _chooser(op.kind)
-        variant = choose(op, graph, options.features) if choose else None
+        choose, sparse = _chooser(op.kind), _sparse_chooser(op.kind)
+        variant = sparse(op, graph, options.features) if sparse and options.sparse == "auto" else None
+        variant = variant or (choose(op, graph, options.features) if choose else None)
         chosen.append(dataclasses.replace(op, attrs={**op.attrs, "variant": variant}) if variant else op)
     return _within_portable_arena(graph, dataclasses.replace(graph, ops=tuple(chosen)))
 

@@ -220,6 +220,7 @@ def stream(
     synapse_kernels: str | None = None,
     synapse_weights: str | None = None,
     kernels: str | None = None,
+    sparse: str | None = None,
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
@@ -243,8 +244,8 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
-    options = from_cli(model, built, shapes, board=board, kernels=kernels, dt=dt, calibrate=calibrate, encode=encode,
-                       synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
+    options = from_cli(model, built, shapes, board=board, kernels=kernels, sparse=sparse, dt=dt, calibrate=calibrate,
+                       encode=encode, synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
             from edgeneuro.targets import renode

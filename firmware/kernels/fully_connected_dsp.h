@@ -21,4 +21,15 @@ typedef struct {
 void en_fully_connected_s8_dsp(const en_fully_connected_s8_dsp_params *p, const int8_t *input, const int8_t *weights,
                                const int32_t *fields, int8_t *output);
 
+/* The same with the 4-unit blocks' zero words left out (compile --sparse auto). weights: one int32
+ * stream; per block of 4 units, for each input word where one of the 4 rows is non-zero a record
+ * of 5 words: the distance in bytes from the previous such input word (the first from input - 4),
+ * then the 4 rows' 4 weights, one word each; then a word 0; then the 4 rows' last depth % 4
+ * weights (4 * (depth % 4) bytes); after the blocks the last units % 4 rows as they are, and 4
+ * words 0 (the last block's LDM reads 4 words past its 0). fields: as en_fully_connected_s8_dsp. */
+typedef en_fully_connected_s8_dsp_params en_fully_connected_s8_dsp_sparse_params;
+
+void en_fully_connected_s8_dsp_sparse(const en_fully_connected_s8_dsp_sparse_params *p, const int8_t *input,
+                                      const int32_t *weights, const int32_t *fields, int8_t *output);
+
 #endif
