@@ -80,7 +80,8 @@ def _options(a: argparse.Namespace, board, model: Path | None = None):
            "synapse_weights": getattr(a, "synapse_weights", None)}  # fmt: skip
     if Path(a.model).suffix.lower() == ".nir":  # for other models --calibrate is the ONNX quantizer's
         nir["calibrate"] = getattr(a, "calibrate", None)
-    return from_cli(model, None, _shapes(a), board=board, kernels=getattr(a, "kernels", None), **nir)
+    return from_cli(model, None, _shapes(a), board=board, kernels=getattr(a, "kernels", None),
+                    sparse=getattr(a, "sparse", None), **nir)  # fmt: skip
 
 
 def _prepare(a: argparse.Namespace, work: Path, board):
@@ -176,7 +177,7 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
                      else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
                      encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights,
-                     kernels=a.kernels)  # fmt: skip
+                     kernels=a.kernels, sparse=a.sparse)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -239,19 +240,25 @@ def cmd_compress(a: argparse.Namespace) -> int:
 
         r = compress(Path(a.model), Path(a.out), a.prune, a.quantize, Path(a.calibrate) if a.calibrate else None,
                      Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels, a.qat,
-                     tuple(Path(f) for f in a.fit) if a.fit else None, a.float_io, a.holdout)  # fmt: skip
+                     tuple(Path(f) for f in a.fit) if a.fit else None, a.float_io, a.holdout,
+                     a.prune_pattern)  # fmt: skip
     if a.json:
         print(json.dumps(r, indent=2))
     elif "format" in r:
         _print_compress_any(r)
     else:
-        print(f"{'step':16} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
+        if r.get("pruning"):
+            p = r["pruning"]
+            print(f"pruning to {p['target']:.0%}, {p['pattern']}: {p['method']}")
+        width = max(16, *(len(s["step"]) for s in r["steps"]))
+        print(f"{'step':{width}} {'weights B':>9} {'sparsity':>9} {'window acc':>11} {'event sens':>11} {'FP/h':>7}")
         for s in r["steps"]:
             e, w = s["event"], s["window"]
             sens = "n/a" if e["sensitivity"] is None else f"{100 * e['sensitivity']:.1f} %"
             fph = "n/a" if e["fp_per_hour"] is None else f"{e['fp_per_hour']:.2f}"
-            print(f"{s['step']:16} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% "
+            print(f"{s['step']:{width}} {s['weights_bytes']:>9,} {100 * s['sparsity']:>8.1f}% "
                   f"{100 * w['accuracy']:>10.2f}% {sens:>11} {fph:>7}")  # fmt: skip
+        _print_int8_pattern(r.get("int8_pattern"), "")
         print(f"-> {a.out} (window accuracy change {r['window_accuracy_change_pp']:+.2f} pp)")
     return 0
 
@@ -263,21 +270,43 @@ def _print_compress_any(r: dict) -> None:
     print(f"{r['model']} ({r['format']}, input {shape}) -> {r['output']}: {r['io']} input and output{note}")
     print(f"  calibration: {r['calibration']}")
     if r["pruning"]:
-        print(f"  pruning to {r['pruning']['target']:.0%}: {r['pruning']['method']}")
-    print(f"  {'step':14} {'weights B':>10} {'sparsity':>9} {'accuracy':>9}  runtime")
+        p = r["pruning"]
+        shape = "" if p.get("pattern", "unstructured") == "unstructured" else f", {p['pattern']} ({p['meaning']})"
+        print(f"  pruning to {p['target']:.0%}{shape}: {p['method']}")
+    width = max(14, *(len(s["step"]) for s in r["steps"]))
+    print(f"  {'step':{width}} {'weights B':>10} {'sparsity':>9} {'accuracy':>9}  runtime")
     for s in r["steps"]:
         sp = "n/a" if s["sparsity"] is None else f"{100 * s['sparsity']:.1f} %"
         acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f} %"
-        print(f"  {s['step']:14} {s['weights_bytes']:>10,} {sp:>9} {acc:>9}  {s['runtime']}")
+        print(f"  {s['step']:{width}} {s['weights_bytes']:>10,} {sp:>9} {acc:>9}  {s['runtime']}")
     if r["accuracy_on"]:
         change = r["accuracy_change_pp"]
         print(f"  accuracy on {r['accuracy_on']}" + ("" if change is None else f"; change {change:+.2f} pp"))
     else:
         print(f"  accuracy: {r['accuracy_note']}")
+    _print_int8_pattern(r.get("int8_pattern"), "  ")
     e = r["edgeneuro"]
     verdict = "edgeneuro compiles it" if e["compiles"] else "edgeneuro cannot compile it yet"
     print(f"  {verdict}: {e['detail']}")
     print(f"-> {r['output']} (report: {Path(r['output']).parent / 'compress_report.json'})")
+
+
+def _print_int8_pattern(check: dict | None, indent: str) -> None:
+    """The pruning pattern read back from the int8 weights of each FULLY_CONNECTED and CONV_2D."""
+    if not check:
+        return
+    if check["holds"] is None:
+        print(f"{indent}{check['pattern']} in the int8 weights: {check.get('note', 'not checked')}")
+        return
+    bad = sum(not layer["holds"] for layer in check["layers"])
+    verdict = "holds in every layer" if not bad else f"BROKEN in {bad} of {len(check['layers'])} layers"
+    print(f"{indent}{check['pattern']} in the int8 weights: {verdict}")
+    width = max(len(layer["layer"]) for layer in check["layers"])
+    print(f"{indent}  {'layer':{width}}  {'[out, in]':>9}  {'sparsity':>8}")
+    for layer in check["layers"]:
+        shape = "x".join(map(str, layer["shape_oi"]))
+        print(f"{indent}  {layer['layer']:{width}}  {shape:>9}  {100 * layer['sparsity']:6.1f} %  "
+              f"{'holds' if layer['holds'] else 'does not hold'}")  # fmt: skip
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
@@ -369,7 +398,8 @@ def cmd_stream(a: argparse.Namespace) -> int:
     res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
-                 synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels)  # fmt: skip
+                 synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels,
+                 sparse=a.sparse)  # fmt: skip
     if a.output:
         _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -440,6 +470,11 @@ def parser() -> argparse.ArgumentParser:
                         help="auto (default): each layer's fastest kernel for the board's core (DSP SIMD on "
                         "M4/M7/M33/M55), bit-exact with the portable C kernels; reference: the portable "
                         "kernels")  # fmt: skip
+        sp.add_argument("--sparse", choices=("auto", "off"),
+                        help="auto (default): a fully connected layer whose weights leave at most 75%% of its "
+                        "4-unit blocks' input words non-zero (compress --prune-pattern block:4x4) stores "
+                        "and multiplies only those, with --kernels auto on a DSP core; off: every layer "
+                        "dense")  # fmt: skip
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the compile passes and what each did; show tracebacks on errors")  # fmt: skip
 
@@ -494,7 +529,18 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("model", help="a Keras model (.keras, .h5), a SavedModel folder or a float ONNX model; a "
                     "model.keras from `edgeneuro train` (meta.json beside it) is scored on its EEG")  # fmt: skip
     cp.add_argument("-o", "--out", required=True, help="the .tflite to write (.onnx for an ONNX model)")
-    cp.add_argument("--prune", type=float, default=0.0, help="target sparsity of the weight tensors, e.g. 0.5")
+    cp.add_argument(
+        "--prune",
+        type=float,
+        default=None,
+        help="fraction of the weights to zero in each weight tensor, e.g. 0.5 (N:M sets it to 1 - N/M)",
+    )
+    cp.add_argument("--prune-pattern", default="unstructured", metavar="unstructured|block:RxC|N:M",
+                    help="where the zeros go, in each weight matrix viewed as [output units, inputs] (a Conv kernel "
+                    "as [out, kh*kw*in]): unstructured (default: the smallest weights anywhere); block:RxC (blocks of "
+                    "R output rows x C consecutive inputs zeroed together, ranked by mean |w|; edge blocks may be "
+                    "partial), e.g. block:1x4; N:M (at most N non-zero weights in every M consecutive inputs of a "
+                    "row, sparsity 1 - N/M), e.g. 2:4")  # fmt: skip
     cp.add_argument("--prune-channels", type=float, default=0.0,
                     help="structured pruning: drop this fraction of each hidden layer's channels")  # fmt: skip
     cp.add_argument("--quantize", default="int8", choices=("int8",))
@@ -580,6 +626,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a .nir network's synapse weights (as `run`; default auto)")  # fmt: skip
     st.add_argument("--kernels", choices=("auto", "reference"),
                     help="the board's fastest kernels (auto, default) or the portable ones (as `compile`)")  # fmt: skip
+    st.add_argument("--sparse", choices=("auto", "off"),
+                    help="sparse kernels where the weights allow (auto, default) or dense (as `compile`)")  # fmt: skip
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")

@@ -6,9 +6,14 @@ Pruning is magnitude pruning of every weight tensor (2-D or more: kernels, not b
 (``--fit X.npy Y.npy``) it is gradual and fine-tuned: tensorflow-model-optimization's polynomial
 schedule for a tf_keras model whose weight layers it knows, else the same schedule as weight masks
 kept through a Keras fine-tuning loop (Keras 3 models, layers tfmot does not know). Without labels it
-is one-shot, and the report says so. Keras models and SavedModels become full-int8 TFLite (the TFLite
-converter); ONNX models become QDQ int8 ONNX (onnxruntime's ``quantize_static``). Each step is
-reported with its weight bytes, sparsity and, where labels are given, its accuracy."""
+is one-shot, and the report says so. ``--prune-pattern`` (edgeneuro/compress/patterns.py) places
+the zeros in blocks of R output rows x C inputs or at most N of every M inputs, with tfmot's block
+and M-by-N pruning where it makes the pattern as defined, else with numpy masks.
+
+Keras models and SavedModels become full-int8 TFLite (the TFLite converter); ONNX models become QDQ
+int8 ONNX (onnxruntime's ``quantize_static``). Each step is reported with its weight bytes,
+sparsity and, where labels are given, its accuracy; after pruning, the int8 weights are read back
+and checked against the pattern, layer by layer."""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro.compress import patterns
+from edgeneuro.compress.patterns import UNSTRUCTURED, Layout, Pattern
 from edgeneuro.errors import EdgeNeuroError, InputError, ModelError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -136,6 +143,41 @@ def labels_for(y: np.ndarray, n: int, output_shape: tuple, y_path: Path, x_path:
 
 
 @dataclass
+class Weight:
+    """A weight tensor pruning acts on: its variable, name, layer class and [out, in] layout."""
+
+    name: str
+    var: Any
+    layout: Layout
+    layer: str = ""
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.var.numpy())
+
+    def oi(self) -> np.ndarray:
+        return self.layout.to_oi(self.numpy())
+
+
+def weight_of(v, layer: str = "") -> Weight:
+    """A Keras or TensorFlow variable as a Weight: Keras kernels are [in, out] or [..., in, out];
+    a depthwise kernel (its layer or its name says so) is [..., in, multiplier]."""
+    name = str(getattr(v, "path", None) or v.name).removesuffix(":0")
+    depthwise = "depthwise" in name.rsplit("/", 1)[-1].lower() or layer.startswith("Depthwise")
+    kind = "keras_depthwise" if depthwise and len(v.shape) >= 3 else "keras"
+    return Weight(name, v, patterns.layout(kind, len(v.shape)), layer)
+
+
+def weights_report(weights: list[Weight], pattern: Pattern) -> list[dict]:
+    """Per pruned tensor: name, layer, [out, in] shape, sparsity, and whether ``pattern`` holds."""
+    out = []
+    for w in weights:
+        a = w.oi()
+        out.append({"name": w.name, "layer": w.layer or None, "shape_oi": list(a.shape),
+                    "sparsity": patterns.sparsity_of(a), "holds": patterns.pattern_holds(a, pattern)})  # fmt: skip
+    return out
+
+
+@dataclass
 class Net:
     """A loaded float model: a tf_keras or Keras 3 model, or a SavedModel's serving function."""
 
@@ -191,6 +233,17 @@ class Net:
             if len(v.shape) >= 2:
                 seen.setdefault(id(v), v)
         return list(seen.values())
+
+    def pruned_weights(self) -> list[Weight]:
+        """``prunable`` with names and the layout that views each as [out, in]."""
+        owner: dict[int, str] = {}
+        todo = list(getattr(self.model, "layers", []) if self.kind != "saved_model" else [])
+        while todo:
+            layer = todo.pop()
+            todo.extend(getattr(layer, "layers", []))
+            for v in getattr(layer, "weights", []):
+                owner.setdefault(id(v), type(layer).__name__)
+        return [weight_of(v, owner.get(id(v), "")) for v in self.prunable()]
 
     def weights_bytes(self) -> int:
         """Dense storage of every parameter (float32: 4 B each). Pruning zeroes weights; the dense
@@ -305,12 +358,26 @@ def _magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     return mask.reshape(w.shape)
 
 
-def prune_one_shot(variables: list, sparsity: float) -> None:
-    """Magnitude pruning of each tensor to ``sparsity``: a no-op where a tensor has it already."""
-    for v in variables:
-        w = np.asarray(v.numpy())
-        if (w == 0).sum() < int(round(sparsity * w.size)):
-            v.assign(w * _magnitude_mask(w, sparsity))
+def pattern_mask(w: np.ndarray, pattern: Pattern, lay: Layout, sparsity: float | None = None) -> np.ndarray:
+    """The magnitude mask of ``pattern`` at ``sparsity`` (default: the pattern's) for a tensor of
+    layout ``lay``, as 0/1 of its dtype. Unstructured: the smallest weights of the whole tensor."""
+    s = pattern.sparsity if sparsity is None else sparsity
+    if pattern.kind == "unstructured":
+        return _magnitude_mask(w, s)
+    return patterns.mask(w, pattern, lay, s).astype(w.dtype)
+
+
+def prune_one_shot(weights: list[Weight], pattern: Pattern) -> None:
+    """Magnitude pruning of each tensor to ``pattern`` at its sparsity: a no-op where a tensor has
+    it already (unstructured: as many zeros; else: ``pattern_holds``). Zeros stay zero."""
+    for wt in weights:
+        w = wt.numpy()
+        if pattern.kind == "unstructured":
+            short = (w == 0).sum() < int(round(pattern.sparsity * w.size))
+        else:
+            short = not patterns.pattern_holds(wt.layout.to_oi(w), pattern)
+        if short:
+            wt.var.assign(w * pattern_mask(w, pattern, wt.layout))
 
 
 def _schedule(n: int, epochs: int, batch: int) -> tuple[int, int]:
@@ -331,54 +398,117 @@ def _tfmot_takes(net: Net) -> bool:
     return all(PruneRegistry.supports(layer) for layer in net.model.layers if layer.weights)
 
 
-def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, batch: int = 32) -> str:
-    """Gradual magnitude pruning to ``target`` while fine-tuning on ``x``, ``y``; returns how."""
+def tfmot_fits(weights: list[Weight], pattern: Pattern) -> bool:
+    """Whether tensorflow-model-optimization 0.8.1 makes ``pattern`` as defined in
+    edgeneuro/compress/patterns.py on every tensor. Its ``block_size=(h, w)`` tiles a 2-D Keras
+    kernel [in, out] (so block:RxC is ``(C, R)``), rejects other ranks, and fails when a tensor
+    pools down to one block along an axis; its ``sparsity_m_by_n`` groups inputs per output row
+    of a Dense kernel, and per (output, kh, kw) of a Conv2D kernel (our groups when C_in is a
+    multiple of M), and rejects Conv1D kernels."""
+    if pattern.kind == "unstructured":
+        return True
+    for w in weights:
+        shape = tuple(w.var.shape)
+        if w.layout.name != "keras":
+            return False
+        if pattern.kind == "block" and not (len(shape) == 2 and shape[0] > pattern.cols and shape[1] > pattern.rows):
+            return False
+        if pattern.kind == "n:m" and not (
+            len(shape) == 2 or (len(shape) == 4 and (shape[2] % pattern.m == 0 or shape[0] * shape[1] == 1))
+        ):
+            return False
+    return True
+
+
+def tfmot_options(pattern: Pattern) -> dict:
+    """``prune_low_magnitude`` keyword arguments for ``pattern`` (tfmot's (zeros, M) for N:M)."""
+    if pattern.kind == "block":
+        return {"block_size": (pattern.cols, pattern.rows), "block_pooling_type": "AVG"}
+    if pattern.kind == "n:m":
+        return {"sparsity_m_by_n": (pattern.m - pattern.n, pattern.m)}
+    return {}
+
+
+def tfmot_method(pattern: Pattern) -> str:
+    if pattern.kind == "block":
+        return (f"gradual {pattern} pruning with tensorflow-model-optimization (block_size=({pattern.cols}, "
+                f"{pattern.rows}) on the Keras [in, out] kernels, blocks ranked by their mean |w|)")  # fmt: skip
+    if pattern.kind == "n:m":
+        return (f"{pattern} pruning with tensorflow-model-optimization (sparsity_m_by_n=({pattern.m - pattern.n}, "
+                f"{pattern.m}): the mask is chosen at the first training step and kept)")  # fmt: skip
+    return "gradual magnitude pruning with tensorflow-model-optimization"
+
+
+def mask_method(pattern: Pattern) -> str:
+    if pattern.kind == "n:m":
+        return f"{pattern} pruning as weight masks in the Keras fine-tuning loop (chosen at the first step and kept)"
+    what = "magnitude" if pattern.kind == "unstructured" else str(pattern)
+    return f"gradual {what} pruning as weight masks in the Keras fine-tuning loop"
+
+
+def mask_callback(keras, weights: list[Weight], pattern: Pattern, end: int, freq: int):
+    """tfmot's algorithm as weight masks: recomputed on the polynomial schedule (``end``,
+    ``freq``) up to ``pattern``'s sparsity, applied after every training step. N:M, as tfmot
+    does it, chooses its mask once, after the first step."""
+    masks: list[np.ndarray] = [np.ones(w.var.shape, np.float32) for w in weights]
+
+    class Masks(keras.callbacks.Callback):
+        step = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            s = self.step
+            update = s == 0 if pattern.kind == "n:m" else s <= end and s % freq == 0
+            if update:
+                now = pattern.sparsity * (1.0 - (1.0 - (s / end if end else 1.0)) ** 3)
+                masks[:] = [pattern_mask(w.numpy(), pattern, w.layout, now) for w in weights]
+            for w, m in zip(weights, masks, strict=True):
+                w.var.assign(w.numpy() * m)
+            self.step += 1
+
+    return Masks()
+
+
+def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, batch: int = 32,
+                     pattern: Pattern | None = None) -> str:  # fmt: skip
+    """Gradual magnitude pruning to ``target`` in ``pattern`` (default unstructured) while
+    fine-tuning on ``x``, ``y``; returns how."""
+    pattern = (pattern or UNSTRUCTURED).with_sparsity(target)
     keras = net.keras
     keras.utils.set_random_seed(0)
     end, freq = _schedule(len(x), epochs, batch)
     total = int(np.ceil(len(x) / batch)) * epochs
-    what = (
-        f"fine-tuned {epochs} epoch{'s' if epochs > 1 else ''} on {len(x)} samples; polynomial schedule, "
-        f"target reached at step {end + 1} of {total}"
-    )
-    if _tfmot_takes(net):
+    what = f"fine-tuned {epochs} epoch{'s' if epochs > 1 else ''} on {len(x)} samples"
+    if pattern.kind != "n:m":
+        what += f"; polynomial schedule, target reached at step {end + 1} of {total}"
+    weights = net.pruned_weights()
+    if _tfmot_takes(net) and tfmot_fits(weights, pattern):
         import tensorflow_model_optimization as tfmot
 
         sk = tfmot.sparsity.keras
         schedule = (sk.PolynomialDecay(0.0, target, begin_step=0, end_step=end, frequency=freq) if end > 0
                     else sk.ConstantSparsity(target, begin_step=0, frequency=1))  # fmt: skip
+        options = tfmot_options(pattern)
 
         def wrap(layer):
-            return sk.prune_low_magnitude(layer, pruning_schedule=schedule) if layer.weights else layer
+            return sk.prune_low_magnitude(layer, pruning_schedule=schedule, **options) if layer.weights else layer
 
         pruned = keras.models.clone_model(net.model, clone_function=wrap)
         pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
         pruned.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep()])
         net.model = sk.strip_pruning(pruned)
-        how = f"gradual magnitude pruning with tensorflow-model-optimization ({what})"
+        how = f"{tfmot_method(pattern)} ({what})"
     else:
-        variables = net.prunable()
-        masks: list[np.ndarray] = [np.ones(v.shape, np.float32) for v in variables]
-
-        class Masks(keras.callbacks.Callback):
-            """tfmot's algorithm as weight masks: recomputed on the schedule, applied after every step."""
-
-            step = 0
-
-            def on_train_batch_end(self, batch, logs=None):
-                s = self.step
-                if s <= end and s % freq == 0:
-                    now = target * (1.0 - (1.0 - (s / end if end else 1.0)) ** 3)
-                    masks[:] = [_magnitude_mask(np.asarray(v.numpy()), now) for v in variables]
-                for v, m in zip(variables, masks, strict=True):
-                    v.assign(np.asarray(v.numpy()) * m)
-                self.step += 1
-
         net.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
-        net.model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[Masks()])
-        why = "a Keras 3 model" if net.kind == "keras3" else "layers tensorflow-model-optimization does not wrap"
-        how = f"gradual magnitude pruning as weight masks in the Keras fine-tuning loop ({why}; {what})"
-    prune_one_shot(net.prunable(), target)  # the schedule's last step reaches the target; make sure
+        net.model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0,
+                      callbacks=[mask_callback(keras, weights, pattern, end, freq)])  # fmt: skip
+        if net.kind == "keras3":
+            why = "a Keras 3 model"
+        elif not _tfmot_takes(net):
+            why = "layers tensorflow-model-optimization does not wrap"
+        else:
+            why = f"tensorflow-model-optimization cannot make {pattern} on every layer"
+        how = f"{mask_method(pattern)} ({why}; {what})"
+    prune_one_shot(net.pruned_weights(), pattern)  # the schedule's last step reaches the target; make sure
     return how
 
 
@@ -616,10 +746,13 @@ def _check_paths(model: Path, out: Path) -> str:
 
 def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path | None = None,
                  fit: tuple[Path, Path] | None = None, epochs: int = 3, float_io: bool = False,
-                 holdout: float = 0.2, meta_dir: Path | None = None) -> dict[str, Any]:  # fmt: skip
-    """Prune (optional) and quantize any Keras, SavedModel or float ONNX model; write ``out`` and
-    compress_report.json beside it (and the meta.json of ``meta_dir`` when the model has one)."""
+                 holdout: float = 0.2, meta_dir: Path | None = None,
+                 pattern: Pattern | None = None) -> dict[str, Any]:  # fmt: skip
+    """Prune (optional; in ``pattern``, default unstructured) and quantize any Keras, SavedModel or
+    float ONNX model; write ``out`` and compress_report.json beside it (and the meta.json of
+    ``meta_dir`` when the model has one)."""
     model, out = Path(model), Path(out)
+    pattern = (pattern or UNSTRUCTURED).with_sparsity(prune_to)
     kind = _check_paths(model, out)
     if not 0.0 <= holdout < 1.0:
         raise InputError(f"--holdout {holdout}: give a fraction in [0, 1)")
@@ -634,9 +767,9 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
         calibrate = model.parent / "calibration.npy"
         cal = read_npy(calibrate, "--calibrate")
     if kind == "onnx":
-        report = _compress_onnx(model, out, prune_to, calibrate, cal, labels, float_io)
+        report = _compress_onnx(model, out, prune_to, calibrate, cal, labels, float_io, pattern)
     else:
-        report = _compress_keras(model, out, prune_to, calibrate, cal, labels, epochs, float_io, holdout)
+        report = _compress_keras(model, out, prune_to, calibrate, cal, labels, epochs, float_io, holdout, pattern)
     first, last = report["steps"][0]["accuracy"], report["steps"][-1]["accuracy"]
     report["accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
     if meta_dir is not None and out.parent.resolve() != Path(meta_dir).resolve():
@@ -657,13 +790,34 @@ def _calibration(cal, calibrate, labels: Labels | None, fit_idx, shape, source: 
                      "for the int8 ranges")  # fmt: skip
 
 
+def pruned_step(pattern: Pattern) -> str:
+    """The report's name of the pruning step: 'pruned 50%', 'pruned 75% block:1x4', 'pruned 50% 2:4'."""
+    name = f"pruned {pattern.sparsity:.0%}"
+    return name if pattern.kind == "unstructured" else f"{name} {pattern}"
+
+
+def pruning_entry(pattern: Pattern, how: str, fine_tuned: bool | None, layers: list[dict]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"target": pattern.sparsity, "pattern": str(pattern), "meaning": pattern.describe(),
+                             "method": how}  # fmt: skip
+    if fine_tuned is not None:
+        entry["fine_tuned"] = fine_tuned
+    entry["layers"] = layers
+    return entry
+
+
+def one_shot_method(pattern: Pattern, what: str) -> str:
+    if pattern.kind == "unstructured":
+        return f"magnitude pruning of each {what}"
+    return f"{pattern} magnitude pruning of each {what} viewed as [out, in]"
+
+
 def _step(name: str, weights_bytes: int, sparsity: float | None, runtime: str, accuracy: float | None) -> dict:
     return {"step": name, "weights_bytes": int(weights_bytes), "sparsity": sparsity, "runtime": runtime,
             "accuracy": accuracy}  # fmt: skip
 
 
 def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, labels: Labels | None, epochs: int,
-                    float_io: bool, holdout: float) -> dict[str, Any]:  # fmt: skip
+                    float_io: bool, holdout: float, pattern: Pattern) -> dict[str, Any]:  # fmt: skip
     net = load_net(model)
     task = y_fit = y_cls = None
     fit_idx = score_idx = np.arange(0)
@@ -691,21 +845,22 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         "input_shape": list(net.input_shape), "io": "float32" if float_io else "int8",
         "calibration": cal_from, "labels": None if labels is None else str(labels.y_path), "accuracy_on": scored_on,
         "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
+        "int8_pattern": None,
     }  # fmt: skip
     runtime = "tf_keras" if net.kind == "tf_keras" else "Keras 3" if net.kind == "keras3" else "TensorFlow"
     report["steps"].append(_step("float", net.weights_bytes(), net.sparsity(), runtime, accuracy(net.predict)))
     if prune_to > 0:
         if labels is not None and can_train:
-            how = prune_fine_tuned(net, labels.x[fit_idx], y_fit[fit_idx], task, prune_to, epochs)
+            how = prune_fine_tuned(net, labels.x[fit_idx], y_fit[fit_idx], task, prune_to, epochs, pattern=pattern)
             fine_tuned = True
         else:
-            prune_one_shot(net.prunable(), prune_to)
+            prune_one_shot(net.pruned_weights(), pattern)
             how = (ONE_SHOT if labels is None else
                    "one-shot: a SavedModel without Keras metadata has no training loop to fine-tune with")  # fmt: skip
-            how += " (magnitude pruning of each weight tensor)"
+            how += f" ({one_shot_method(pattern, 'weight tensor')})"
             fine_tuned = False
-        report["pruning"] = {"target": prune_to, "method": how, "fine_tuned": fine_tuned}
-        report["steps"].append(_step(f"pruned {prune_to:.0%}", net.weights_bytes(), net.sparsity(), runtime,
+        report["pruning"] = pruning_entry(pattern, how, fine_tuned, weights_report(net.pruned_weights(), pattern))
+        report["steps"].append(_step(pruned_step(pattern), net.weights_bytes(), net.sparsity(), runtime,
                                      accuracy(net.predict)))  # fmt: skip
     blob = convert(net, cal_x, float_io)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-compress-") as d:
@@ -714,6 +869,8 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         r = tflite_result(tmp)
         report["steps"].append(_step("int8", r.weights_bytes, r.sparsity, r.runtime, accuracy(r.run)))
         report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
+        if prune_to > 0:
+            report["int8_pattern"] = patterns.int8_check(tmp, pattern)
         _publish(out, lambda p: p.write_bytes(blob))
     return report
 
@@ -734,8 +891,20 @@ def _ort_run(path: Path, name: str):
     return run, sess
 
 
+def onnx_layout(node, k: int, ndim: int) -> Layout:
+    """The [out, in] view of input ``k`` of an ONNX weight node (Conv W [out, in, kh, kw], Gemm B
+    [out, in] with transB else [in, out], MatMul B [in, out])."""
+    if node.op_type == "Conv" and k == 1:
+        return patterns.layout("onnx_conv", ndim)
+    if node.op_type == "ConvTranspose" and k == 1:
+        return patterns.layout("onnx_conv_transpose", ndim)
+    if node.op_type == "Gemm" and k == 1 and any(a.name == "transB" and a.i for a in node.attribute):
+        return patterns.layout("oi", ndim)
+    return patterns.layout("keras", ndim)
+
+
 def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labels: Labels | None,
-                   float_io: bool) -> dict[str, Any]:  # fmt: skip
+                   float_io: bool, pattern: Pattern) -> dict[str, Any]:  # fmt: skip
     import onnx
     from onnx import numpy_helper
 
@@ -773,7 +942,8 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
     def accuracy(predict) -> float | None:
         return None if task is None else float(np.mean(task.decide(predict(labels.x)) == y_cls))
 
-    weights = {n.input[k] for n in m.graph.node if n.op_type in ONNX_WEIGHT_OPS for k in range(len(n.input))
+    weights = {n.input[k]: onnx_layout(n, k, len(inits[n.input[k]].dims)) for n in m.graph.node
+               if n.op_type in ONNX_WEIGHT_OPS for k in range(len(n.input))
                if n.input[k] in inits and len(inits[n.input[k]].dims) >= 2}  # fmt: skip
 
     def facts(mm) -> tuple[int, float]:
@@ -787,6 +957,7 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
         "io": "float32", "io_note": "QDQ: int8 inside, QuantizeLinear at the input, DequantizeLinear at the output",
         "calibration": cal_from, "labels": None if labels is None else str(labels.y_path), "accuracy_on": scored_on,
         "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
+        "int8_pattern": None,
     }  # fmt: skip
     if float_io:
         report["io_note"] += "; --float-io changes nothing here"
@@ -795,17 +966,23 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
     with tempfile.TemporaryDirectory(prefix="edgeneuro-compress-") as d:
         source = model
         if prune_to > 0:
+            layers = []
             for t in m.graph.initializer:
                 if t.name in weights:
                     w = numpy_helper.to_array(t)
-                    t.CopyFrom(numpy_helper.from_array((w * _magnitude_mask(w, prune_to)).astype(w.dtype), t.name))
+                    w = (w * pattern_mask(w, pattern, weights[t.name])).astype(w.dtype)
+                    t.CopyFrom(numpy_helper.from_array(w, t.name))
+                    a = weights[t.name].to_oi(w)
+                    holds = patterns.pattern_holds(a, pattern)
+                    layers.append({"name": t.name, "layer": None, "shape_oi": list(a.shape),
+                                   "sparsity": patterns.sparsity_of(a), "holds": holds})  # fmt: skip
             source = Path(d) / "pruned.onnx"
             onnx.save(m, str(source))
             how = ONE_SHOT if labels is None else "one-shot: ONNX models are not fine-tuned"
-            report["pruning"] = {"target": prune_to, "method": how + " (magnitude pruning of each weight initializer)",
-                                 "fine_tuned": False}  # fmt: skip
+            how += f" ({one_shot_method(pattern, 'weight initializer')})"
+            report["pruning"] = pruning_entry(pattern, how, False, layers)
             nbytes, sparsity = facts(m)
-            report["steps"].append(_step(f"pruned {prune_to:.0%}", nbytes, sparsity, "onnxruntime",
+            report["steps"].append(_step(pruned_step(pattern), nbytes, sparsity, "onnxruntime",
                                          accuracy(_ort_run(source, inp.name)[0])))  # fmt: skip
         tmp = Path(d) / out.name
         quantize_onnx(source, cal_x, tmp)
@@ -821,5 +998,7 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
         report["steps"].append(_step("int8", qbytes, qsparsity, runtime, accuracy(run)))
         report["edgeneuro"] = {"compiles": isinstance(got, Compiled), "detail": detail,
                                "shape": f"--shape {inp.name}={'x'.join(map(str, (1, *cal_x.shape[1:])))}"}  # fmt: skip
+        if prune_to > 0:
+            report["int8_pattern"] = patterns.int8_check(tmp, pattern, ((inp.name, (1, *cal_x.shape[1:])),))
         _publish(out, lambda p: shutil.copyfile(tmp, p))
     return report

@@ -1,5 +1,6 @@
 """`edgeneuro compress`: magnitude pruning with a schedule and fine-tuning
-(tensorflow-model-optimization), then full-int8 post-training quantization, with the size and the
+(tensorflow-model-optimization; unstructured, or in blocks or N:M groups, see
+edgeneuro/compress/patterns.py), then full-int8 post-training quantization, with the size and the
 seizure metrics of each step measured on the model's held-out subjects. Models that `edgeneuro
 train` did not write (no meta.json beside them), SavedModels, float ONNX models, and any model given
 labels with ``fit``, go through edgeneuro/compress/anymodel.py."""
@@ -14,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro.compress import patterns
 from edgeneuro.compress.anymodel import check_samples, compress_any, read_npy
+from edgeneuro.compress.patterns import UNSTRUCTURED, Pattern
 from edgeneuro.data.dataset import class_weights, discover, training_windows
 from edgeneuro.data.meta import META, Meta
 from edgeneuro.errors import InputError
@@ -54,24 +57,52 @@ def fine_tune(model, x: np.ndarray, y: np.ndarray, epochs: int, classes: int):
     return model
 
 
-def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, classes: int):
-    """Magnitude pruning of every weight matrix to ``target`` sparsity on a polynomial schedule
-    over ``epochs`` of fine-tuning; returns the stripped (plain) model."""
+def pruned_weights(model) -> list:
+    """The weight tensors pruning acts on (trainable, 2-D or more: kernels, not biases)."""
+    from edgeneuro.compress.anymodel import weight_of
+
+    return [weight_of(v, type(layer).__name__) for layer in model.layers for v in layer.trainable_weights
+            if len(v.shape) >= 2]  # fmt: skip
+
+
+def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, classes: int,
+          pattern: Pattern | None = None) -> tuple[Any, str]:  # fmt: skip
+    """Magnitude pruning of every weight matrix to ``target`` sparsity in ``pattern`` (default
+    unstructured) on a polynomial schedule over ``epochs`` of fine-tuning; returns the plain model
+    and how. tensorflow-model-optimization where it makes the pattern on every layer, else the
+    same schedule as weight masks (edgeneuro/compress/anymodel.py)."""
     import tensorflow_model_optimization as tfmot
 
     from edgeneuro import models
+    from edgeneuro.compress import anymodel
 
+    pattern = (pattern or UNSTRUCTURED).with_sparsity(target)
     keras = models.keras()
     keras.utils.set_random_seed(0)
     steps = max(1, int(np.ceil(len(x) / 64))) * epochs
-    schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=max(1, steps - 1),
-                                                    frequency=max(1, steps // 20))  # fmt: skip
-    pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
-    pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])  # fmt: skip
-    pruned.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
-               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])  # fmt: skip
-    return tfmot.sparsity.keras.strip_pruning(pruned)
+    end, freq = max(1, steps - 1), max(1, steps // 20)
+    what = f"fine-tuned {epochs} epoch{'s' if epochs > 1 else ''} on {len(x)} windows"
+    weights = pruned_weights(model)
+    if anymodel.tfmot_fits(weights, pattern):
+        sk = tfmot.sparsity.keras
+        schedule = sk.PolynomialDecay(0.0, target, begin_step=0, end_step=end, frequency=freq)
+        pruned = sk.prune_low_magnitude(model, pruning_schedule=schedule, **anymodel.tfmot_options(pattern))
+        pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                       metrics=["accuracy"])  # fmt: skip
+        pruned.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
+                   callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])  # fmt: skip
+        model = tfmot.sparsity.keras.strip_pruning(pruned)
+        how = f"{anymodel.tfmot_method(pattern)} ({what})"
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])  # fmt: skip
+        model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
+                  callbacks=[anymodel.mask_callback(keras, weights, pattern, end, freq)])  # fmt: skip
+        why = f"tensorflow-model-optimization cannot make {pattern} on every layer"
+        how = f"{anymodel.mask_method(pattern)} ({why}; {what})"
+    if pattern.kind != "unstructured":  # the schedule's last step reaches the target; make sure
+        anymodel.prune_one_shot(pruned_weights(model), pattern)
+    return model, how
 
 
 def _onnx_weight_bytes(path: Path) -> int:
@@ -94,12 +125,15 @@ def export_onnx(model, path: Path, calibration: np.ndarray) -> tuple[Path, Path]
     return path, quantize_onnx(path, calibration, path.with_name(path.stem + ".int8.onnx"))
 
 
-def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str = "int8",
+def compress(model_path: Path, out: Path, prune_to: float | None = None, quantize: str = "int8",
              calibrate: Path | None = None, data: Path | None = None, epochs: int = 3,
              onnx: bool = False, channels: float = 0.0, qat: bool = False,
              fit: tuple[Path, Path] | None = None, float_io: bool = False,
-             holdout: float = 0.2) -> dict[str, Any]:  # fmt: skip
+             holdout: float = 0.2, pattern: str | Pattern = "unstructured") -> dict[str, Any]:  # fmt: skip
     """Prune (optional) and quantize a model; write ``out`` with compress_report.json beside it.
+
+    ``prune_to`` is the fraction of zeros (None: no pruning, or 1 - N/M for an N:M ``pattern``);
+    ``pattern``: unstructured, block:RxC or N:M (edgeneuro/compress/patterns.py defines them).
 
     A model that `edgeneuro train` wrote (meta.json beside it), without ``fit``: fine-tuned and
     scored on its EEG recordings (``data``, default: its training folder), ``out`` (.tflite) with
@@ -109,8 +143,10 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
     model_path, out = Path(model_path), Path(out)
     if quantize != "int8":
         raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8")
-    if not 0.0 <= prune_to < 1.0:
+    if prune_to is not None and not 0.0 <= prune_to < 1.0:
         raise InputError(f"--prune {prune_to}: give a sparsity in [0, 1)")
+    pat = patterns.parse_pattern(str(pattern), prune_to)
+    prune_to = pat.sparsity
     if not 0.0 <= channels < 1.0:
         raise InputError(f"--prune-channels {channels}: give a fraction in [0, 1)")
     if epochs < 1:
@@ -130,13 +166,13 @@ def compress(model_path: Path, out: Path, prune_to: float = 0.0, quantize: str =
             if on:
                 raise InputError(f"{flag}: only for models `edgeneuro train` wrote (a {META} beside them and no --fit)")
         return compress_any(model_path, out, prune_to, calibrate, fit, epochs, float_io, holdout,
-                            model_path.parent if trained else None)  # fmt: skip
-    return _compress_trained(model_path, out, prune_to, calibrate, data, epochs, onnx, channels, qat, float_io)
+                            model_path.parent if trained else None, pat)  # fmt: skip
+    return _compress_trained(model_path, out, prune_to, calibrate, data, epochs, onnx, channels, qat, float_io, pat)
 
 
 def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: Path | None,
                       data: Path | None, epochs: int, onnx: bool, channels: float, qat: bool,
-                      float_io: bool) -> dict[str, Any]:  # fmt: skip
+                      float_io: bool, pattern: Pattern = UNSTRUCTURED) -> dict[str, Any]:  # fmt: skip
     """A model `edgeneuro train` wrote, fine-tuned and scored on its EEG recordings."""
     from edgeneuro import models
     from edgeneuro.compress.quantize import to_int8_tflite
@@ -150,7 +186,8 @@ def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: P
     items = discover(data)
     test = [i for i in items if i.subject in meta.test_subjects]
     classes = 3 if meta.labels == "ictal" else 2
-    report: dict[str, Any] = {"model": str(model_path), "io": "float32" if float_io else "int8", "steps": []}
+    report: dict[str, Any] = {"model": str(model_path), "io": "float32" if float_io else "int8", "pruning": None,
+                              "steps": [], "int8_pattern": None}  # fmt: skip
 
     def step(name: str, predict, weights_bytes: int, sparsity: float) -> None:
         """``weights_bytes``: dense storage of the parameters (float32: 4 B each; int8: the flash
@@ -173,8 +210,12 @@ def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: P
         model = fine_tune(shrink(model, meta.family, channels), x, y, epochs, classes)
         float_step(f"channels -{channels:.0%}")
     if prune_to > 0:
-        model = prune(model, x, y, prune_to, epochs, classes)
-        float_step(f"pruned {prune_to:.0%}")
+        from edgeneuro.compress.anymodel import pruned_step, pruning_entry, weights_report
+
+        pattern = pattern.with_sparsity(prune_to)
+        model, how = prune(model, x, y, prune_to, epochs, classes, pattern)
+        report["pruning"] = pruning_entry(pattern, how, None, weights_report(pruned_weights(model), pattern))
+        float_step(pruned_step(pattern))
     if qat:
         from edgeneuro.compress.qat import quantize_aware
 
@@ -199,6 +240,8 @@ def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: P
         tmp = Path(d) / out.name
         tmp.write_bytes(blob)
         step("int8", predictor(tmp), _int8_weight_bytes(tmp), _sparsity(model))
+        if prune_to > 0:
+            report["int8_pattern"] = patterns.int8_check(tmp, pattern)
         if out.parent.resolve() != model_path.parent.resolve():
             shutil.copy(model_path.parent / META, out.parent / META)  # what the model expects of its input
         tmp.replace(out)
