@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 from edgeneuro import __version__
 from edgeneuro.errors import EdgeNeuroError, InputError
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary sibling so a failed run leaves no half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+from edgeneuro.files import write_atomic
 
 
 def _save_outputs(path: Path, suffix: str, outputs: dict) -> None:
@@ -139,9 +125,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
-        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+        write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
-        _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+        write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
     r = res.report
     cycles = f"~{r['est_cycles']:,} cycles ({r['cycle_model']['table']} table), " if "est_cycles" in r else ""
     print(
@@ -179,9 +165,9 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
                      encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights,
                      kernels=a.kernels, sparse=a.sparse)  # fmt: skip
     if a.output:
-        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+        write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
-        _write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+        write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
     print(render(res.report, board))
     return 0 if res.ok else 1
 
@@ -401,7 +387,7 @@ def cmd_stream(a: argparse.Namespace) -> int:
                  synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels,
                  sparse=a.sparse)  # fmt: skip
     if a.output:
-        _write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+        write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
     if not res.ok:
         print("edgeneuro: error: what the board computed differs from the host's reference", file=sys.stderr)

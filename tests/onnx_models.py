@@ -46,3 +46,18 @@ def ort_run(path: Path, x: np.ndarray) -> np.ndarray:
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return np.concatenate([sess.run(None, {"x": s[None]})[0] for s in x])
+
+
+def conv_gemm_classifier(rng: np.random.Generator, in_c: int) -> tuple[list, dict[str, np.ndarray]]:
+    """A small float classifier's nodes and initializers: 3x3 Conv (8 filters) + Relu, global average
+    pool, Flatten, Gemm to 4 outputs; input [1, in_c, 8, 8] named x, output y."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("GlobalAveragePool", ["r1"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1),
+    ]
+    inits = {"w1": rng.normal(size=(8, in_c, 3, 3)) * 0.3, "b1": rng.normal(size=8) * 0.1,
+             "w2": rng.normal(size=(4, 8)), "b2": np.zeros(4)}  # fmt: skip
+    return nodes, inits

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf  # the Lambda layer of bad_h5 names it as a global: the .h5 keeps its code
 from conftest import host_c_run, reference_run
 from onnx import helper, numpy_helper
-from onnx_models import float_model
+from onnx_models import conv_gemm_classifier, float_model
 
 from edgeneuro import frontends
 from edgeneuro.cli import main
@@ -171,15 +171,7 @@ def test_float_io_and_the_printed_report(models, capsys, tmp_path):
 
 def test_float_onnx_model_compresses_to_qdq_that_compiles(capsys, tmp_path):
     rng = np.random.default_rng(1)
-    nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"]),
-        helper.make_node("GlobalAveragePool", ["r1"], ["g"]),
-        helper.make_node("Flatten", ["g"], ["f"]),
-        helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1),
-    ]
-    inits = {"w1": rng.normal(size=(8, 3, 3, 3)) * 0.3, "b1": rng.normal(size=8) * 0.1,
-             "w2": rng.normal(size=(4, 8)), "b2": np.zeros(4)}  # fmt: skip
+    nodes, inits = conv_gemm_classifier(rng, 3)
     f = float_model(tmp_path / "net.onnx", nodes, inits, (1, 3, 8, 8), (1, 4))
     x = rng.normal(size=(40, 3, 8, 8)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)

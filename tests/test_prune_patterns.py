@@ -323,19 +323,10 @@ def test_the_printed_report_shows_the_pattern_per_layer(models, capsys, tmp_path
 
 
 def test_onnx_model_with_a_pattern(capsys, tmp_path):
-    from onnx import helper
-    from onnx_models import float_model
+    from onnx_models import conv_gemm_classifier, float_model
 
     rng = np.random.default_rng(1)
-    nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"]),
-        helper.make_node("GlobalAveragePool", ["r1"], ["g"]),
-        helper.make_node("Flatten", ["g"], ["f"]),
-        helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1),
-    ]
-    inits = {"w1": rng.normal(size=(8, 4, 3, 3)) * 0.3, "b1": rng.normal(size=8) * 0.1,
-             "w2": rng.normal(size=(4, 8)), "b2": np.zeros(4)}  # fmt: skip
+    nodes, inits = conv_gemm_classifier(rng, 4)
     f = float_model(tmp_path / "net.onnx", nodes, inits, (1, 4, 8, 8), (1, 4))
     np.save(tmp_path / "x.npy", rng.normal(size=(16, 4, 8, 8)).astype(np.float32))
     out = tmp_path / "net.int8.onnx"

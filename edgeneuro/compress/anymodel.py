@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -34,6 +33,7 @@ import numpy as np
 from edgeneuro.compress import patterns
 from edgeneuro.compress.patterns import UNSTRUCTURED, Layout, Pattern
 from edgeneuro.errors import EdgeNeuroError, InputError, ModelError
+from edgeneuro.files import write_atomic
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 REPORT = "compress_report.json"
@@ -705,19 +705,6 @@ def _split(n: int, holdout: float, training: bool) -> tuple[np.ndarray, np.ndarr
                                                           f"fine-tuned on the other {n - held}")  # fmt: skip
 
 
-def _publish(out: Path, write: Callable[[Path], None]) -> None:
-    """Write ``out`` through a temporary sibling: it appears complete or not at all."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _check_paths(model: Path, out: Path) -> str:
     """The kind of model (keras, saved_model, onnx) from its path, and a matching output suffix."""
     if not model.exists():
@@ -775,8 +762,8 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
     if meta_dir is not None and out.parent.resolve() != Path(meta_dir).resolve():
         from edgeneuro.data.meta import META
 
-        _publish(out.parent / META, lambda p: shutil.copy(Path(meta_dir) / META, p))
-    _publish(out.parent / REPORT, lambda p: p.write_text(json.dumps(report, indent=2) + "\n"))
+        write_atomic(out.parent / META, lambda p: shutil.copy(Path(meta_dir) / META, p))
+    write_atomic(out.parent / REPORT, lambda p: p.write_text(json.dumps(report, indent=2) + "\n"))
     return report
 
 
@@ -871,7 +858,7 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
         if prune_to > 0:
             report["int8_pattern"] = patterns.int8_check(tmp, pattern)
-        _publish(out, lambda p: p.write_bytes(blob))
+        write_atomic(out, lambda p: p.write_bytes(blob))
     return report
 
 
@@ -1000,5 +987,5 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
                                "shape": f"--shape {inp.name}={'x'.join(map(str, (1, *cal_x.shape[1:])))}"}  # fmt: skip
         if prune_to > 0:
             report["int8_pattern"] = patterns.int8_check(tmp, pattern, ((inp.name, (1, *cal_x.shape[1:])),))
-        _publish(out, lambda p: shutil.copyfile(tmp, p))
+        write_atomic(out, lambda p: shutil.copyfile(tmp, p))
     return report
