@@ -1,5 +1,6 @@
 """The README's main job, end to end for the DNN, 1-D CNN, LSTM and spiking detectors: synthetic EEG →
-train → compress (or, for the spiking one, NIR) → compile → board → metrics."""
+train → compress (or, for the spiking one, NIR) → compile → board → metrics; and the DNN pruned in
+4x4 blocks, compiled sparse."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def test_demo_pipeline(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SYNTHETIC" in proc.stdout and "identical to the host's: True" in proc.stdout
     r = json.loads((tmp_path / "report.json").read_text())
-    assert sorted(r["families"]) == ["cnn", "dnn", "lstm", "snn"]
+    assert sorted(r["families"]) == ["cnn", "dnn", "dnn_sparse", "lstm", "snn"]
     for family, res in r["families"].items():
         board = res["board"]
         equal = board["outputs_equal_reference" if family == "snn" else "outputs_equal_tflm"]
@@ -32,3 +33,8 @@ def test_demo_pipeline(tmp_path):
         steps = {s["step"]: s for s in res["compress"]["steps"]}
         assert steps["int8"]["weights_bytes"] < steps["float"]["weights_bytes"]
         assert steps["int8"]["runtime"] == "edgeneuro reference kernels"
+    # the DNN pruned in 4x4 blocks (80 %) and compiled sparse: fewer weight bytes and instructions on
+    # the board than the dense DNN (its first layer is most of its weights, not of its instructions)
+    dense, sparse = r["families"]["dnn"]["board"], r["families"]["dnn_sparse"]["board"]
+    assert sparse["weights_bytes"] < 0.5 * dense["weights_bytes"]
+    assert sparse["instructions"] < 0.9 * dense["instructions"]
