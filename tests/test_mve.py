@@ -291,9 +291,10 @@ def test_global_average_pool_mve():
 def conv_model(
     rng: np.random.Generator, n: int, h: int, w: int, cin: int, cout: int, k: tuple[int, int],
     stride: tuple[int, int] = (1, 1), dil: tuple[int, int] = (1, 1), pad: str = "SAME", act: str = "NONE",
-    per_channel: bool = True, big_scale: bool = False,
+    per_channel: bool = True, big_scale: bool = False, mask: np.ndarray | None = None,
 ) -> tuple[bytes, np.ndarray]:  # fmt: skip
-    """A single CONV_2D model and int8 samples. big_scale: multipliers near or above 1."""
+    """A single CONV_2D model and int8 samples. big_scale: multipliers near or above 1; mask
+    [cout, kh * kw * cin] (OHWI order): where the weights are kept (else 0)."""
     kh, kw = k
     oh, ow = out_size(pad, h, kh, stride[0], dil[0]), out_size(pad, w, kw, stride[1], dil[1])
     s_in = log_uniform(rng, 1e-3, 1.0)
@@ -303,7 +304,9 @@ def conv_model(
     zp = lambda: int(rng.choice([-128, int(rng.integers(-128, 128))]))  # noqa: E731
     b = ModelBuilder()
     x = b.tensor([n, h, w, cin], scale=s_in, zero_point=zp())
-    wt = b.tensor([cout, kh, kw, cin], scale=s_w, zero_point=0, data=rng.integers(-127, 128, (cout, kh, kw, cin)))
+    data = rng.integers(-127, 128, (cout, kh, kw, cin))
+    data = data if mask is None else data * mask.reshape(data.shape)
+    wt = b.tensor([cout, kh, kw, cin], scale=s_w, zero_point=0, data=data)
     bias_scale = s_in * s_w.astype(np.float64)
     bias = b.tensor([cout], "int32", scale=bias_scale if per_channel else bias_scale[:1], zero_point=0,
                     data=rng.integers(-3000, 3000, cout))  # fmt: skip

@@ -32,6 +32,8 @@ always reads in place, the border's lanes in the padding set to ``in_zp`` by VPS
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
@@ -92,11 +94,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     fn, consts = layer_kernel(g, op, "conv2d", x, w, bias, y, params)
     act = activation(op) if activation(op) != "NONE" else ""
     c_file, scratch, entry = None, 0, None
-    if op.attrs.get("variant") in ("dsp", "dsp_noscratch"):
-        consts, fast = dsp_constants(dict(consts), params)
+    if op.attrs.get("variant") in ("dsp", "dsp_noscratch", "dsp_sparse"):
+        sparse = op.attrs["variant"] == "dsp_sparse"
+        consts, fast = dsp_constants(dict(consts), params, sparse)
         params["fast"] = int(fast)
         fn, c_file = dsp_form(params, op.attrs["variant"]), "conv2d_dsp"
-        scratch = dsp_scratch(params) if fn == "en_conv2d_s8_dsp" else 0
+        scratch = dsp_scratch(params) if fn in ("en_conv2d_s8_dsp", "en_conv2d_s8_dsp_sparse") else 0
         entry = f"{fn}_{requant_form(params)}"
     elif op.attrs.get("variant") in ("mve", "mve_direct"):
         direct = op.attrs["variant"] == "mve_direct" or mve_direct(params)
@@ -236,7 +239,7 @@ def variant_fallback(op: Op, g: Graph, variant: str) -> str | None:
     ``mve_direct`` for ``mve``."""
     if variant == "mve":  # the MVE kernel reading its input in place
         return "mve_direct"
-    return "dsp_noscratch" if variant == "dsp" and g.t(op.inputs[0]).shape[3] % 4 == 0 else None
+    return "dsp_noscratch" if variant in ("dsp", "dsp_sparse") and g.t(op.inputs[0]).shape[3] % 4 == 0 else None
 
 
 def dsp_form(p: dict, variant: str) -> str:
@@ -250,7 +253,7 @@ def dsp_form(p: dict, variant: str) -> str:
     if variant == "dsp_noscratch":
         assert p["in_c"] % 4 == 0, "the direct form reads whole words of in_c % 4 == 0 pixels"
         return "en_conv2d_s8_dsp_direct"
-    return "en_conv2d_s8_dsp"
+    return "en_conv2d_s8_dsp_sparse" if variant == "dsp_sparse" else "en_conv2d_s8_dsp"
 
 
 def requant_form(p: dict) -> str:
@@ -362,20 +365,114 @@ def unpack_stream(stream: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarra
     return w.reshape(shape), fields
 
 
-def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[str, np.ndarray], ...], bool]:
+def dsp_constants(
+    consts: dict[str, np.ndarray], p: dict, sparse: bool = False
+) -> tuple[tuple[tuple[str, np.ndarray], ...], bool]:
     """The portable kernel's constants laid out for the DSP kernel: one stream of weights and
-    channel records, the input zero point folded into the bias; and whether the short
-    requantization is exact."""
+    channel records (``sparse``: the sparse stream), the input zero point folded into the bias; and
+    whether the short requantization is exact."""
     w = consts["weights"]
     bias = consts["bias"].astype(np.int64) - p["in_zp"] * w.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
     fields, weights, fast = channel_fields(bias, consts["mult"], consts["shift"], w, p)
-    return (("packed", pack_stream(weights, fields)),), fast
+    return (("packed", (pack_sparse if sparse else pack_stream)(weights, fields)),), fast
+
+
+def _words(w: np.ndarray) -> np.ndarray:
+    """Each channel's weights (OHWI order) zero-padded to whole words, as int64 words [out_c, groups]."""
+    rows = w.reshape(w.shape[0], -1).astype(np.int8)
+    depth4 = -(-rows.shape[1] // 4) * 4
+    return np.ascontiguousarray(np.pad(rows, ((0, 0), (0, depth4 - rows.shape[1])))).view("<i4").astype(np.int64)
+
+
+def kept_groups(w: np.ndarray) -> np.ndarray:
+    """For each pair of output channels (the first out_c & ~1) and group of 4 column elements, whether
+    one of its 8 weights is non-zero: bool [out_c // 2, groups]."""
+    words = _words(w)
+    pairs = words[: len(words) & ~1].reshape(-1, 2, words.shape[1])
+    return (pairs != 0).any(axis=1)
+
+
+def pack_sparse(w: np.ndarray, fields: np.ndarray) -> np.ndarray:
+    """The sparse kernel's stream (conv2d_dsp.h en_conv2d_s8_dsp_sparse): ``pack_stream``'s, with
+    each channel pair's weights as the number of kept groups and, for each, its word offset into the
+    widened column (4 * group) and the pair's two words."""
+    oc = w.shape[0]
+    words, kept = _words(w), kept_groups(w)
+    parts = []
+    for c in range(0, oc & ~1, 2):
+        f = fields[c : c + 2]
+        groups = np.flatnonzero(kept[c // 2])
+        records = np.stack([4 * groups, words[c, groups], words[c + 1, groups]], axis=1).reshape(-1)
+        parts += [f[:, 0], [len(groups)], records, f[:, 1], f[:, 2], f[:, 3]]
+    if oc & 1:
+        parts += [fields[-1, :1], words[-1], fields[-1, 1:]]
+    return np.concatenate([np.asarray(a, np.int64) for a in parts]).astype(np.int32)
+
+
+def unpack_sparse(stream: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``pack_sparse`` undone: the [out_c, k_h, k_w, in_c] weights and the [out_c, 4] fields."""
+    oc, depth = shape[0], int(np.prod(shape[1:]))
+    groups = -(-depth // 4)
+    words = np.zeros((oc, groups), np.int64)
+    fields = np.zeros((oc, 4), np.int64)
+    s = stream.astype(np.int64)
+    at = 0
+    for c in range(0, oc & ~1, 2):
+        fields[c : c + 2, 0] = s[at : at + 2]
+        n = int(s[at + 2])
+        records = s[at + 3 : at + 3 + 3 * n].reshape(n, 3)
+        words[c, records[:, 0] // 4], words[c + 1, records[:, 0] // 4] = records[:, 1], records[:, 2]
+        at += 3 + 3 * n
+        fields[c : c + 2, 1:] = s[at : at + 6].reshape(3, 2).T
+        at += 6
+    if oc & 1:
+        fields[-1, 0] = s[at]
+        words[-1] = s[at + 1 : at + 1 + groups]
+        fields[-1, 1:] = s[at + 1 + groups : at + 4 + groups]
+    w = np.ascontiguousarray(words.astype("<i4")).view(np.int8)[:, :depth]
+    return w.reshape(shape), fields
+
+
+# The sparse kernel's break-even: a kept group of a channel pair costs en_pair's step (15
+# instructions for 16 MACs) and a load and an add more, and 12 bytes against 8 (conv2d_dsp.c); the
+# columns' gathering and each output's requantization stay. Measured on mps2-an386 (bench/sparse.py,
+# 1-D 1x5, 16 -> 32): at 75 % kept 0.90x the dense instructions but 1.07x the bytes, at 60 % 0.75x
+# and 0.89x, at 20 % 0.47x and 0.47x, at 100 % 1.17x and 1.44x.
+SPARSE_KEPT_MAX = 0.6
+
+
+def sparse_variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp_sparse`` (conv2d_dsp.c ``en_conv2d_s8_dsp_sparse``) where the DSP kernel applies
+    (``variant``), the core has no Helium, and at most ``SPARSE_KEPT_MAX`` of the channel pairs'
+    groups of 4 column elements hold a non-zero weight (``kept_groups``) and the pairs' weights take
+    fewer words so: block-pruned weights (``compress --prune-pattern block:2x4``, the column in OHWI
+    order)."""
+    if "mve" in features or variant(op, g, features) != "dsp":
+        return None
+    w = g.t(op.inputs[1]).data
+    if w.shape[0] < 2:
+        return None
+    kept = kept_groups(w)
+    smaller = kept.shape[0] * (1 + 3 * kept.mean() * kept.shape[1]) < 2 * kept.size  # weight words of the pairs
+    return "dsp_sparse" if kept.mean() <= SPARSE_KEPT_MAX and smaller else None
+
+
+def sparse_info(k: Kernel, g: Graph) -> dict | None:
+    """What ``inspect`` shows of a sparse layer (fully_connected.py ``sparse_info``)."""
+    if k.fn != "en_conv2d_s8_dsp_sparse":
+        return None
+    dense = lower(dataclasses.replace(k.op, attrs={**k.op.attrs, "variant": "dsp"}), g)
+    w, _ = unpack_stream(dict(dense.consts)["packed"], g.t(k.op.inputs[1]).shape)
+    return {"format": "channel pairs, zero groups of 4 column elements left out", "kept": float(kept_groups(w).mean()),
+            "weights_bytes": k.const_bytes, "dense_weights_bytes": dense.const_bytes}  # fmt: skip
 
 
 def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.ndarray:
     p = k.params
-    if k.fn in ("en_conv2d_s8_dsp", "en_conv2d_s8_dsp_direct"):  # raw inputs, in_zp in the padding and folded in
-        weights, fields = unpack_stream(w, (p["out_c"], p["k_h"], p["k_w"], p["in_c"]))
+    if k.fn in ("en_conv2d_s8_dsp", "en_conv2d_s8_dsp_direct", "en_conv2d_s8_dsp_sparse"):  # raw inputs, in_zp in
+        # the padding and folded in
+        unpack = unpack_sparse if k.fn == "en_conv2d_s8_dsp_sparse" else unpack_stream
+        weights, fields = unpack(w, (p["out_c"], p["k_h"], p["k_w"], p["in_c"]))
         return requantize_fields(_accumulate_raw(k, x, weights) + fields[:, 0], fields[:, 1:], p)
     if k.fn in ("en_conv2d_s8_mve", "en_conv2d_s8_mve_direct"):  # raw inputs, in_zp folded into the bias
         weights, bias, mult, shift = _mve_unpack(k, w)

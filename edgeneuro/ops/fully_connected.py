@@ -115,7 +115,7 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
 
 # The sparse DSP kernel's break-even: a kept input word of a 4-unit block costs 23 instructions
 # against the dense step's 20.5 and 20 bytes against 16 (fully_connected_dsp.c), so it saves both
-# below 80 % kept words. Measured on mps2-an386 (bench/sparse_fc.py, 1,024 -> 64): at 75 % kept
+# below 80 % kept words. Measured on mps2-an386 (bench/sparse.py, 1,024 -> 64): at 75 % kept
 # 0.84x the dense instructions and 0.94x the bytes, at 50 % 0.57x and 0.63x, at 20 % 0.23x and
 # 0.26x; at 100 % 1.12x and 1.25x. On the M55 Helium's dense kernel takes fewer instructions down
 # to about 12 % kept, so the compiler keeps it there.

@@ -276,6 +276,51 @@ static inline __attribute__((always_inline)) void en_pair(const en_conv2d_s8_dsp
     }
 }
 
+/* en_pair for the sparse stream (conv2d_dsp.h): per channel pair only the column groups where one
+ * of the two channels has a non-zero weight, each with its word offset into the column: a kept
+ * group costs en_pair's step and a load and an add more. */
+static inline __attribute__((always_inline)) void en_pair_sparse(const en_conv2d_s8_dsp_params *p,
+                                                                 const uint32_t *col, int32_t groups,
+                                                                 const uint32_t *s, int8_t *out_a, int8_t *out_b,
+                                                                 const int mode)
+{
+    for (int32_t n = p->out_c >> 1; n > 0; --n) {
+        uint32_t u0, u1;
+        en_ldrd(&s, &u0, &u1);
+        int32_t a0 = (int32_t)u0, a1 = (int32_t)u1;
+        int32_t b0 = a0, b1 = a1;
+        for (int32_t k = (int32_t)*s++; k > 0; --k) {
+            const uint32_t *x = col + *s++;
+            EN_STEP2(x, s);
+        }
+        uint32_t m0, m1, o0, o1, r0, r1;
+        en_ldrd(&s, &m0, &m1);
+        en_ldrd(&s, &o0, &o1);
+        en_ldrd(&s, &r0, &r1);
+        en_store2(p, out_a, out_b, a0, b0, (int32_t)m0, (int32_t)o0, (int32_t)r0, mode);
+        en_store2(p, out_a + 1, out_b + 1, a1, b1, (int32_t)m1, (int32_t)o1, (int32_t)r1, mode);
+        out_a += 2;
+        out_b += 2;
+    }
+    if (p->out_c & 1) { /* the last channel of an odd count, dense (en_pair's) */
+        int32_t a0 = (int32_t)*s++, b0 = a0;
+        const uint32_t *x = col;
+        for (int32_t g = groups; g > 0; --g) {
+            uint32_t xa, xb;
+            const uint32_t v = *s++;
+            en_ldrd(&x, &xa, &xb);
+            uint32_t t = en_sxtb16(v);
+            a0 = en_smlad(xa, t, a0);
+            b0 = en_smlad(xb, t, b0);
+            en_ldrd(&x, &xa, &xb);
+            t = en_sxtb16_ror8(v);
+            a0 = en_smlad(xa, t, a0);
+            b0 = en_smlad(xb, t, b0);
+        }
+        en_store2(p, out_a, out_b, a0, b0, (int32_t)s[0], (int32_t)s[1], (int32_t)s[2], mode);
+    }
+}
+
 /* en_pair specialized by requantization, one copy each. */
 typedef void en_pair_fn(const en_conv2d_s8_dsp_params *p, const uint32_t *col, int32_t groups, const uint32_t *s,
                         int8_t *out_a, int8_t *out_b);
@@ -297,6 +342,16 @@ static void en_pair_fast(const en_conv2d_s8_dsp_params *p, const uint32_t *col, 
 {
     en_pair(p, col, groups, s, out_a, out_b, EN_FAST);
 }
+
+#define EN_PAIR_SPARSE(mode, MODE)                                                                                \
+    static void en_pair_sparse_##mode(const en_conv2d_s8_dsp_params *p, const uint32_t *col, int32_t groups,      \
+                                      const uint32_t *s, int8_t *out_a, int8_t *out_b)                          \
+    {                                                                                                             \
+        en_pair_sparse(p, col, groups, s, out_a, out_b, MODE);                                                    \
+    }
+EN_PAIR_SPARSE(exact, EN_EXACT)
+EN_PAIR_SPARSE(fast_clamp, EN_FAST_CLAMP)
+EN_PAIR_SPARSE(fast, EN_FAST)
 
 /* The gathering form with one requantization's pair step; the entry points below name the step, so
  * that a model links only the steps its layers use (the compiler picks the entry: Kernel.entry). */
@@ -656,6 +711,18 @@ static void en_conv2d_dsp_direct_run(const en_conv2d_s8_dsp_direct_params *p, co
     {                                                                                                              \
         en_conv2d_dsp_direct_run(p, input, packed, output, en_pair_##mode, en_direct_##mode);                      \
     }
+
+/* The gathering form on the sparse stream, by requantization. */
+#define EN_CONV2D_DSP_SPARSE_ENTRY(mode)                                                                           \
+    void en_conv2d_s8_dsp_sparse_##mode(const en_conv2d_s8_dsp_sparse_params *p, const int8_t *input,              \
+                                        const int32_t *packed, int8_t *output, int8_t *scratch)                    \
+    {                                                                                                              \
+        en_conv2d_dsp_run(p, input, packed, output, scratch, en_pair_sparse_##mode);                               \
+    }
+
+EN_CONV2D_DSP_SPARSE_ENTRY(exact)
+EN_CONV2D_DSP_SPARSE_ENTRY(fast)
+EN_CONV2D_DSP_SPARSE_ENTRY(fast_clamp)
 
 EN_CONV2D_DSP_ENTRIES(exact)
 EN_CONV2D_DSP_ENTRIES(fast)

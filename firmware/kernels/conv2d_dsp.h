@@ -47,4 +47,13 @@ typedef void en_conv2d_s8_dsp_direct_fn(const en_conv2d_s8_dsp_direct_params *p,
 en_conv2d_s8_dsp_direct_fn en_conv2d_s8_dsp_direct_exact, en_conv2d_s8_dsp_direct_fast,
     en_conv2d_s8_dsp_direct_fast_clamp;
 
+/* The gathering form with the column groups where both channels of a pair have zero weights left
+ * out (compile --sparse auto; same parameters and scratch). packed: as en_conv2d_s8_dsp's, but per
+ * pair of channels after the two biases the number of kept groups, then for each its word offset
+ * into the widened column (4 * group) and the pair's two weight words; the last channel of an odd
+ * count as in the dense stream. */
+typedef en_conv2d_s8_dsp_params en_conv2d_s8_dsp_sparse_params;
+
+en_conv2d_s8_dsp_fn en_conv2d_s8_dsp_sparse_exact, en_conv2d_s8_dsp_sparse_fast, en_conv2d_s8_dsp_sparse_fast_clamp;
+
 #endif
