@@ -227,6 +227,45 @@ static inline __attribute__((always_inline)) void en_store2(const en_conv2d_s8_d
         b1 = en_smlad(xb, t, b1);      \
     } while (0)
 
+/* A channel pair's records after its weights (mult, offset, right for both) read from s, and its
+ * four outputs stored; returns s past them. */
+static inline __attribute__((always_inline)) const uint32_t *en_pair_store(const en_conv2d_s8_dsp_params *p,
+                                                                           const uint32_t *s, int8_t *out_a,
+                                                                           int8_t *out_b, int32_t a0, int32_t a1,
+                                                                           int32_t b0, int32_t b1, const int mode)
+{
+    uint32_t m0, m1, o0, o1, r0, r1;
+    en_ldrd(&s, &m0, &m1);
+    en_ldrd(&s, &o0, &o1);
+    en_ldrd(&s, &r0, &r1);
+    en_store2(p, out_a, out_b, a0, b0, (int32_t)m0, (int32_t)o0, (int32_t)r0, mode);
+    en_store2(p, out_a + 1, out_b + 1, a1, b1, (int32_t)m1, (int32_t)o1, (int32_t)r1, mode);
+    return s;
+}
+
+/* The last channel of an odd count, alone: its bias, its words for every group, its records. */
+static inline __attribute__((always_inline)) void en_last_channel(const en_conv2d_s8_dsp_params *p,
+                                                                  const uint32_t *col, int32_t groups,
+                                                                  const uint32_t *s, int8_t *out_a, int8_t *out_b,
+                                                                  const int mode)
+{
+    int32_t a0 = (int32_t)*s++, b0 = a0;
+    const uint32_t *x = col;
+    for (int32_t g = groups; g > 0; --g) {
+        uint32_t xa, xb;
+        const uint32_t v = *s++;
+        en_ldrd(&x, &xa, &xb);
+        uint32_t t = en_sxtb16(v);
+        a0 = en_smlad(xa, t, a0);
+        b0 = en_smlad(xb, t, b0);
+        en_ldrd(&x, &xa, &xb);
+        t = en_sxtb16_ror8(v);
+        a0 = en_smlad(xa, t, a0);
+        b0 = en_smlad(xb, t, b0);
+    }
+    en_store2(p, out_a, out_b, a0, b0, (int32_t)s[0], (int32_t)s[1], (int32_t)s[2], mode);
+}
+
 /* All output channels of the pixel pair in `col`, their weights and records read from the stream
  * s in order: A's outputs to out_a, B's to out_b. */
 static inline __attribute__((always_inline)) void en_pair(const en_conv2d_s8_dsp_params *p, const uint32_t *col,
@@ -248,31 +287,12 @@ static inline __attribute__((always_inline)) void en_pair(const en_conv2d_s8_dsp
         for (int32_t k = groups & 3; k > 0; --k) {
             EN_STEP2(x, s);
         }
-        uint32_t m0, m1, o0, o1, r0, r1;
-        en_ldrd(&s, &m0, &m1);
-        en_ldrd(&s, &o0, &o1);
-        en_ldrd(&s, &r0, &r1);
-        en_store2(p, out_a, out_b, a0, b0, (int32_t)m0, (int32_t)o0, (int32_t)r0, mode);
-        en_store2(p, out_a + 1, out_b + 1, a1, b1, (int32_t)m1, (int32_t)o1, (int32_t)r1, mode);
+        s = en_pair_store(p, s, out_a, out_b, a0, a1, b0, b1, mode);
         out_a += 2;
         out_b += 2;
     }
-    if (p->out_c & 1) { /* the last channel of an odd count, alone */
-        int32_t a0 = (int32_t)*s++, b0 = a0;
-        const uint32_t *x = col;
-        for (int32_t g = groups; g > 0; --g) {
-            uint32_t xa, xb;
-            const uint32_t v = *s++;
-            en_ldrd(&x, &xa, &xb);
-            uint32_t t = en_sxtb16(v);
-            a0 = en_smlad(xa, t, a0);
-            b0 = en_smlad(xb, t, b0);
-            en_ldrd(&x, &xa, &xb);
-            t = en_sxtb16_ror8(v);
-            a0 = en_smlad(xa, t, a0);
-            b0 = en_smlad(xb, t, b0);
-        }
-        en_store2(p, out_a, out_b, a0, b0, (int32_t)s[0], (int32_t)s[1], (int32_t)s[2], mode);
+    if (p->out_c & 1) {
+        en_last_channel(p, col, groups, s, out_a, out_b, mode);
     }
 }
 
@@ -293,31 +313,12 @@ static inline __attribute__((always_inline)) void en_pair_sparse(const en_conv2d
             const uint32_t *x = col + *s++;
             EN_STEP2(x, s);
         }
-        uint32_t m0, m1, o0, o1, r0, r1;
-        en_ldrd(&s, &m0, &m1);
-        en_ldrd(&s, &o0, &o1);
-        en_ldrd(&s, &r0, &r1);
-        en_store2(p, out_a, out_b, a0, b0, (int32_t)m0, (int32_t)o0, (int32_t)r0, mode);
-        en_store2(p, out_a + 1, out_b + 1, a1, b1, (int32_t)m1, (int32_t)o1, (int32_t)r1, mode);
+        s = en_pair_store(p, s, out_a, out_b, a0, a1, b0, b1, mode);
         out_a += 2;
         out_b += 2;
     }
-    if (p->out_c & 1) { /* the last channel of an odd count, dense (en_pair's) */
-        int32_t a0 = (int32_t)*s++, b0 = a0;
-        const uint32_t *x = col;
-        for (int32_t g = groups; g > 0; --g) {
-            uint32_t xa, xb;
-            const uint32_t v = *s++;
-            en_ldrd(&x, &xa, &xb);
-            uint32_t t = en_sxtb16(v);
-            a0 = en_smlad(xa, t, a0);
-            b0 = en_smlad(xb, t, b0);
-            en_ldrd(&x, &xa, &xb);
-            t = en_sxtb16_ror8(v);
-            a0 = en_smlad(xa, t, a0);
-            b0 = en_smlad(xb, t, b0);
-        }
-        en_store2(p, out_a, out_b, a0, b0, (int32_t)s[0], (int32_t)s[1], (int32_t)s[2], mode);
+    if (p->out_c & 1) {
+        en_last_channel(p, col, groups, s, out_a, out_b, mode);
     }
 }
 
