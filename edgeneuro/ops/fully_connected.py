@@ -65,12 +65,12 @@ def lower(op: Op, g: Graph) -> Kernel:
     summary = f"{depth}->{units}" + ("" if act == "NONE" else f" {act}")
     if op.attrs.get("variant") in ("dsp", "dsp_sparse"):
         fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
-        consts, fast, shared = dsp_constants(dict(consts), params)
+        sparse = op.attrs["variant"] == "dsp_sparse"  # the dense form's weights, their zero words left out
+        consts, fast, shared = dsp_constants(dict(consts), params, sparse)
         del params["in_zp"]  # folded into the bias
         params.update(fast=int(fast), shared=int(shared))
-        if op.attrs["variant"] == "dsp_sparse":  # the dense form's weights, their zero words left out
+        if sparse:
             fn = "en_fully_connected_s8_dsp_sparse"
-            consts = (("weights", pack_sparse(unpack_rows(dict(consts)["weights"], units, depth))), consts[1])
             summary += " sparse"
     elif op.attrs.get("variant") == "mve":
         fn, c_file = "en_fully_connected_s8_mve", "fully_connected_mve"
@@ -134,7 +134,7 @@ def sparse_variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     w = g.t(op.inputs[1]).data
     if w.shape[0] < 4 or w.shape[1] < 4 or kept_words(w).mean() > SPARSE_KEPT_MAX:
         return None
-    return "dsp_sparse" if pack_sparse(w).nbytes < len(pack_rows(w)) else None
+    return "dsp_sparse" if pack_sparse(w).nbytes < w.size else None  # the dense form: a byte a weight
 
 
 def sparse_info(k: Kernel, g: Graph) -> dict | None:
@@ -255,9 +255,12 @@ def mve_constants(consts: dict[str, np.ndarray], in_zp: int) -> tuple[tuple[str,
     return ("weights", pack_rows16(w)), ("bias", bias), ("mult", consts["mult"]), ("shift", consts["shift"])
 
 
-def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[str, np.ndarray], ...], bool, bool]:
+def dsp_constants(
+    consts: dict[str, np.ndarray], p: dict, sparse: bool = False
+) -> tuple[tuple[tuple[str, np.ndarray], ...], bool, bool]:
     """The portable kernel's constants laid out for the DSP kernel (fully_connected_dsp.h): packed
-    weights; the biases with the input zero point folded in, then the requantization triples
+    weights (``sparse``: the sparse stream, ``pack_sparse``); the biases with the input zero point
+    folded in, then the requantization triples
     (mult, offset, right), one for all units where they agree (``shared``), else one per unit;
     and whether they are the short form's (``fast``, conv2d.py ``channel_fields``)."""
     w = consts["weights"]
@@ -266,7 +269,8 @@ def dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[s
     triples = fields[:, 1:]
     shared = bool(np.all(triples == triples[:1]))
     stream = np.concatenate([fields[:, 0], (triples[:1] if shared else triples).reshape(-1)]).astype(np.int32)
-    return (("weights", pack_rows(weights.astype(np.int8))), ("fields", stream)), fast, shared
+    packed = (pack_sparse if sparse else pack_rows)(weights.astype(np.int8))
+    return (("weights", packed), ("fields", stream)), fast, shared
 
 
 def dsp_fields(stream: np.ndarray, units: int, shared: int) -> np.ndarray:
