@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,12 +80,26 @@ def _sources(src: Path) -> list[str]:
     return ["model.c", *sorted(str(p.relative_to(src)) for p in (src / "kernels").glob("*.c"))]
 
 
+def feedback_flags(feedback: Sequence[tuple[int, int, int]]) -> list[str]:
+    """The harness's -D flags for ``feedback`` (output index, input index, bytes) pairs (main.c)."""
+    if not feedback:
+        return []
+    pairs = ",".join(f"{{{o},{i}}}" for o, i, _ in feedback)
+    return [f"-DEN_FEEDBACK={pairs}", f"-DEN_FEEDBACK_BYTES={sum(n for _, _, n in feedback)}"]
+
+
 def build_firmware(
-    src: Path, board: Board, out: Path | None = None, profile: bool = False, harness: str = "main"
+    src: Path,
+    board: Board,
+    out: Path | None = None,
+    profile: bool = False,
+    harness: str = "main",
+    feedback: Sequence[tuple[int, int, int]] = (),
 ) -> Path:  # harness: firmware/<harness>.c is the main(): "main" (semihosting runs) or "stream" (UART)
     """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``.
     The board's ``board.h`` (console UART driver and address, clocks) is written beside them.
-    ``profile`` times every layer (-DEN_PROFILE: two timer reads per layer, counted in the totals)."""
+    ``profile`` times every layer (-DEN_PROFILE: two timer reads per layer, counted in the totals);
+    ``feedback`` carries outputs into inputs between records (``feedback_flags``)."""
     fw = resource_dir("firmware")
     src = src.resolve()
     out = (out or src / "firmware.elf").resolve()
@@ -94,6 +109,7 @@ def build_firmware(
         *board.cflags(),
         *CFLAGS,
         *(["-DEN_PROFILE"] if profile else []),
+        *feedback_flags(feedback),
         "-I.",
         "-Ikernels",
         f"-I{fw}",
@@ -112,7 +128,7 @@ def build_firmware(
     return out
 
 
-def build_host(src: Path, out: Path | None = None) -> Path:
+def build_host(src: Path, out: Path | None = None, feedback: Sequence[tuple[int, int, int]] = ()) -> Path:
     """Build the same generated C and harness for the host (gcc), for bit-exactness tests."""
     fw = resource_dir("firmware")
     src = src.resolve()
@@ -121,6 +137,7 @@ def build_host(src: Path, out: Path | None = None) -> Path:
         "gcc",
         *CFLAGS,
         "-DEN_HOST",
+        *feedback_flags(feedback),
         "-I.",
         "-Ikernels",
         f"-I{fw}",

@@ -48,7 +48,10 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     if not model.is_file():
         raise InputError(f"{model}: no such file")
     try:
-        data = np.load(a.calibrate, allow_pickle=False)
+        with open(a.calibrate, "rb") as f:
+            data = np.load(f, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):  # one array per input, keyed by name or index
+                data = {k: data[k] for k in data.files}
     except Exception as e:
         raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
     return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
@@ -121,7 +124,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeneuro-build-") as d:
         build_dir = Path(a.build_dir) if a.build_dir else Path(d) / "build"
         res = run_on_board(_prepare(a, Path(d), board), board, Path(a.input), build_dir, profile=a.profile,
-                           cycles=a.cycles)  # fmt: skip
+                           cycles=a.cycles, feedback=a.feedback)  # fmt: skip
         if not a.build_dir:
             res.report.pop("elf")
     if a.output:
@@ -163,7 +166,7 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
                      else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
                      encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights,
-                     kernels=a.kernels, sparse=a.sparse)  # fmt: skip
+                     kernels=a.kernels, sparse=a.sparse, feedback=a.feedback)  # fmt: skip
     if a.output:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -385,7 +388,7 @@ def cmd_stream(a: argparse.Namespace) -> int:
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
                  synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels,
-                 sparse=a.sparse)  # fmt: skip
+                 sparse=a.sparse, feedback=a.feedback)  # fmt: skip
     if a.output:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -434,7 +437,8 @@ def parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--calibrate", metavar="DATA.npy",
                         help="quantize a float ONNX model to int8 first, calibrating on these samples "
-                        "[N, *input shape without batch]; for a .nir graph, input samples [N, T, features] "
+                        "[N, *input shape without batch] (DATA.npz for a model with several inputs: one array per "
+                        "input, keyed by input name or index); for a .nir graph, input samples [N, T, features] "
                         "that set the input's int8 scale and give the spike rates of --synapse-kernels auto (with "
                         "--encode: raw int16 samples [N, T, channels], as --input, that only give the spike "
                         "rates)")  # fmt: skip
@@ -475,7 +479,20 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
     model_args(r)
-    r.add_argument("--input", required=True, help="IN.npy: [N, *model input shape without batch]")
+    r.add_argument(
+        "--input",
+        required=True,
+        help="IN.npy: [N, *model input shape without batch]; IN.npz for a "
+        "model with several inputs: one such array per input, keyed by input name or index",
+    )
+    r.add_argument(
+        "--feedback",
+        action="append",
+        default=[],
+        metavar="OUT=IN",
+        help="run the N samples as one sequence, each call's output OUT fed into the next call's input "
+        "IN (names or indices; recurrent state the application carries); repeatable",
+    )
     r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
@@ -589,7 +606,9 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--edf", metavar="RECORDING.edf",
                       help="cut its windows as `eval` does (meta.json), score the board's decisions")  # fmt: skip
     what.add_argument("--input", metavar="WINDOWS.npy", help="[N, *model input shape without batch]; a .nir "
-                      "network: [N, T, *input shape], each sample streamed as RESET + T time steps")  # fmt: skip
+                      "network: [N, T, *input shape], each sample streamed as RESET + T time steps; WINDOWS.npz "
+                      "for a model with several inputs: one such array per input, keyed by input name or "
+                      "index")  # fmt: skip
     st.add_argument("--port", help="serial port of a board flashed with the stream firmware (default: QEMU, on a pty)")
     st.add_argument("--baud", type=int, help="baud rate of --port (default: the board's uart baud)")
     st.add_argument("--build", metavar="DIR", help="build the stream firmware here and keep it (default: a temporary "
@@ -614,6 +633,14 @@ def parser() -> argparse.ArgumentParser:
                     help="the board's fastest kernels (auto, default) or the portable ones (as `compile`)")  # fmt: skip
     st.add_argument("--sparse", choices=("auto", "off"),
                     help="sparse kernels where the weights allow (auto, default) or dense (as `compile`)")  # fmt: skip
+    st.add_argument(
+        "--feedback",
+        action="append",
+        default=[],
+        metavar="OUT=IN",
+        help="stream the samples of --input as one sequence, each answer's output OUT sent as the next "
+        "sample's input IN (names or indices; recurrent state the application carries); repeatable",
+    )
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")

@@ -40,18 +40,28 @@ def run(
         if k.state:
             args.append(memory[state_buffer(s)])
         out = ops.reference(k, *args)
-        y = graph.t(k.outputs[0])
-        values[y.name] = np.asarray(out).reshape(y.shape)
-        if y.name in memory:
-            memory[y.name] = values[y.name]
+        outs = out if len(k.outputs) > 1 else (out,)  # a kernel with several outputs returns one array each
+        for name, o in zip(k.outputs, outs, strict=True):
+            y = graph.t(name)
+            values[name] = np.asarray(o).reshape(y.shape)
+            if name in memory:
+                memory[name] = values[name]
     return [values[n] for n in graph.outputs]
+
+
+def split_sample(sample: np.ndarray, graph: Graph) -> list[np.ndarray]:
+    """One sample (or time step) as the list of the graph inputs' arrays: a model with several
+    inputs takes records with one field per input (runner.input_records)."""
+    if sample.dtype.names is None:
+        return [sample]
+    return [np.asarray(sample[n]) for n in graph.inputs]
 
 
 def run_steps(graph: Graph, kernels: Sequence[Kernel], steps: np.ndarray) -> list[np.ndarray]:
     """A temporal graph over one sample [T, *input sample_shape] from the reset state: per output,
     [T, *output sample_shape]."""
     memory = reset_state(graph, kernels)
-    ys = [run(graph, kernels, [x], memory) for x in steps]
+    ys = [run(graph, kernels, split_sample(x, graph), memory) for x in steps]
     return [
         np.stack([y[i].reshape(graph.t(n).sample_shape) for y in ys]) if ys else np.zeros((0,))
         for i, n in enumerate(graph.outputs)
@@ -64,4 +74,20 @@ def run_batch(graph: Graph, kernels: Sequence[Kernel], samples: np.ndarray) -> n
     y = graph.t(graph.outputs[0])
     if graph.temporal:
         return np.stack([run_steps(graph, kernels, s)[0] for s in samples])
-    return np.stack([run(graph, kernels, [s])[0].reshape(y.sample_shape) for s in samples])
+    return np.stack([run(graph, kernels, split_sample(s, graph))[0].reshape(y.sample_shape) for s in samples])
+
+
+def run_sequence(
+    graph: Graph, kernels: Sequence[Kernel], samples: np.ndarray, feedback: Sequence[tuple[int, int, int]] = ()
+) -> dict[str, np.ndarray]:
+    """N samples (records for several inputs) run one after the other, each output [N, *sample
+    shape] by name; ``feedback`` (output index, input index, bytes: runner.parse_feedback) gives
+    sample i > 0 the previous sample's output for that input, as the harness does."""
+    ys: list[list[np.ndarray]] = []
+    for s in samples:
+        xs = split_sample(s, graph)
+        if ys:
+            for o, i, _ in feedback:
+                xs[i] = ys[-1][o]
+        ys.append(run(graph, kernels, xs))
+    return {n: np.stack([y[j].reshape(graph.t(n).sample_shape) for y in ys]) for j, n in enumerate(graph.outputs)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def read_npy(path: Path, graph: Graph) -> np.ndarray:
     """The array of an input .npy for ``graph``'s single input, or a clear error."""
     path = Path(path)
     if len(graph.inputs) != 1:
-        raise InputError(f"{graph.source}: models with {len(graph.inputs)} inputs cannot take one .npy input")
+        names = ", ".join(f"'{n}'" for n in graph.inputs)
+        raise InputError(f"{path}: the model has {len(graph.inputs)} inputs ({names}); give them as one .npz "
+                         "keyed by input name or index (numpy.savez(path, **{name: array}))")  # fmt: skip
     if not path.is_file():
         raise InputError(f"{path}: no such input file")
     try:
@@ -44,15 +47,76 @@ def read_npy(path: Path, graph: Graph) -> np.ndarray:
         raise InputError(f"{path}: not a .npy array ({e})") from e
 
 
+def read_npz(path: Path, graph: Graph) -> dict[str, np.ndarray]:
+    """The arrays of an input .npz, one per graph input, keyed by input name or by index ("0",
+    "1", ...), returned by input name; a missing or unknown key is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such input file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            given = {k: z[k] for k in z.files}
+    except Exception as e:
+        raise InputError(f"{path}: not a .npz archive of arrays ({e})") from e
+    wanted = ", ".join(f"'{n}' (or '{i}')" for i, n in enumerate(graph.inputs))
+    arrays: dict[str, np.ndarray] = {}
+    for key, arr in given.items():
+        name = graph.inputs[int(key)] if key.isdigit() and int(key) < len(graph.inputs) else key
+        if name not in graph.inputs:
+            raise InputError(f"{path}: '{key}' is not a model input; the model takes {wanted}")
+        if name in arrays:
+            raise InputError(f"{path}: input '{name}' is given twice (by name and by index)")
+        arrays[name] = arr
+    missing = [n for n in graph.inputs if n not in arrays]
+    if missing:
+        names = ", ".join(repr(n) for n in missing)
+        raise InputError(f"{path}: no array for input(s) {names}; the model takes {wanted}")
+    return arrays
+
+
 def load_inputs(path: Path, graph: Graph) -> np.ndarray:
-    """IN.npy must be [N, *input shape without its batch axis] with the input's dtype (a model
-    whose batch axis is not 1 takes [N, *whole input shape])."""
+    """The samples of IN.npy (a model with one input) or IN.npz (any model: one array per input,
+    keyed by input name or index), checked as ``check_inputs`` does."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        return check_inputs(read_npz(path, graph), graph, path)
     return check_inputs(read_npy(path, graph), graph, path)
 
 
-def check_inputs(x: np.ndarray, graph: Graph, path: Path | str = "the inputs") -> np.ndarray:
-    """``x`` as ``load_inputs`` takes it, or a clear error naming ``path``."""
-    t = graph.t(graph.inputs[0])
+def input_records(graph: Graph) -> np.dtype:
+    """The dtype of one sample of a model with several inputs: a structured record with one field
+    per input, in the graph's order and packed, so a record's bytes are what the harness reads."""
+    return np.dtype([(n, np.dtype(graph.t(n).dtype), tuple(graph.t(n).sample_shape)) for n in graph.inputs])
+
+
+def check_inputs(x: np.ndarray | dict[str, np.ndarray], graph: Graph, path: Path | str = "the inputs") -> np.ndarray:
+    """The samples as the harness takes them, or a clear error naming ``path``. One input: an array
+    [N, *input shape without its batch axis] ([N, *whole input shape] when that axis is not 1;
+    [N, T, ...] for a temporal graph) of the input's dtype. Several inputs: such an array per input
+    (a dict by name, or ``input_records`` records), all with the same N, returned as records."""
+    if isinstance(x, dict) or x.dtype.names is not None:
+        arrays = x if isinstance(x, dict) else {n: x[n] for n in x.dtype.names}
+        if set(arrays) != set(graph.inputs):
+            raise InputError(f"{path}: arrays for {sorted(arrays)} but the model's inputs are {list(graph.inputs)}")
+        checked = {n: _check_input(np.asarray(arrays[n]), graph, n, path) for n in graph.inputs}
+        counts = {n: a.shape[: 2 if graph.temporal else 1] for n, a in checked.items()}
+        if len(set(counts.values())) > 1:
+            raise InputError(f"{path}: the inputs hold different numbers of samples: "
+                             f"{', '.join(f'{n!r} {list(c)}' for n, c in counts.items())}")  # fmt: skip
+        if len(graph.inputs) == 1:
+            return checked[graph.inputs[0]]
+        lead = next(iter(counts.values()))
+        rec = np.empty(lead, input_records(graph))
+        for n, a in checked.items():
+            rec[n] = a
+        return rec
+    if len(graph.inputs) != 1:
+        raise InputError(f"{path}: one array for a model with {len(graph.inputs)} inputs; give one per input")
+    return _check_input(np.asarray(x), graph, graph.inputs[0], path)
+
+
+def _check_input(x: np.ndarray, graph: Graph, name: str, path: Path | str) -> np.ndarray:
+    t = graph.t(name)
     want = tuple(t.sample_shape)
     lead, what = (2, "N, T, ") if graph.temporal else (1, "N, ")  # a spiking network: N samples of T steps
     if x.ndim != len(want) + lead or tuple(x.shape[lead:]) != want or (graph.temporal and x.shape[1] == 0):
@@ -69,6 +133,47 @@ def check_inputs(x: np.ndarray, graph: Graph, path: Path | str = "the inputs") -
     if x.shape[0] == 0:
         raise InputError(f"{path}: holds no samples")
     return np.ascontiguousarray(x)
+
+
+def parse_feedback(specs: Sequence[str], graph: Graph) -> tuple[tuple[int, int, int], ...]:
+    """``--feedback OUT=IN`` (names or indices): recurrent state the application carries between
+    calls. Returns (output index, input index, bytes) per pair; the output and the input must hold
+    the same bytes with the same meaning (dtype, shape and quantization), since the harness copies
+    them (a model whose state output is quantized differently from its state input needs the
+    application to requantize, which a byte copy would silently skip)."""
+    pairs: list[tuple[int, int, int]] = []
+    for spec in specs:
+        out, sep, inp = spec.partition("=")
+        if not sep or not out or not inp:
+            raise InputError(f"--feedback {spec!r}: give OUTPUT=INPUT (names or indices)")
+        o = _index(out, graph.outputs, "output", spec)
+        i = _index(inp, graph.inputs, "input", spec)
+        y, x = graph.t(graph.outputs[o]), graph.t(graph.inputs[i])
+        if graph.temporal:
+            raise InputError(f"--feedback {spec!r}: {graph.source} keeps its own state between time steps")
+        if any(i == j for _, j, _ in pairs):
+            raise InputError(f"--feedback {spec!r}: input '{x.name}' is fed back twice")
+        if (y.dtype, tuple(y.sample_shape)) != (x.dtype, tuple(x.sample_shape)):
+            raise InputError(f"--feedback {spec!r}: output '{y.name}' is {y.dtype} {list(y.sample_shape)} but input "
+                             f"'{x.name}' is {x.dtype} {list(x.sample_shape)}")  # fmt: skip
+        if (y.quant is None) != (x.quant is None) or (
+            y.quant is not None and (y.quant.scale, y.quant.zero_point) != (x.quant.scale, x.quant.zero_point)
+        ):
+            q = lambda t: "not quantized" if t.quant is None else f"scale {t.scale:g}, zero point {t.zero_point}"  # noqa: E731
+            raise InputError(f"--feedback {spec!r}: output '{y.name}' ({q(y)}) and input '{x.name}' ({q(x)}) are "
+                             "quantized differently, so copying the bytes would change the values; requantize in "
+                             "the application, or give the model the same quantization on both")  # fmt: skip
+        pairs.append((o, i, y.nbytes))
+    return tuple(pairs)
+
+
+def _index(key: str, names: tuple[str, ...], role: str, spec: str) -> int:
+    if key in names:
+        return names.index(key)
+    if key.isdigit() and int(key) < len(names):
+        return int(key)
+    raise InputError(f"--feedback {spec!r}: no model {role} {key!r}; the {role}s are "
+                     f"{', '.join(f'{i}: {n!r}' for i, n in enumerate(names))}")  # fmt: skip
 
 
 def encode_inputs(graph: Graph, x: np.ndarray) -> bytes:
@@ -97,8 +202,9 @@ def _decode(c: Compiled, raw: bytes, n: int, profile: bool = False, trailer: boo
     return arrays, rec
 
 
-def run_on_host(c: Compiled, x: np.ndarray) -> dict[str, np.ndarray]:
-    exe = build.build_host(c.out_dir)
+def run_on_host(c: Compiled, x: np.ndarray, feedback: Sequence[tuple[int, int, int]] = ()) -> dict[str, np.ndarray]:
+    """The generated C built for the host, over the samples ``x`` (``feedback``: parse_feedback)."""
+    exe = build.build_host(c.out_dir, feedback=feedback)
     res = host.run(exe, encode_inputs(c.graph, x))
     return _decode(c, res.records, len(x), steps=x.shape[1] if c.graph.temporal else 0)[0]
 
@@ -111,26 +217,41 @@ class Firmware:
     elf: Path
     sizes: build.Sizes
     profile: bool
+    feedback: tuple[tuple[int, int, int], ...] = ()  # (output, input, bytes): see parse_feedback
 
 
-def build_for(prepared: Prepared, board: Board, build_dir: Path, profile: bool = False) -> Firmware:
+def build_for(
+    prepared: Prepared,
+    board: Board,
+    build_dir: Path,
+    profile: bool = False,
+    feedback: Sequence[tuple[int, int, int]] = (),
+) -> Firmware:
     """Render ``prepared`` for ``board`` into ``build_dir`` and build its firmware (``profile``:
-    with a timer read between layers)."""
+    with a timer read between layers; ``feedback``: outputs carried into inputs, parse_feedback)."""
     board.require_qemu()  # before any work: a board without a QEMU machine cannot run here
     c = compile_model(prepared, board, build_dir)
-    elf = build.build_firmware(c.out_dir, board, profile=profile)
-    return Firmware(c, elf, build.elf_sizes(elf), profile)
+    elf = build.build_firmware(c.out_dir, board, profile=profile, feedback=feedback)
+    return Firmware(c, elf, build.elf_sizes(elf), profile, tuple(feedback))
 
 
 def run_on_board(
-    prepared: Prepared, board: Board, inputs: Path, build_dir: Path, profile: bool = False, cycles: bool | None = False
+    prepared: Prepared,
+    board: Board,
+    inputs: Path,
+    build_dir: Path,
+    profile: bool = False,
+    cycles: bool | None = False,
+    feedback: Sequence[str] = (),
 ) -> Result:
     """Compile, build and run a prepared model on ``board``'s simulator over the samples of the
-    .npy ``inputs``; ``profile`` adds each layer's instructions to the report, ``cycles`` the
-    estimated cycles (see run_firmware)."""
+    .npy/.npz ``inputs``; ``profile`` adds each layer's instructions to the report, ``cycles`` the
+    estimated cycles (see run_firmware); ``feedback`` ("OUT=IN") runs the samples as one sequence
+    with those outputs fed back into those inputs (parse_feedback)."""
     board.require_qemu()
     x = load_inputs(inputs, prepared.graph)
-    return run_firmware(build_for(prepared, board, build_dir, profile), x, cycles=cycles)
+    pairs = parse_feedback(feedback, prepared.graph)
+    return run_firmware(build_for(prepared, board, build_dir, profile, pairs), x, cycles=cycles)
 
 
 def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Result:
@@ -140,7 +261,7 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
     adds the estimated cycles of each inference, and est_latency_ms then comes from them."""
     c, elf, sizes, profile = fw.compiled, fw.elf, fw.sizes, fw.profile
     board, prepared = c.board, c.prepared
-    x = check_inputs(np.asarray(x), c.graph)
+    x = check_inputs(x, c.graph)
     with_cycles, no_cycles_why = qemu_plugin.wanted(cycles)
     res = qemu.run(board, elf, encode_inputs(c.graph, x), cycles=with_cycles)
     steps = x.shape[1] if c.graph.temporal else 0
@@ -155,6 +276,8 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
         "model": str(prepared.model or prepared.graph.source),
         "simulator": "qemu",
         "inferences": len(x),
+        "inputs": list(c.graph.inputs),
+        "outputs": list(c.graph.outputs),
         "instructions": worst,
         "instructions_min": min(instr),
         "instructions_mean": statistics.fmean(instr),
@@ -174,6 +297,8 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
         "weights_bytes": c.plan.weights_bytes,
         "elf": str(elf),
     }
+    if fw.feedback:
+        report["feedback"] = [f"{c.graph.outputs[o]}={c.graph.inputs[i]}" for o, i, _ in fw.feedback]
     if steps:  # a spiking network: one inference is one time step
         per_sample = [sum(instr[i * steps : (i + 1) * steps]) for i in range(len(x))]
         report.update(

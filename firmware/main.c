@@ -5,6 +5,9 @@
  * (uint32 each, bytes). For a model with state (EN_HAS_STATE, a spiking network), each sample
  * starts with its number of time steps (uint32): the harness resets the state, then runs one
  * inference (one time step) per record.
+ * Built with -DEN_FEEDBACK='{out, in}, ...' and -DEN_FEEDBACK_BYTES=n (`run --feedback OUT=IN`),
+ * recurrent state the application carries between calls: each inference's output `out` is held,
+ * and from the second record on it replaces what the record gives for input `in`.
  * On the board the files are reached through semihosting; built with -DEN_HOST it is an
  * ordinary host program (ticks are then 0) used to test the generated C on the host. */
 #include <stdint.h>
@@ -39,6 +42,35 @@ static uint64_t ticks(void) { return en_timer_ticks(); }
 static void say(const char *s) { en_uart_puts(s); }
 static void say_u(unsigned long v) { en_uart_putu(v); }
 #define VALID(f) ((f) >= 0)
+#endif
+
+#ifdef EN_FEEDBACK
+static const struct {
+    int out, in;
+} feedback[] = {EN_FEEDBACK};
+#define EN_NUM_FEEDBACK ((int)(sizeof feedback / sizeof feedback[0]))
+static uint8_t held[EN_FEEDBACK_BYTES]; /* the fed-back outputs, one after the other */
+
+/* Keep the fed-back outputs (the next record's reads may overwrite the arena they live in). */
+static void hold(void)
+{
+    uint32_t at = 0;
+    for (int i = 0; i < EN_NUM_FEEDBACK; ++i) {
+        const en_io *o = &en_model_outputs[feedback[i].out];
+        memcpy(&held[at], o->data, o->bytes);
+        at += o->bytes;
+    }
+}
+
+static void feed(void)
+{
+    uint32_t at = 0;
+    for (int i = 0; i < EN_NUM_FEEDBACK; ++i) {
+        const en_io *o = &en_model_outputs[feedback[i].out];
+        memcpy(en_model_inputs[feedback[i].in].data, &held[at], o->bytes);
+        at += o->bytes;
+    }
+}
 #endif
 
 int main(void)
@@ -77,6 +109,11 @@ int main(void)
         if (!got) {
             break;
         }
+#ifdef EN_FEEDBACK
+        if (n > 0) {
+            feed();
+        }
+#endif
         const uint64_t t0 = ticks();
         const int rc = en_model_invoke();
         const uint64_t t1 = ticks();
@@ -84,6 +121,9 @@ int main(void)
             say("edgeneuro: inference failed\n");
             return 4;
         }
+#ifdef EN_FEEDBACK
+        hold();
+#endif
         for (int i = 0; i < EN_NUM_OUTPUTS; ++i) {
             if (!write_all(out, en_model_outputs[i].data, en_model_outputs[i].bytes)) {
                 say("edgeneuro: cannot write output.bin\n");

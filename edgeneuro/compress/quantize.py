@@ -41,25 +41,39 @@ def int8_convert(conv, calibration: np.ndarray, max_samples: int = 200, float_io
         return conv.convert()
 
 
-def quantize_onnx(float_model, calibration: np.ndarray, out, per_channel: bool = True):
+def quantize_onnx(float_model, calibration: np.ndarray | dict[str, np.ndarray], out, per_channel: bool = True):
     """Quantize a float32 ONNX model to QDQ int8 (int8 activations and weights, per-channel
-    weights) with onnxruntime's ``quantize_static``, calibrating on ``calibration`` (samples of
-    the model's single input, batch axis first). Returns ``out``."""
+    weights) with onnxruntime's ``quantize_static``, calibrating on ``calibration``: samples of
+    the model's input, batch axis first, or for a model with several inputs one such array per
+    input keyed by input name or index (the arrays of an .npz). Returns ``out``."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     from edgeneuro.errors import InputError
 
     model = onnx.load(str(float_model))
-    inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
-    if len(inputs) != 1:
-        raise InputError(f"{float_model}: --calibrate takes models with one input, this one has {len(inputs)}")
-    name = inputs[0].name
-    data = np.asarray(calibration, np.float32)
+    names = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    given = calibration if isinstance(calibration, dict) else {"0": calibration}
+    data: dict[str, np.ndarray] = {}
+    for key, arr in given.items():
+        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
+        if name not in names:
+            raise InputError(f"{float_model}: calibration array '{key}' is not a model input; the inputs are "
+                             f"{', '.join(f'{i}: {n!r}' for i, n in enumerate(names))}")  # fmt: skip
+        data[name] = np.asarray(arr, np.float32)
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise InputError(f"{float_model}: no calibration samples for input(s) {', '.join(map(repr, missing))}; give "
+                         "an .npz with one array per input, keyed by input name or index")  # fmt: skip
+    counts = {len(a) for a in data.values()}
+    if len(counts) != 1:
+        raise InputError(f"{float_model}: the calibration arrays hold different numbers of samples "
+                         f"({', '.join(f'{n!r}: {len(a)}' for n, a in data.items())})")  # fmt: skip
+    count = counts.pop()
 
     class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter([{name: d[None]} for d in data])  # samples are [N, *input shape without batch]
+        def __init__(self) -> None:  # samples are [N, *input shape without batch]
+            self.it = iter([{n: a[k][None] for n, a in data.items()} for k in range(count)])
 
         def get_next(self):
             return next(self.it, None)
@@ -69,6 +83,7 @@ def quantize_onnx(float_model, calibration: np.ndarray, out, per_channel: bool =
         quantize_static(str(float_model), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)  # fmt: skip
     except Exception as e:
+        shapes = ", ".join(f"'{n}' [N, *its shape without batch]" for n in names)
         raise InputError(f"{float_model}: calibration failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
-                         f"give samples shaped [N, *input '{name}' shape without batch]") from e  # fmt: skip
+                         f"give samples shaped {shapes}") from e  # fmt: skip
     return out

@@ -68,6 +68,7 @@ class _Importer:
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
         self.values: dict[str, Value] = {}  # ONNX float tensor name -> IR value
+        self.dequantized: dict[str, Value] = {}  # a graph output that is a DequantizeLinear's -> its float value
         self.cache: dict[tuple[str, str], str] = {}  # (IR name, layout) -> converted IR name
         self.consts = {i.name: numpy_helper.to_array(i) for i in self.g.initializer}
         for n in self.g.node:
@@ -244,7 +245,7 @@ class _Importer:
         return [d.dim_value or None for d in inp.type.tensor_type.shape.dim]
 
     def graph_output(self, out: Any) -> None:
-        v = self.values.get(out.name)
+        v = self.dequantized.get(out.name) or self.values.get(out.name)
         if v is None:
             raise ModelError(f"{self.path}: output '{out.name}' is not produced by a supported operator")
         name = self.to_layout(v, "onnx", None)
@@ -271,12 +272,11 @@ class _Importer:
             self.values[out] = Value(self.const(src, arr, quant))
             return
         v = self.value(src, node)
-        if any(o.name == out for o in self.g.output):
+        if any(o.name == out for o in self.g.output):  # the output is float; operators that read it, int8
             y = self.add_tensor(out, self.onnx_shape(v), "float32")
             self.emit("DEQUANTIZE", [self.to_layout(v, "onnx", node)], [y], node)
-            self.values[out] = Value(y)
-        else:
-            self.values[out] = v  # the int8 value stands for its dequantized self
+            self.dequantized[out] = Value(y)
+        self.values[out] = v  # the int8 value stands for its dequantized self
 
     # Compute operators -----------------------------------------------------------------------
     def op_Conv(self, node: Any) -> None:

@@ -21,6 +21,7 @@ import contextlib
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,12 @@ def _quantizer(graph):
 
 def _load_inputs(path: Path, graph) -> np.ndarray:
     """WINDOWS.npy: [N, *input sample shape], the input's dtype (float windows for an int8 model are
-    quantized with its scale and zero point)."""
-    from edgeneuro.runner import read_npy
+    quantized with its scale and zero point); WINDOWS.npz for a model with several inputs, one such
+    array per input (of its dtype), keyed by input name or index, as `edgeneuro run` takes them."""
+    from edgeneuro.runner import load_inputs, read_npy
 
+    if Path(path).suffix.lower() == ".npz":
+        return load_inputs(Path(path), graph)
     x = read_npy(path, graph)
     t = graph.t(graph.inputs[0])
     want = tuple(t.sample_shape)
@@ -72,6 +76,20 @@ def _load_inputs(path: Path, graph) -> np.ndarray:
             raise InputError(f"{path}: dtype {x.dtype} but the model input '{t.name}' is {t.dtype}")
         x = _quantizer(graph)(x)
     return np.ascontiguousarray(x)
+
+
+def _feeder(graph, feedback: Sequence[tuple[int, int, int]]) -> Callable[[bytes, bytes], bytes]:
+    """A sample's input bytes with the fed-back inputs replaced by the previous answer's outputs."""
+    in_at = np.cumsum([0] + [graph.t(n).nbytes for n in graph.inputs])
+    out_at = np.cumsum([0] + [graph.t(n).nbytes for n in graph.outputs])
+
+    def feed(data: bytes, previous: bytes) -> bytes:
+        b = bytearray(data)
+        for o, i, n in feedback:
+            b[in_at[i] : in_at[i] + n] = previous[out_at[o] : out_at[o] + n]
+        return bytes(b)
+
+    return feed
 
 
 def _decode(graph, raw: list[bytes]) -> dict[str, np.ndarray]:
@@ -124,11 +142,14 @@ class _Session:
                 f"DIR`, then `edgeneuro flash DIR`) with its UART at {baud} baud?"
             ) from e
 
-    def run(self, x: np.ndarray) -> list[bytes]:
+    def run(self, x: np.ndarray, feed: Callable[[bytes, bytes], bytes] | None = None) -> list[bytes]:
+        """One INFER per sample; ``feed`` (``_feeder``) puts the previous answer's outputs into the
+        next sample's inputs."""
         outs = []
         t0 = time.monotonic()
         for row in x:
-            out, ticks = self._call(self.link.infer, row.tobytes())
+            data = row.tobytes()
+            out, ticks = self._call(self.link.infer, feed(data, outs[-1]) if feed and outs else data)
             outs.append(out)
             self.ticks.append(ticks)
         self.seconds += time.monotonic() - t0
@@ -221,12 +242,15 @@ def stream(
     synapse_weights: str | None = None,
     kernels: str | None = None,
     sparse: str | None = None,
+    feedback: Sequence[str] = (),
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
     a model file or a folder built by ``target.build``. Without ``port`` the board runs on its
     simulator ``sim``: "qemu" or "renode" (edgeneuro.targets.renode). A spiking network (.nir)
     takes ``dt``, ``calibrate``, ``encode``, ``synapse_kernels`` and ``synapse_weights`` as ``edgeneuro run`` does
     (``options.from_cli``: an snn-family model defaults them from its meta.json and calibration.npy).
+    ``feedback`` ("OUT=IN", runner.parse_feedback) streams the samples as one sequence, each
+    answer's output OUT sent as the next sample's input IN, as the application would.
     Three steps: what to stream (``_Windows``), the session with the board (``_on_board``, which
     builds the firmware when there is none) and the check against the host (``_check``)."""
     from edgeneuro import compiler
@@ -258,6 +282,12 @@ def stream(
         target.require_rx(board)
     prepared = compiler.load(model, options)
     windows = _Windows(prepared, edf, inputs)
+    if feedback:
+        from edgeneuro.runner import parse_feedback
+
+        if edf is not None:
+            raise InputError("--feedback streams the samples of --input, not the windows of --edf")
+        windows.feedback = parse_feedback(feedback, prepared.graph)
     link = {"port": port, "build_dir": build_dir, "baud": baud, "timeout": timeout, "retries": retries, "sim": sim}
     run = _on_board(prepared, board, built, windows, **link)
     return _check(prepared, board, windows, run)
@@ -272,6 +302,7 @@ class _Windows:
         graph, model = prepared.graph, prepared.model
         self.graph, self.edf, self.temporal = graph, edf, graph.temporal
         self.item = self.meta = self.x = None
+        self.feedback: tuple[tuple[int, int, int], ...] = ()  # (output, input, bytes): runner.parse_feedback
         if edf is not None:
             from edgeneuro.data.dataset import item_of
             from edgeneuro.data.meta import META, Meta
@@ -368,7 +399,7 @@ def _on_board(prepared, board: Board, built, windows: _Windows, *, port, build_d
         send = session.run_samples if temporal else session.run
         if windows.edf is None:
             run.streamed.append(windows.x)
-            run.raw = send(windows.x)
+            run.raw = send(windows.x, _feeder(graph, windows.feedback)) if windows.feedback else send(windows.x)
             return run
 
         def on_board(xf: np.ndarray) -> np.ndarray:
@@ -412,7 +443,8 @@ def _check(prepared, board: Board, windows: _Windows, run: _BoardRun) -> Result:
         if model.suffix.lower() == ".nir":
             report["dt_s"] = prepared.options.dt
     else:
-        expected = [reference.run(graph, kernels, [s]) for s in xs]
+        seq = reference.run_sequence(graph, kernels, xs, windows.feedback)  # samples in order, state fed back
+        expected = [[seq[name][i] for name in graph.outputs] for i in range(len(xs))]
         equal = sum(
             all(np.array_equal(outputs[name][i], np.asarray(e[j]).reshape(outputs[name][i].shape))
                 for j, name in enumerate(graph.outputs))
