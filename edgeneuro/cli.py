@@ -354,10 +354,13 @@ def cmd_boards(a: argparse.Namespace) -> int:
     from edgeneuro import boards
 
     listed = [boards.load(name) for name in boards.available()]
+    fits = _fits_each(a, listed) if a.model else {}
     if a.json:
-        print(json.dumps([b.to_json() for b in listed], indent=2))
+        print(json.dumps([b.to_json() | ({"model": fits[b.name]} if fits else {}) for b in listed], indent=2))
         return 0
     rows = [("board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode")]
+    if fits:
+        rows[0] += (Path(a.model).name,)
     for b in listed:
         rows.append(
             (
@@ -372,11 +375,40 @@ def cmd_boards(a: argparse.Namespace) -> int:
                 b.qemu["machine"] if b.qemu else "none",
                 b.renode["platform"] if b.renode else "none",
             )
+            + ((fits[b.name]["summary"],) if fits else ())
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
+
+
+def _fits_each(a: argparse.Namespace, listed) -> dict[str, dict]:
+    """`boards --model`: the model prepared for each board (its kernels, its memory plan) and
+    whether it fits: the weights against the flash, the arena, state and stack against the RAM."""
+    from edgeneuro.compiler import check_fits
+    from edgeneuro.errors import BoardError
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
+        for b in listed:
+            prepared = _prepare(a, Path(d), b)
+            plan = prepared.plan
+            ram = plan.arena_bytes + plan.state_bytes + b.stack_bytes
+            try:
+                check_fits(prepared, b)
+                why = None
+            except BoardError as e:
+                why = str(e).split(": ", 1)[-1]
+            need = f"{plan.weights_bytes:,} B weights, {ram:,} B RAM"
+            out[b.name] = {
+                "fits": why is None,
+                "weights_bytes": plan.weights_bytes,
+                "ram_bytes_needed": ram,
+                "why": why,
+                "summary": f"fits ({need})" if why is None else f"too big ({need})",
+            }  # fmt: skip
+    return out
 
 
 def cmd_stream(a: argparse.Namespace) -> int:
@@ -594,6 +626,10 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("boards", help="list the boards: core, FPU, DSP/MVE, memory, clock, simulator")
     b.add_argument("--json", action="store_true", help="every board field, machine-readable")
+    b.add_argument("--model", help="a model: whether it fits each board (weights in flash; arena, state and stack "
+                   "in RAM), prepared with each board's kernels")  # fmt: skip
+    b.add_argument("--shape", action="append", metavar="NAME=D0xD1...", help="bind an input's dynamic dimensions "
+                   "(ONNX), as `compile --shape`")  # fmt: skip
     b.set_defaults(fn=cmd_boards)
 
     st = sub.add_parser("stream", help="stream windows to the board over a serial line (QEMU pty or a real port), "

@@ -257,3 +257,45 @@ def test_a_bad_board_file_through_the_cli(tmp_path):
     path.write_text(GOOD.replace("kind: stm32-usart", "kind: 16550"))
     line = one_error_line(edgeneuro("compile", str(AD01), "--board", str(path), "-o", str(tmp_path / "out")))
     assert "bad.yaml" in line and "'uart.kind'" in line
+
+
+def _big_fc(path: Path) -> Path:
+    """A 1.8 MB int8 fully connected layer (1,500 -> 1,200): bigger than the 1 MiB boards' flash."""
+    from tflite_builder import fc_options
+
+    rng = np.random.default_rng(0)
+    b = ModelBuilder()
+    x = b.tensor([1, 1500], scale=0.05, zero_point=0)
+    w = b.tensor([1200, 1500], scale=0.01, zero_point=0, data=rng.integers(-127, 128, (1200, 1500)))
+    y = b.tensor([1, 1200], scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], fc_options("NONE"), "FullyConnectedOptions")
+    path.write_bytes(b.build([x], [y]))
+    return path
+
+
+def test_boards_model_says_where_a_big_model_fits(tmp_path):
+    model = _big_fc(tmp_path / "big.tflite")
+    proc = subprocess.run([sys.executable, "-m", "edgeneuro.cli", "boards", "--model", str(model), "--json"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    fits = {b["name"]: b["model"] for b in json.loads(proc.stdout)}
+    for name, f in fits.items():  # each verdict follows from the board's memory and the plan's figures
+        board = boards.load(name)
+        assert f["fits"] == (f["weights_bytes"] <= board.flash_bytes and f["ram_bytes_needed"] <= board.ram_bytes)
+        assert f["weights_bytes"] >= 1500 * 1200
+    assert fits["mps2-an386"]["fits"] and not fits["stm32f4-discovery"]["fits"]
+    assert "flash" in fits["stm32f4-discovery"]["why"]
+
+
+@pytest.mark.sim
+def test_a_two_megabyte_class_model_runs_on_qemu(tmp_path):
+    """A 1.8 MB model has somewhere to run on QEMU: mps2-an386's 4 MiB, bit for bit with TFLM."""
+    from conftest import tflm_run
+
+    model = _big_fc(tmp_path / "big.tflite")
+    x = np.random.default_rng(1).integers(-128, 128, (2, 1500), dtype=np.int8)
+    np.save(tmp_path / "in.npy", x)
+    board = boards.load("mps2-an386")
+    res = run_on_board(load(model), board, tmp_path / "in.npy", tmp_path / "build")
+    np.testing.assert_array_equal(res.output, tflm_run(model.read_bytes(), x))
+    assert res.report["flash_bytes"] > 1500 * 1200
