@@ -106,12 +106,18 @@ def test_fully_connected(case):
 
 
 @st.composite
-def pool_case(draw):
+def pool_case(draw, whole_windows: bool = False):
+    """A pooling layer; ``whole_windows``: an average over windows that padding never reaches and
+    whole words of channels (pool_dsp.c's fast path), often one row or one column."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(["MAX_POOL_2D", "AVERAGE_POOL_2D"]))
+    kind = "AVERAGE_POOL_2D" if whole_windows else draw(st.sampled_from(["MAX_POOL_2D", "AVERAGE_POOL_2D"]))
     n, h, w, c = draw(st.integers(1, 2)), draw(st.integers(1, 12)), draw(st.integers(1, 12)), draw(st.integers(1, 6))
     fh, fw, sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     pad, act = draw(PADS), draw(ACTS)
+    if whole_windows:
+        c, pad = 4 * draw(st.integers(1, 3)), "VALID"
+        fw = draw(st.sampled_from([1, 1, fw]))  # the 1-D pools of time series: one column
+        assume(fh <= h and fw <= w)
     oh, ow = out_size(pad, h, fh, sh, 1), out_size(pad, w, fw, sw, 1)
     assume(oh > 0 and ow > 0)
     scale, zp = log_uniform(rng, 1e-3, 0.1), int(rng.integers(-128, 128))
@@ -125,6 +131,12 @@ def pool_case(draw):
 @given(pool_case())
 @settings(max_examples=50)
 def test_pool2d(case):
+    check(*case)
+
+
+@given(pool_case(whole_windows=True))
+@settings(max_examples=25)
+def test_average_pool_whole_windows(case):
     check(*case)
 
 
