@@ -99,11 +99,63 @@ static void en_avg_pool2d_s8_dsp_full(const en_avg_pool2d_s8_dsp_params *p, cons
     }
 }
 
+/* (s + sign(s) * half) / n, clamped to [lo, hi] only when `clamp` (an average of int8 values is
+ * an int8 value, so without a fused activation there is nothing to clamp). */
+static inline __attribute__((always_inline)) int8_t en_avg_lane(int32_t s, int32_t n, int32_t half, int32_t lo,
+                                                                int32_t hi, const int clamp)
+{
+    const int32_t q = (s + ((s >> 31) | 1) * half) / n;
+    return clamp ? en_clamp_s8(q, lo, hi) : (int8_t)q;
+}
+
+/* A time series' pool: one column (in_w == 1, k_w == 1), so the input is a run of rows of c bytes
+ * and window k is the k_h rows from k * stride_h; every (batch, output row) is one such window,
+ * its taps summed two rows at a time. `clamp` is a constant, so each caller gets its own loop. */
+static inline __attribute__((always_inline)) void en_avg_column(const en_avg_pool2d_s8_dsp_params *p,
+                                                                const int8_t *input, int8_t *output, const int clamp)
+{
+    const int32_t c = p->channels, n = p->k_h, half = n / 2, lo = p->act_min, hi = p->act_max;
+    const int32_t step = p->stride_h * c, batch_gap = (p->in_h - p->out_h * p->stride_h) * c;
+    const int32_t windows = p->out_h;
+    const int8_t *in = input;
+    for (int32_t b = 0; b < p->batches; ++b, in += batch_gap) {
+        for (int32_t oy = 0; oy < windows; ++oy, in += step) {
+            for (int32_t ch = 0; ch < c; ch += 4, output += 4) {
+                uint32_t even = 0, odd = 0; /* halfword sums of channels (ch, ch + 2) and (ch + 1, ch + 3) */
+                const int8_t *t = in + ch;
+                int32_t k = n;
+                for (; k >= 2; k -= 2, t += 2 * c) {
+                    const uint32_t v0 = en_read_s8x4(t), v1 = en_read_s8x4(t + c);
+                    even = en_sxtab16(en_sxtab16(even, v0), v1);
+                    odd = en_sxtab16_ror8(en_sxtab16_ror8(odd, v0), v1);
+                }
+                if (k) {
+                    const uint32_t v = en_read_s8x4(t);
+                    even = en_sxtab16(even, v);
+                    odd = en_sxtab16_ror8(odd, v);
+                }
+                output[0] = en_avg_lane((int16_t)(even & 0xFFFFu), n, half, lo, hi, clamp);
+                output[1] = en_avg_lane((int16_t)(odd & 0xFFFFu), n, half, lo, hi, clamp);
+                output[2] = en_avg_lane((int32_t)even >> 16, n, half, lo, hi, clamp);
+                output[3] = en_avg_lane((int32_t)odd >> 16, n, half, lo, hi, clamp);
+            }
+        }
+    }
+}
+
 void en_avg_pool2d_s8_dsp(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output)
 {
     if (p->channels % 4 == 0 && p->pad_h == 0 && p->pad_w == 0 &&
         (p->out_h - 1) * p->stride_h + p->k_h <= p->in_h && (p->out_w - 1) * p->stride_w + p->k_w <= p->in_w) {
-        en_avg_pool2d_s8_dsp_full(p, input, output);
+        if (p->in_w == 1 && p->k_w == 1) {
+            if (p->act_min == -128 && p->act_max == 127) {
+                en_avg_column(p, input, output, 0);
+            } else {
+                en_avg_column(p, input, output, 1);
+            }
+        } else {
+            en_avg_pool2d_s8_dsp_full(p, input, output);
+        }
         return;
     }
     const int32_t c = p->channels, c4 = c & ~3, row = p->in_w * c;
