@@ -54,7 +54,10 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
                 data = {k: data[k] for k in data.files}
     except Exception as e:
         raise InputError(f"{a.calibrate}: cannot read the calibration samples ({e})") from e
-    return quantize_onnx(model, data, work / f"{model.stem}.int8.onnx")
+    from edgeneuro.frontends.onnx import prepare_float
+
+    prepared = prepare_float(model, work / f"{model.stem}.float.onnx")  # opset >= 13, BatchNormalization folded
+    return quantize_onnx(prepared, data, work / f"{model.stem}.int8.onnx")
 
 
 def _options(a: argparse.Namespace, board, model: Path | None = None):
@@ -538,7 +541,12 @@ def parser() -> argparse.ArgumentParser:
                         "can build the plugin; --cycles requires it, --no-cycles skips it")  # fmt: skip
     r.set_defaults(fn=cmd_run)
 
-    i = sub.add_parser("inspect", help="layers, MACs, weights, arena, and whether the model fits the board")
+    i = sub.add_parser(
+        "inspect",
+        help="layers, MACs, weights, arena, and whether the model fits the board",
+        description=f"Layers, MACs, weights, arena, and whether the model fits the board. Operators: "
+        f"{', '.join(SUPPORTED)}.",
+    )
     model_args(i)
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.add_argument("--passes", action="store_true", help="also list the compile passes and what each did")
@@ -578,7 +586,8 @@ def parser() -> argparse.ArgumentParser:
                     "row, sparsity 1 - N/M), e.g. 2:4")  # fmt: skip
     cp.add_argument("--prune-channels", type=float, default=0.0,
                     help="structured pruning: drop this fraction of each hidden layer's channels")  # fmt: skip
-    cp.add_argument("--quantize", default="int8", choices=("int8",))
+    cp.add_argument("--quantize", default="int8", choices=("int8", "int8w4"),
+                    help="int8, or int8w4: int8 activations with int4 FULLY_CONNECTED / CONV_2D weights")  # fmt: skip
     cp.add_argument("--qat", action="store_true", help="quantization-aware fine-tuning before the int8 conversion")
     cp.add_argument("--calibrate", help="X.npy: float samples [N, *input shape without batch] for the int8 ranges "
                     "(default: calibration.npy beside the model, else the --fit samples)")  # fmt: skip

@@ -22,7 +22,8 @@ from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
 
 PLAN_FILE = "plan.json"
-IO_DTYPES = ("int8", "int16", "float32")  # float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE
+# float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE; int32 and bool: ARG_MAX, comparisons
+IO_DTYPES = ("int8", "int16", "float32", "int32", "bool")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def prepare(graph: Graph, options: CompileOptions | None = None, model: Path | N
     checked after each, its ops lowered to kernels (the first unsupported op raises naming its
     index) and its memory planned."""
     options = options or CompileOptions()
+    ops.refuse_control_flow(graph)  # subgraphs and resource variables: a hint, before the IR's rules
     verify(graph, "the front end")
     _check_io(graph)
     runs = []

@@ -44,6 +44,8 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
         sparse = info(k, p.graph) if info else None
         if sparse is not None:
             layers[-1]["sparse"] = sparse
+        if _int4(k, p.graph):  # TFLite INT4 weights, stored two a byte
+            layers[-1]["weights_format"] = "int4"
     doc: dict[str, Any] = {
         "model": str(p.model or p.graph.source),
         "board": board.to_json(),
@@ -71,7 +73,15 @@ def _params(k, graph) -> int:
     if k.op.attrs.get("variant"):
         portable = dataclasses.replace(k.op, attrs={a: v for a, v in k.op.attrs.items() if a != "variant"})
         k = ops.lower(portable, graph)
-    return sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))
+    count = sum(int(a.size) for name, a in k.consts if name not in ("mult", "shift"))
+    if _int4(k, graph):  # the portable int4 kernel's weights are bytes of two parameters
+        count += graph.t(k.op.inputs[1]).size - int(dict(k.consts)["weights"].size)
+    return count
+
+
+def _int4(k, graph) -> bool:
+    """Whether the layer's weights (input 1) are a TFLite INT4 tensor."""
+    return len(k.op.inputs) > 1 and k.op.inputs[1] in graph.tensors and graph.t(k.op.inputs[1]).dtype == "int4"
 
 
 def _choice(layer: dict[str, Any]) -> str:
@@ -96,12 +106,13 @@ def render_text(doc: dict[str, Any]) -> str:
     rows = [("#", "op (index)", "kernel", "input -> output", "MACs", "params", "weights B")]
     for layer in doc["layers"]:
         shapes = " ".join("x".join(map(str, s)) for s in layer["input_shapes"])
+        outs = " ".join("x".join(map(str, s)) for s in layer.get("output_shapes", [layer["output_shape"]]))
         rows.append(
             (
                 str(layer["step"]),
                 f"{layer['op']} ({layer['source_index']})",
                 layer["kernel"].removeprefix("en_"),
-                f"{shapes} -> {'x'.join(map(str, layer['output_shape']))}",
+                f"{shapes} -> {outs}",
                 f"{layer['macs']:,}",
                 f"{layer['params']:,}",
                 f"{layer['weights_bytes']:,}",
@@ -109,6 +120,9 @@ def render_text(doc: dict[str, Any]) -> str:
         )
     if any("sparse" in layer for layer in doc["layers"]):  # layers that store only non-zero blocks
         rows = [(*rows[0], "sparse"), *((*r, _sparse(lay)) for r, lay in zip(rows[1:], doc["layers"], strict=True))]
+    if any("weights_format" in layer for layer in doc["layers"]):  # int4 weights, two a byte
+        formats = [layer.get("weights_format", "") for layer in doc["layers"]]
+        rows = [(*rows[0], "format"), *((*r, f) for r, f in zip(rows[1:], formats, strict=True))]
     if any("kernel_choice" in layer for layer in doc["layers"]):  # a spiking network's synapses
         rows = [(*rows[0], "synapse"), *((*r, _choice(lay)) for r, lay in zip(rows[1:], doc["layers"], strict=True))]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -183,6 +183,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
             "kernel": k.fn or "view",
             "input_shapes": [list(graph.t(n).shape) for n in k.inputs],
             "output_shape": list(graph.t(k.outputs[0]).shape),
+            **({"output_shapes": [list(graph.t(n).shape) for n in k.outputs]} if len(k.outputs) > 1 else {}),
             "macs": k.macs,
             "weights_bytes": k.const_bytes + sum(graph.t(n).nbytes for n in first_use.get(s, ())),
             # a spiking network's synapse: dense or event-driven, and why (edgeneuro/passes/synapse_kernels.py)

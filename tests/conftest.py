@@ -52,6 +52,27 @@ def tflm_run(model: bytes | Path, samples: np.ndarray) -> np.ndarray:
     return np.stack(outs)
 
 
+def tflm_run_outputs(model: bytes, samples: np.ndarray) -> list[np.ndarray]:
+    """``tflm_run`` for a model with several outputs: per output, [N, *output sample_shape]."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model, arena_size=max(1 << 20, len(model) * 4))
+    outs, count = [], _num_outputs(model)
+    for s in samples:
+        interp.reset()
+        interp.set_input(s.reshape(interp.get_input_details(0)["shape"]), 0)
+        interp.invoke()
+        ys = [interp.get_output(i) for i in range(count)]
+        outs.append([(y[0] if y.shape and y.shape[0] == 1 else y).copy() for y in ys])
+    return [np.stack([o[i] for o in outs]) for i in range(len(outs[0]))]
+
+
+def _num_outputs(model: bytes) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as S
+
+    return len(S.ModelT.InitFromPackedBuf(model, 0).subgraphs[0].outputs)
+
+
 def reference_run(model: Path, samples: np.ndarray, options: CompileOptions | None = None) -> np.ndarray:
     """The numpy reference of the kernels ``options`` choose (default: the portable ones)."""
     p = load(model, options or CompileOptions())

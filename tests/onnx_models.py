@@ -11,14 +11,6 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 
-class _Reader(CalibrationDataReader):
-    def __init__(self, name: str, data: np.ndarray) -> None:
-        self.it = iter([{name: d[None]} for d in data])
-
-    def get_next(self):
-        return next(self.it, None)
-
-
 def float_model(path: Path, nodes, inits: dict[str, np.ndarray], in_shape, out_shape, opset: int = 17) -> Path:
     """A float32 model with input 'x' (batch dimension symbolic 'N') and output 'y'."""
     g = helper.make_graph(
@@ -35,10 +27,60 @@ def float_model(path: Path, nodes, inits: dict[str, np.ndarray], in_shape, out_s
     return path
 
 
-def quantize(float_path: Path, out: Path, calibration: np.ndarray, per_channel: bool = True) -> Path:
-    quantize_static(str(float_path), str(out), _Reader("x", calibration), quant_format=QuantFormat.QDQ,
-                    per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)  # fmt: skip
+def quantize(float_path: Path, out: Path, calibration, per_channel: bool = True, extra_ops=()) -> Path:
+    """QDQ int8 by quantize_static. ``calibration``: samples of input 'x', or a dict of samples by input
+    name; ``extra_ops``: operator types to quantize beyond onnxruntime's defaults (e.g. Tanh)."""
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    ops = sorted({*QLinearOpsRegistry, *QDQRegistry, *extra_ops}) if extra_ops else None
+    data = calibration if isinstance(calibration, dict) else {"x": calibration}
+    quantize_static(str(float_path), str(out), _MultiReader(data), quant_format=QuantFormat.QDQ,
+                    per_channel=per_channel, activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    op_types_to_quantize=ops)  # fmt: skip
     return out
+
+
+class _MultiReader(CalibrationDataReader):
+    def __init__(self, data: dict[str, np.ndarray]) -> None:
+        count = len(next(iter(data.values())))
+        self.it = iter([{k: v[i][None] for k, v in data.items()} for i in range(count)])
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def float_model_io(path: Path, nodes, inits: dict[str, np.ndarray], inputs: dict, outputs: dict,
+                   opset: int = 17) -> Path:  # fmt: skip
+    """A float32 model with several inputs and outputs, ``{name: dims}`` where a dim may be a string
+    (unbound, e.g. 'N') or None (unknown rank for outputs: pass None instead of the dims).
+    Integer initializers stay int64 (shape arithmetic)."""
+
+    def init(k, v):
+        v = np.asarray(v)
+        return numpy_helper.from_array(v.astype(np.int64) if v.dtype.kind in "iu" else v.astype(np.float32), k)
+
+    g = helper.make_graph(
+        nodes,
+        "edgeneuro_test",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in outputs.items()],
+        [init(k, v) for k, v in inits.items()],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 9 if opset > 11 else 6
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    return path
+
+
+def ort_run_all(path: Path, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Every output of the model, one sample at a time (feeds: arrays by input name, batch first)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    count = len(next(iter(feeds.values())))
+    runs = [sess.run(None, {k: v[i][None] for k, v in feeds.items()}) for i in range(count)]
+    return [np.concatenate([r[j] for r in runs]) for j in range(len(runs[0]))]
 
 
 def ort_run(path: Path, x: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import MLPERF
-from tflite_builder import ModelBuilder, fc_options, options, pool_options
+from tflite_builder import ModelBuilder, fc_options, pool_options
 
 AD01 = MLPERF / "ad01_int8.tflite"
 
@@ -31,13 +31,15 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
 
 
 def unsupported_model(path: Path) -> Path:
-    """A model whose second operator (#1) is one edgeneuro does not have (SPACE_TO_DEPTH)."""
+    """A model whose second operator (#1) is one edgeneuro (and TFLM) does not have (TOPK_V2)."""
     b = ModelBuilder()
     x = b.tensor([1, 4, 4, 2], scale=0.1, zero_point=0)
     h = b.tensor([1, 4, 4, 2], scale=0.1, zero_point=0)
-    y = b.tensor([1, 2, 2, 8], scale=0.1, zero_point=0)
+    k = b.tensor([1], "int32", data=np.array([1]))
+    y = b.tensor([1, 4, 4, 1], scale=0.1, zero_point=0)
+    idx = b.tensor([1, 4, 4, 1], "int32")
     b.op("MAX_POOL_2D", [x], [h], pool_options("SAME", 1, 1, 1, 1, "NONE"), "Pool2DOptions")
-    b.op("SPACE_TO_DEPTH", [h], [y], options("SpaceToDepthOptions", blockSize=2), "SpaceToDepthOptions")
+    b.op("TOPK_V2", [h, k], [y, idx])
     path.write_bytes(b.build([x], [y]))
     return path
 
@@ -71,9 +73,9 @@ def test_unknown_model_format(tmp_path):
 
 
 def test_unsupported_operator_named_with_index(tmp_path):
-    model = unsupported_model(tmp_path / "s2d.tflite")
+    model = unsupported_model(tmp_path / "topk.tflite")
     proc = edgeneuro("compile", str(model), "-o", str(tmp_path / "out"))
-    assert_clean_error(proc, "s2d.tflite", "operator #1 SPACE_TO_DEPTH is not supported")
+    assert_clean_error(proc, "topk.tflite", "operator #1 TOPK_V2 is not supported")
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == [model]  # no temporary folder left either
 
@@ -91,17 +93,19 @@ def test_unknown_operator_version(tmp_path):
 
 
 def test_float_operator_without_a_float_kernel(tmp_path):
-    """FULLY_CONNECTED has a float32 kernel, LOGISTIC has only int8 ones: named at compile time."""
+    """FULLY_CONNECTED has a float32 kernel, HARD_SWISH has only int8 ones: named at compile time."""
     b = ModelBuilder()
     x = b.tensor([1, 4], "float32")
     w = b.tensor([2, 4], "float32", data=np.ones((2, 4)))
     h = b.tensor([1, 2], "float32")
     y = b.tensor([1, 2], "float32")
     b.op("FULLY_CONNECTED", [x, w, -1], [h], fc_options("NONE"), "FullyConnectedOptions")
-    b.op("LOGISTIC", [h], [y])
+    b.op("HARD_SWISH", [h], [y])
     model = tmp_path / "float.tflite"
     model.write_bytes(b.build([x], [y]))
-    assert_clean_error(edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "operator #1 LOGISTIC", "float32")
+    assert_clean_error(
+        edgeneuro("compile", str(model), "-o", str(tmp_path / "out")), "operator #1 HARD_SWISH", "float32"
+    )
 
 
 def test_unknown_board(tmp_path):

@@ -3,7 +3,8 @@ chosen for cores with SIMD32, its numpy reference (from its own re-laid-out cons
 portable kernel's reference and its host C build equals both, bit for bit, over randomized shapes,
 layouts, scales, zero points and cell clips (the models of tests/test_ops_lstm.py); its activation
 tables reproduce TFLite's int16 sigmoid and tanh on every input; on QEMU the seizure LSTM equals
-TFLM's outputs."""
+TFLM's outputs. Its sparse form (en_lstm_s8_dsp_sparse) for weights pruned in 4x4 blocks: the same
+bits from a stream without the all-zero groups, chosen only where it is smaller."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from test_ops_lstm import lstm_model
 
 from edgeneuro import boards, frontends, reference
-from edgeneuro.compiler import compile_model, load
+from edgeneuro.compiler import compile_model, load, prepare
 from edgeneuro.ops import lstm
 from edgeneuro.options import CompileOptions
 from edgeneuro.runner import run_on_board, run_on_host
@@ -141,3 +142,83 @@ def test_seizure_lstm_on_qemu(tmp_path, capsys):
         print(f"\nseizure LSTM, DSP kernel: {total:,} instructions (LSTM layer {layer:,}); "
               f"{total / TFLM_CMSIS_NN:.3f}x TFLM + CMSIS-NN")  # fmt: skip
     assert total <= TFLM_CMSIS_NN // 2
+
+
+def _block_pruned(path: Path, keep: float, seed: int, options: CompileOptions = DSP):
+    """The LSTM of ``path`` prepared with its input and recurrent weights zeroed in whole groups of
+    4 rows x 4 columns of the stacked [4 * units, depth] matrices (the DSP kernel's row blocks; a
+    group kept with probability ``keep``)."""
+    g = frontends.load(path)
+    (op,) = [op for op in g.ops if op.kind == LSTM]
+    rng = np.random.default_rng(seed)
+    tensors = dict(g.tensors)
+    for first in (1, 5):  # input-to-gate weights (operands 1-4), then recurrent (5-8)
+        names = op.inputs[first : first + 4]
+        w = np.concatenate([g.t(n).data for n in names])  # [4 * units, depth]
+        rows, depth = w.shape
+        groups = rng.random((-(-rows // 4), -(-depth // 4))) < keep
+        mask = np.repeat(np.repeat(groups, 4, axis=0), 4, axis=1)[:rows, :depth]
+        for n, part in zip(names, np.split(w * mask, 4), strict=True):
+            tensors[n] = dataclasses.replace(g.t(n), data=part.astype(g.t(n).data.dtype))
+    return prepare(dataclasses.replace(g, tensors=tensors), options, path)
+
+
+@given(lstm_case(), st.sampled_from([0.0, 0.3, 0.6, 1.0]))
+@settings(max_examples=examples(20))
+def test_lstm_dsp_sparse_bitexact(case, keep):
+    """The sparse stream read back is the dense DSP weights; its reference and its host C build equal
+    the portable kernel's reference bit for bit, at any density (the variant forced)."""
+    model, x = case
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "lstm.tflite"
+        path.write_bytes(model)
+        portable = _block_pruned(path, keep, 1, CompileOptions())
+        dense = forced_variant(_block_pruned(path, keep, 1), LSTM, "dsp")
+        sparse = forced_variant(_block_pruned(path, keep, 1), LSTM, "dsp_sparse")
+        kd, ks = _lstm_kernel(dense), _lstm_kernel(sparse)
+        assert (ks.fn, ks.c_file) == ("en_lstm_s8_dsp_sparse", "lstm_dsp")
+        p = ks.params
+        unpacked = lstm._unstream_sparse(dict(ks.consts)["weights"], 4 * p["units"], p["xp"], p["up"])
+        for a, b in zip(unpacked, lstm._unstream(dict(kd.consts)["weights"], 4 * p["units"], p["xp"], p["up"]),
+                        strict=True):  # fmt: skip
+            np.testing.assert_array_equal(a, b)
+        expected = reference.run_batch(portable.graph, portable.kernels, x)
+        ref = reference.run_batch(sparse.graph, sparse.kernels, x)
+        np.testing.assert_array_equal(ref, expected, err_msg="sparse DSP reference != portable reference")
+        (c_out,) = run_on_host(compile_model(sparse, boards.load("mps2-an386"), Path(d) / "gen"), x).values()
+        np.testing.assert_array_equal(c_out, ref, err_msg="host C (sparse DSP) != reference")
+
+
+def test_sparse_variant_only_where_smaller(tmp_path):
+    """--sparse auto takes the sparse stream for weights mostly zero in 4x4 groups, not for dense
+    weights; where it does, the stream is smaller than the dense one."""
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(lstm_model(np.random.default_rng(3), 1, 4, 8, 16, False, -12, 0.0, 0.05))
+    for keep, sparse in ((1.0, False), (0.3, True)):
+        p = _block_pruned(path, keep, 5)
+        g = p.graph
+        (op,) = [op for op in g.ops if op.kind == LSTM]
+        assert lstm.sparse_variant(op, g, ("dsp",)) == ("dsp_sparse" if sparse else None), keep
+        assert lstm.sparse_variant(op, g, ()) is None
+        if sparse:  # (a one-layer model keeps the portable kernel: the variants' scratch would grow its arena)
+            info = lstm.sparse_info(_lstm_kernel(forced_variant(p, LSTM, "dsp_sparse")), g)
+            assert info["kept"] <= lstm.SPARSE_KEPT_MAX and info["weights_bytes"] < info["dense_weights_bytes"]
+
+
+@pytest.mark.sim
+def test_lstm_dsp_sparse_on_qemu(tmp_path):
+    """The sparse kernel cross-compiled == the portable reference on QEMU, in fewer instructions than
+    the dense DSP kernel on the same weights (16 units, 70 % of the 4x4 groups zero)."""
+    rng = np.random.default_rng(11)
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(lstm_model(rng, 1, 8, 8, 16, False, -12, 0.0, 0.05))
+    x = rng.integers(-128, 128, (2, 8, 8), dtype=np.int8)
+    np.save(tmp_path / "in.npy", x)
+    portable = _block_pruned(path, 0.3, 2, CompileOptions())
+    expected = reference.run_batch(portable.graph, portable.kernels, x)
+    runs = {}
+    for v in ("dsp", "dsp_sparse"):
+        p = forced_variant(_block_pruned(path, 0.3, 2), LSTM, v)
+        runs[v] = run_on_board(p, boards.load("mps2-an386"), tmp_path / "in.npy", tmp_path / v)
+        np.testing.assert_array_equal(runs[v].output, expected, err_msg=v)
+    assert runs["dsp_sparse"].report["instructions"] < runs["dsp"].report["instructions"]

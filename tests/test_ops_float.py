@@ -127,6 +127,25 @@ def test_fc_pool_mean_binary_f32(case):
     check(*case)
 
 
+@st.composite
+def logistic_tanh_f32(draw):
+    """LOGISTIC and TANH over inputs that reach both of Logistic's cutoffs (-9, 16.6) and tanh's flat ends."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["LOGISTIC", "TANH"]))
+    shape = [1, draw(st.integers(1, 40))]
+    b = ModelBuilder()
+    x, y = b.tensor(shape, "float32"), b.tensor(shape, "float32")
+    b.op(kind, [x], [y])
+    return b.build([x], [y]), (fsamples(rng, shape) * draw(st.sampled_from([1.0, 6.0, 20.0]))).astype(np.float32)
+
+
+@given(logistic_tanh_f32())
+@settings(max_examples=20)
+def test_logistic_tanh_f32(case):
+    """Bit for bit with TFLM on the host: the same C library's expf / tanhf on every side."""
+    check(*case)
+
+
 def test_softmax_f32_within_four_ulp(tmp_path):
     from conftest import host_c_run, reference_run, tflm_run
 

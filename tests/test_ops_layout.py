@@ -14,12 +14,9 @@ import pytest
 from conftest import host_c_run, reference_run, tflm_run
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from opcheck import check, check_on_qemu, log_uniform, samples
+from opcheck import check, check_on_qemu, log_uniform, lowering_error, samples
 from tflite_builder import ModelBuilder, options
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as S
-
-from edgeneuro.compiler import load
-from edgeneuro.errors import UnsupportedOperator
 
 pytestmark = pytest.mark.tflm
 
@@ -55,15 +52,6 @@ def check_bytes(model: bytes, x: np.ndarray) -> None:
         np.testing.assert_array_equal(c_out.view(np.uint8), ref.view(np.uint8), err_msg="host C != reference")
 
 
-def lowering_error(model: bytes) -> str:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "op.tflite"
-        path.write_bytes(model)
-        with pytest.raises(UnsupportedOperator) as e:
-            load(path)
-        return str(e.value)
-
-
 # --- CONCATENATION ------------------------------------------------------------------------------
 
 
@@ -76,11 +64,14 @@ def concat_case(draw):
     shape = _shape(draw, rank, 1, 4)
     axis = draw(st.integers(-rank, rank - 1))
     ax = axis % rank
-    kinds = draw(st.lists(st.sampled_from(["x", "pad", "const"]), min_size=1, max_size=draw(st.sampled_from([4, 10]))))
+    dtype = draw(st.sampled_from(["int8", "int8", "int8", "int16", "int32", "float32"]))  # a copy: any element type
+    parts = ["x", "pad", "const"] if dtype == "int8" else ["x", "const"]
+    kinds = draw(st.lists(st.sampled_from(parts), min_size=1, max_size=draw(st.sampled_from([4, 10]))))
     assume("x" in kinds or "pad" in kinds)
     scale, zp = log_uniform(rng, 1e-3, 1.0), int(rng.integers(-128, 128))
+    q = {"scale": scale, "zero_point": zp} if dtype == "int8" else {}
     b = ModelBuilder()
-    x = b.tensor(shape, scale=scale, zero_point=zp)
+    x = b.tensor(shape, dtype, **q)
     inputs = []
     for kind in kinds:
         if kind == "x":
@@ -98,12 +89,15 @@ def concat_case(draw):
         else:
             cshape = list(shape)
             cshape[ax] = int(rng.integers(1, 4))
-            inputs.append(b.tensor(cshape, scale=scale, zero_point=zp, data=rng.integers(-128, 128, cshape)))
+            inputs.append(b.tensor(cshape, dtype, **q, data=rng.integers(-128, 128, cshape) * (1 if q else 1000)))
     out_shape = list(shape)
     out_shape[ax] = sum(b.tensors[i].shape[ax] for i in inputs)
-    y = b.tensor(out_shape, scale=scale, zero_point=zp)
+    y = b.tensor(out_shape, dtype, **q)
     b.op("CONCATENATION", inputs, [y], options("ConcatenationOptions", axis=axis), "ConcatenationOptions")
-    return b.build([x], [y]), samples(rng, shape)
+    if dtype == "int8":
+        return b.build([x], [y]), samples(rng, shape)
+    xs = rng.normal(size=(3, *shape[1:]) if shape[0] == 1 else (3, *shape)) * 1000  # as opcheck.samples lays them out
+    return b.build([x], [y]), xs.astype(dtype)
 
 
 @given(concat_case())
@@ -231,13 +225,18 @@ def strided_slice_case(draw):
     out_shape = list(np.empty(shape)[tuple(index)].shape)
     assume(0 not in out_shape and out_shape)  # empty slices are rejected; tflm_run needs a non-scalar output
     scale, zp = log_uniform(rng, 1e-3, 1.0), int(rng.integers(-128, 128))
+    dtype = draw(st.sampled_from(["int8", "int8", "int16", "int32", "float32"]))  # a copy: any element type
+    q = {"scale": scale, "zero_point": zp} if dtype == "int8" else {}
     b = ModelBuilder()
-    x = b.tensor(shape, scale=scale, zero_point=zp)
+    x = b.tensor(shape, dtype, **q)
     vecs = [b.tensor([rank], "int32", data=np.array(v)) for v in (begin, end, strides)]
-    y = b.tensor(out_shape, scale=scale, zero_point=zp)
+    y = b.tensor(out_shape, dtype, **q)
     opts = options("StridedSliceOptions", beginMask=begin_mask, endMask=end_mask, shrinkAxisMask=shrink_mask)
     b.op("STRIDED_SLICE", [x, *vecs], [y], opts, "StridedSliceOptions")
-    return b.build([x], [y]), samples(rng, shape)
+    if dtype == "int8":
+        return b.build([x], [y]), samples(rng, shape)
+    xs = rng.normal(size=(3, *shape[1:]) if shape[0] == 1 else (3, *shape)) * 1000  # as opcheck.samples lays them out
+    return b.build([x], [y]), xs.astype(dtype)
 
 
 @given(strided_slice_case())

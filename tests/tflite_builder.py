@@ -17,8 +17,10 @@ DTYPES = {
     "int32": S.TensorType.INT32,
     "int64": S.TensorType.INT64,
     "float32": S.TensorType.FLOAT32,
+    "bool": S.TensorType.BOOL,
 }
-NP = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "float32": np.float32}
+NP = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "float32": np.float32,
+      "bool": np.bool_}  # fmt: skip
 ACT = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 PAD = {"SAME": 0, "VALID": 1}
 

@@ -119,7 +119,7 @@ def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[
         "consts": consts,
         "args": args,
         "in_shape": list(x.shape),
-        "out_shape": list(y.shape),
+        "out_shape": list(y.shape) if len(k.outputs) == 1 else [list(graph.t(n).shape) for n in k.outputs],
         "in_name": x.name,
         "out_name": y.name,
         "offset": bufs.plan.offsets.get(y.name, -1),

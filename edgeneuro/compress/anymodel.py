@@ -734,7 +734,7 @@ def _check_paths(model: Path, out: Path) -> str:
 def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path | None = None,
                  fit: tuple[Path, Path] | None = None, epochs: int = 3, float_io: bool = False,
                  holdout: float = 0.2, meta_dir: Path | None = None,
-                 pattern: Pattern | None = None) -> dict[str, Any]:  # fmt: skip
+                 pattern: Pattern | None = None, quantize: str = "int8") -> dict[str, Any]:  # fmt: skip
     """Prune (optional; in ``pattern``, default unstructured) and quantize any Keras, SavedModel or
     float ONNX model; write ``out`` and compress_report.json beside it (and the meta.json of
     ``meta_dir`` when the model has one)."""
@@ -754,9 +754,13 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
         calibrate = model.parent / "calibration.npy"
         cal = read_npy(calibrate, "--calibrate")
     if kind == "onnx":
+        if quantize != "int8":
+            raise InputError(f"--quantize {quantize}: an ONNX model quantizes to QDQ int8 (onnxruntime); int4 "
+                             "weights are written for Keras models and SavedModels (the TFLite path)")  # fmt: skip
         report = _compress_onnx(model, out, prune_to, calibrate, cal, labels, float_io, pattern)
     else:
-        report = _compress_keras(model, out, prune_to, calibrate, cal, labels, epochs, float_io, holdout, pattern)
+        report = _compress_keras(model, out, prune_to, calibrate, cal, labels, epochs, float_io, holdout, pattern,
+                                 quantize)  # fmt: skip
     first, last = report["steps"][0]["accuracy"], report["steps"][-1]["accuracy"]
     report["accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
     if meta_dir is not None and out.parent.resolve() != Path(meta_dir).resolve():
@@ -804,7 +808,8 @@ def _step(name: str, weights_bytes: int, sparsity: float | None, runtime: str, a
 
 
 def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, labels: Labels | None, epochs: int,
-                    float_io: bool, holdout: float, pattern: Pattern) -> dict[str, Any]:  # fmt: skip
+                    float_io: bool, holdout: float, pattern: Pattern,
+                    quantize: str = "int8") -> dict[str, Any]:  # fmt: skip
     net = load_net(model)
     task = y_fit = y_cls = None
     fit_idx = score_idx = np.arange(0)
@@ -858,6 +863,12 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
         if prune_to > 0:
             report["int8_pattern"] = patterns.int8_check(tmp, pattern)
+        if quantize == "int8w4":  # edgeneuro/compress/int4.py: int4 FULLY_CONNECTED and CONV_2D weights
+            from edgeneuro.compress.int4 import int8w4
+
+            blob, r, report["int4"] = int8w4(lambda: convert(net, cal_x, float_io), net.pruned_weights(), tmp, model)
+            report["steps"].append(_step("int8w4", r.weights_bytes, r.sparsity, r.runtime, accuracy(r.run)))
+            report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
         write_atomic(out, lambda p: p.write_bytes(blob))
     return report
 

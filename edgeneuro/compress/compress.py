@@ -141,8 +141,8 @@ def compress(model_path: Path, out: Path, prune_to: float | None = None, quantiz
     (QDQ int8), scored with onnxruntime. Any other model (Keras file, SavedModel folder, float
     ONNX), or any model with labels ``fit`` = (X.npy, Y.npy): edgeneuro.compress.anymodel."""
     model_path, out = Path(model_path), Path(out)
-    if quantize != "int8":
-        raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8")
+    if quantize not in ("int8", "int8w4"):
+        raise InputError(f"--quantize {quantize}: edgeneuro quantizes to int8, or int8w4 (int4 weights)")
     if prune_to is not None and not 0.0 <= prune_to < 1.0:
         raise InputError(f"--prune {prune_to}: give a sparsity in [0, 1)")
     pat = patterns.parse_pattern(str(pattern), prune_to)
@@ -166,13 +166,15 @@ def compress(model_path: Path, out: Path, prune_to: float | None = None, quantiz
             if on:
                 raise InputError(f"{flag}: only for models `edgeneuro train` wrote (a {META} beside them and no --fit)")
         return compress_any(model_path, out, prune_to, calibrate, fit, epochs, float_io, holdout,
-                            model_path.parent if trained else None, pat)  # fmt: skip
-    return _compress_trained(model_path, out, prune_to, calibrate, data, epochs, onnx, channels, qat, float_io, pat)
+                            model_path.parent if trained else None, pat, quantize)  # fmt: skip
+    return _compress_trained(model_path, out, prune_to, calibrate, data, epochs, onnx, channels, qat, float_io, pat,
+                             quantize)  # fmt: skip
 
 
 def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: Path | None,
                       data: Path | None, epochs: int, onnx: bool, channels: float, qat: bool,
-                      float_io: bool, pattern: Pattern = UNSTRUCTURED) -> dict[str, Any]:  # fmt: skip
+                      float_io: bool, pattern: Pattern = UNSTRUCTURED,
+                      quantize: str = "int8") -> dict[str, Any]:  # fmt: skip
     """A model `edgeneuro train` wrote, fine-tuned and scored on its EEG recordings."""
     from edgeneuro import models
     from edgeneuro.compress.quantize import to_int8_tflite
@@ -242,6 +244,15 @@ def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: P
         step("int8", predictor(tmp), _int8_weight_bytes(tmp), _sparsity(model))
         if prune_to > 0:
             report["int8_pattern"] = patterns.int8_check(tmp, pattern)
+        if quantize == "int8w4":  # edgeneuro/compress/int4.py: int4 FULLY_CONNECTED and CONV_2D weights
+            from edgeneuro.compress.anymodel import Net
+            from edgeneuro.compress.int4 import int8w4
+
+            net = Net("tf_keras", model_path, model)
+            blob, _, report["int4"] = int8w4(lambda: to_int8_tflite(model, cal, float_io=float_io),
+                                             net.pruned_weights(), tmp, model_path)  # fmt: skip
+            tmp.write_bytes(blob)
+            step("int8w4", predictor(tmp), _int8_weight_bytes(tmp), _sparsity(model))
         if out.parent.resolve() != model_path.parent.resolve():
             shutil.copy(model_path.parent / META, out.parent / META)  # what the model expects of its input
         tmp.replace(out)

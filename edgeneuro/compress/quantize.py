@@ -41,6 +41,16 @@ def int8_convert(conv, calibration: np.ndarray, max_samples: int = 200, float_io
         return conv.convert()
 
 
+def quantized_op_types() -> list[str]:
+    """The ONNX operators onnxruntime's quantizer should quantize: its own defaults and those it
+    leaves float by default but edgeneuro runs in int8 (onnx.EXTRA_QUANTIZED_OPS)."""
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    from edgeneuro.frontends.onnx import EXTRA_QUANTIZED_OPS
+
+    return sorted(set(QLinearOpsRegistry) | set(QDQRegistry) | set(EXTRA_QUANTIZED_OPS))
+
+
 def quantize_onnx(float_model, calibration: np.ndarray | dict[str, np.ndarray], out, per_channel: bool = True):
     """Quantize a float32 ONNX model to QDQ int8 (int8 activations and weights, per-channel
     weights) with onnxruntime's ``quantize_static``, calibrating on ``calibration``: samples of
@@ -81,7 +91,8 @@ def quantize_onnx(float_model, calibration: np.ndarray | dict[str, np.ndarray], 
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer advertises pre-processing
     try:
         quantize_static(str(float_model), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)  # fmt: skip
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=quantized_op_types())  # fmt: skip
     except Exception as e:
         shapes = ", ".join(f"'{n}' [N, *its shape without batch]" for n in names)
         raise InputError(f"{float_model}: calibration failed ({type(e).__name__}: {str(e).splitlines()[0]}); "

@@ -17,13 +17,14 @@ agreement).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeneuro.errors import ModelError, UnsupportedOperator
+from edgeneuro.errors import EdgeNeuroError, ModelError, UnsupportedOperator
 from edgeneuro.ir import Graph, Op, QuantParams, Tensor
 
 MIN_OPSET = 13
@@ -32,6 +33,24 @@ NP_DTYPES = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32", np.dtype(np
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
 FLOAT_HINT = "edgeneuro compiles QDQ int8 ONNX models; quantize a float model with `--calibrate data.npy`"
+# never folded: a DequantizeLinear (of a constant it is a quantized weight; the handler also keeps its float
+# value as a constant) and nodes
+# whose result is not a function of their inputs alone
+NO_FOLD = {"DequantizeLinear", "RandomNormal", "RandomNormalLike", "RandomUniform",
+           "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"}  # fmt: skip
+SHAPE_OF = {"Shape", "Size"}  # their result depends on the input's shape only
+# operators edgeneuro maps that onnxruntime's quantize_static leaves float unless op_types_to_quantize
+# names them (with its defaults, QLinearOpsRegistry and QDQRegistry)
+EXTRA_QUANTIZED_OPS = ("Tanh", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "Div", "Pow", "Max", "Min", "Neg",
+                       "Abs")  # fmt: skip
+# operators edgeneuro computes only at compile time, on constants and shapes
+FOLDABLE_ONLY = {"Shape", "Size", "ConstantOfShape", "Range", "Expand", "Cast", "Equal", "Where",
+                 "Floor", "Ceil", "Mod", "Sqrt", "Not", "NonZero",
+                 "ReduceProd", "Tile", "CastLike", "ScatterND", "Less", "Greater"}  # fmt: skip
+
+
+def note(msg: str) -> None:
+    print(f"edgeneuro: note: {msg}", file=sys.stderr)
 
 
 def parse_shapes(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
@@ -70,15 +89,18 @@ class _Importer:
         self.values: dict[str, Value] = {}  # ONNX float tensor name -> IR value
         self.dequantized: dict[str, Value] = {}  # a graph output that is a DequantizeLinear's -> its float value
         self.cache: dict[tuple[str, str], str] = {}  # (IR name, layout) -> converted IR name
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), MIN_OPSET)
         self.consts = {i.name: numpy_helper.to_array(i) for i in self.g.initializer}
-        for n in self.g.node:
-            if n.op_type == "Constant":
-                self.consts[n.output[0]] = numpy_helper.to_array(_attr(n, "value"))
         self.consumers: dict[str, list[Any]] = {}
         for n in self.g.node:
             for i in n.input:
                 self.consumers.setdefault(i, []).append(n)
         self.index = {id(n): i for i, n in enumerate(self.g.node)}
+        for n in self.g.node:  # read ahead: a QuantizeLinear's scale may be a Constant defined after its producer
+            if n.op_type == "Constant":
+                self.consts[n.output[0]] = self.evaluate(n, [])[0]
+        self.skip: set[int] = set()  # nodes another handler consumed (a BatchNormalization folded into its Conv)
+        self.notes: list[str] = []
         self.shapes = shapes
         self.inputs: list[str] = []
         self.outputs: list[str] = []
@@ -160,17 +182,17 @@ class _Importer:
         zp = np.atleast_1d(self.consts[zp_name]) if zp_name else np.zeros(len(scale), np.int64)
         return QuantParams(tuple(float(s) for s in scale), tuple(int(z) for z in zp), axis if len(scale) > 1 else 0)
 
-    def output_quant(self, node: Any) -> tuple[str, QuantParams, str]:
-        """The QuantizeLinear that quantizes ``node``'s output, through a Relu/Clip that the
-        quantized range makes redundant or that becomes a fused activation. Returns (ONNX name
-        of the quantized output, its parameters, fused activation)."""
-        out = node.output[0]
+    def output_quant(self, node: Any, out: str | None = None) -> tuple[str, QuantParams, str]:
+        """The QuantizeLinear that quantizes ``node``'s output (``out``, default the first), through
+        a Relu/Clip that the quantized range makes redundant or that becomes a fused activation.
+        Returns (ONNX name of the quantized output, its parameters, fused activation)."""
+        out = out or node.output[0]
         act = "NONE"
-        users = self.consumers.get(out, [])
+        users = self.users(out)
         if len(users) == 1 and users[0].op_type in ("Relu", "Clip"):
             act = "RELU" if users[0].op_type == "Relu" else self.clip_activation(users[0])
             out = users[0].output[0]
-            users = self.consumers.get(out, [])
+            users = self.users(out)
         qs = [u for u in users if u.op_type == "QuantizeLinear"]
         if len(qs) != 1 or len(users) != 1:
             raise self.unsupported(
@@ -181,6 +203,67 @@ class _Importer:
         q = qs[0]
         quant = self.qparams(q.input[1], q.input[2] if len(q.input) > 2 else None)
         return q.output[0], quant, act
+
+    def users(self, name: str) -> list[Any]:
+        """The nodes that read ``name``'s values (Shape / Size read only its shape)."""
+        return [u for u in self.consumers.get(name, []) if u.op_type not in SHAPE_OF]
+
+    def batchnorm_after(self, node: Any) -> Any | None:
+        """The BatchNormalization that directly follows ``node`` (through the QuantizeLinear →
+        DequantizeLinear pair onnxruntime puts between them), to fold into it; None if there is none."""
+        out = node.output[0]
+        chain = []
+        for op_type in ("QuantizeLinear", "DequantizeLinear"):
+            users = self.users(out)
+            if len(users) != 1 or users[0].op_type != op_type:
+                break
+            chain.append(users[0])
+            out = users[0].output[0]
+        users = self.users(out)
+        if len(users) != 1 or users[0].op_type != "BatchNormalization" or len(chain) == 1:
+            return None
+        if any(o.name == out for o in self.g.output):
+            return None
+        self.skip.update(id(n) for n in (*chain, users[0]))
+        return users[0]
+
+    def fold_batchnorm(self, bn: Any, w: np.ndarray, wq: QuantParams, out_axis: int, bias: str | None,
+                       x_scale: float) -> tuple[np.ndarray, QuantParams, str]:  # fmt: skip
+        """Folds ``bn`` into int8 weights ``w`` (output channels on ``out_axis``) and the int32 bias:
+        ``y = s * (conv + b - mean) + beta``, ``s = gamma / sqrt(var + eps)``. Each output channel's
+        weight scale is multiplied by ``|s|`` (weights negated where ``s < 0``), so the int8 weights
+        stay as onnxruntime quantized them; the bias is requantized to ``x_scale * weight scale``."""
+        missing = [i for i in bn.input[1:5] if i not in self.consts]
+        if missing:
+            raise self.unsupported(bn, f"its parameter '{missing[0]}' is not constant")
+        gamma, beta, mean, var = (self.consts[i].astype(np.float64).reshape(-1) for i in bn.input[1:5])
+        scale = gamma / np.sqrt(var + _attr(bn, "epsilon", 1e-5))
+        oc = w.shape[out_axis]
+        if any(z != 0 for z in wq.zero_point) or scale.size not in (1, oc):
+            raise self.unsupported(bn, "folding it needs symmetric weights and one parameter per output channel")
+        scale, shift = np.broadcast_to(scale, (oc,)), np.broadcast_to(beta - mean * scale, (oc,))
+        wscale = np.broadcast_to(np.asarray(wq.scale, np.float64), (oc,))
+        along = [1] * w.ndim
+        along[out_axis] = oc
+        wi = w.astype(np.int64) * np.where(scale < 0, -1, 1).reshape(along)
+        new_scale = np.where(scale == 0, wscale, wscale * np.abs(scale))
+        wi = np.where(scale.reshape(along) == 0, 0, wi)
+        over = np.moveaxis(wi, out_axis, 0).reshape(oc, -1).max(axis=1) > 127  # -(-128): requantize that channel
+        if over.any():
+            wi = np.moveaxis(wi, out_axis, 0).astype(np.float64)
+            for c in np.flatnonzero(over):
+                real = wi[c] * new_scale[c]
+                new_scale[c] = np.abs(real).max() / 127
+                wi[c] = np.round(real / new_scale[c])
+            wi = np.moveaxis(wi, 0, out_axis)
+        b = np.zeros(oc)
+        if bias is not None:
+            t = self.tensors[bias]
+            b = t.data.astype(np.float64) * np.asarray(t.quant.scale, np.float64)
+        bscale = x_scale * new_scale
+        bq = np.clip(np.round((b * scale + shift) / bscale), -(2**31), 2**31 - 1).astype(np.int32)
+        bname = self.const(f"{bn.output[0]}_bias", bq, QuantParams(tuple(bscale), (0,) * oc, 0))
+        return wi.astype(np.int8), QuantParams(tuple(new_scale), (0,) * oc, out_axis), bname
 
     def clip_activation(self, node: Any) -> str:
         lo = self.consts.get(node.input[1]) if len(node.input) > 1 and node.input[1] else None
@@ -199,17 +282,27 @@ class _Importer:
 
     # -- the walk -------------------------------------------------------------------------------
     def run(self) -> Graph:
+        batch = []
         for inp in self.g.input:
             if inp.name in self.consts:
                 continue
-            self.graph_input(inp)
+            batch += self.graph_input(inp)
+        if batch:
+            note(f"{self.path}: unbound batch dimension of {', '.join(batch)} set to 1 (bind it with --shape)")
         for node in self.g.node:
-            handler = getattr(self, f"op_{node.op_type}", None)
-            if node.op_type == "Constant":
+            if id(node) in self.skip or node.op_type == "Constant":
                 continue
-            if handler is None:
-                raise self.unsupported(node, "no ONNX mapping for it yet")
-            handler(node)
+            try:
+                if self.fold(node):
+                    continue
+                handler = getattr(self, f"op_{node.op_type}", None)
+                if handler is None:
+                    raise self.unsupported(node, self.why_not(node))
+                handler(node)
+            except EdgeNeuroError:
+                raise
+            except Exception as e:  # a form of the operator the handler did not foresee: one line, no traceback
+                raise self.unsupported(node, f"cannot read this form of it ({type(e).__name__}: {e})") from e
         for out in self.g.output:
             self.graph_output(out)
         return Graph(
@@ -217,19 +310,33 @@ class _Importer:
             inputs=tuple(self.inputs), outputs=tuple(self.outputs),
         )  # fmt: skip
 
-    def graph_input(self, inp: Any) -> None:
-        dims = []
+    def graph_input(self, inp: Any) -> list[str]:
+        """Adds the float input; returns ``["'x' ('N')"]`` when its unbound leading (batch)
+        dimension was set to 1, else ``[]``. Other unbound dimensions need ``--shape``."""
+        dims: list[int | None] = []
+        unbound: list[str] = []
+        batch: list[str] = []
+        rank = len(inp.type.tensor_type.shape.dim)
         for i, d in enumerate(inp.type.tensor_type.shape.dim):
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(d.dim_value)
-            elif inp.name in self.shapes:
-                dims.append(None)
+                continue
+            dims.append(None)
+            label = f"{i} ('{d.dim_param}')" if d.dim_param else str(i)
+            if inp.name in self.shapes:
+                continue
+            if i == 0 and rank >= 2:  # a leading batch dimension: one sample at a time
+                dims[0] = 1
+                batch.append(f"'{inp.name}' ({d.dim_param or '?'})")
             else:
-                label = f" ('{d.dim_param}')" if d.dim_param else ""
-                raise ModelError(
-                    f"{self.path}: input '{inp.name}' has an unbound dimension {i}{label}; bind it with "
-                    f"--shape {inp.name}=" + "x".join(str(x) if x else "N" for x in self._dims(inp))
-                )
+                unbound.append(label)
+        if unbound:
+            hint = "x".join(str(x) if x else (d.dim_param or "N")
+                            for x, d in zip(dims, inp.type.tensor_type.shape.dim, strict=True))  # fmt: skip
+            raise ModelError(
+                f"{self.path}: input '{inp.name}' has an unbound dimension{'s' if len(unbound) > 1 else ''} "
+                f"{', '.join(unbound)}; bind {'them' if len(unbound) > 1 else 'it'} with --shape {inp.name}={hint}"
+            )
         if inp.name in self.shapes:
             bound = self.shapes[inp.name]
             if len(bound) != len(dims) or any(d is not None and d != b for d, b in zip(dims, bound, strict=False)):
@@ -239,10 +346,49 @@ class _Importer:
         self.inputs.append(name)
         self.values[inp.name] = Value(name)
         self.float_values.add(inp.name)
+        return batch
 
-    @staticmethod
-    def _dims(inp: Any) -> list[int | None]:
-        return [d.dim_value or None for d in inp.type.tensor_type.shape.dim]
+    # -- constants ------------------------------------------------------------------------------
+    def evaluate(self, node: Any, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+        """``node`` run by onnx's reference implementation on constant inputs."""
+        from onnx.reference import ReferenceEvaluator
+
+        feeds = {name: arr for name, arr in zip(node.input, inputs, strict=True) if name}
+        try:
+            outs = ReferenceEvaluator(node, opsets={"": self.opset}).run(None, feeds)
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise self.unsupported(
+                node, f"its constant inputs could not be folded ({type(e).__name__}: {first})"
+            ) from e
+        return [np.asarray(o) for o in outs]
+
+    def fold(self, node: Any) -> bool:
+        """Computes ``node`` at compile time when every input is a known constant, or when it is
+        Shape / Size of a tensor whose shape is bound: the shape arithmetic of PyTorch and TF
+        exports (Shape → Gather → Unsqueeze → Concat → Reshape) becomes constants."""
+        if node.domain not in ("", "ai.onnx") or node.op_type in NO_FOLD:
+            return False
+        if node.op_type in SHAPE_OF and node.input[0] in self.values:
+            shape = self.onnx_shape(self.values[node.input[0]])
+            arrays = [np.broadcast_to(np.float32(0), shape)]  # a view: no memory for the values
+        elif all(i in self.consts for i in node.input if i):
+            arrays = [self.consts[i] if i else None for i in node.input]
+        else:
+            return False
+        for name, arr in zip(node.output, self.evaluate(node, arrays), strict=False):
+            self.consts[name] = arr
+        return True
+
+    def why_not(self, node: Any) -> str:
+        """Why there is no handler for ``node``, and what to do."""
+        if node.op_type in FOLDABLE_ONLY:
+            missing = [i for i in node.input if i and i not in self.consts]
+            return (f"only on constants (folded at compile time), and '{missing[0]}' is computed from the input; "
+                    "bind every dimension with --shape, or simplify the model (onnxsim)")  # fmt: skip
+        if node.domain not in ("", "ai.onnx"):
+            return f"operators of the domain '{node.domain}' are not supported; export with standard ONNX operators"
+        return 'no ONNX mapping for it yet (the README\'s "ONNX models" lists what is supported)'
 
     def graph_output(self, out: Any) -> None:
         v = self.dequantized.get(out.name) or self.values.get(out.name)
@@ -259,7 +405,7 @@ class _Importer:
             v = self.values[src]
             out = self.add_tensor(node.output[0], self.shape(v), "int8", quant)
             self.emit("QUANTIZE", [v.name], [out], node)
-            self.values[node.output[0]] = Value(out)
+            self.values[node.output[0]] = Value(out, v.layout)
         elif node.output[0] not in self.values:
             raise self.unsupported(node, f"quantizes '{src}', which no supported operator produced")
 
@@ -270,6 +416,7 @@ class _Importer:
         if src in self.consts:
             arr = self.consts[src]
             self.values[out] = Value(self.const(src, arr, quant))
+            self.consts[out] = self.evaluate(node, [self.consts[i] if i else None for i in node.input])[0]
             return
         v = self.value(src, node)
         if any(o.name == out for o in self.g.output):  # the output is float; operators that read it, int8
@@ -311,7 +458,8 @@ class _Importer:
                      dilation_h_factor=dil[0], dilation_w_factor=dil[1])  # fmt: skip
         oh = (ih + pads[0] + pads[2] - ((ks[0] - 1) * dil[0] + 1)) // strides[0] + 1
         ow = (iw + pads[1] + pads[3] - ((ks[1] - 1) * dil[1] + 1)) // strides[1] + 1
-        yq_name, yq, act = self.output_quant(node)
+        bn = self.batchnorm_after(node)
+        yq_name, yq, act = self.output_quant(bn or node)
         attrs["fused_activation_function"] = act
         bias = self.bias(node, 2)
         if group == 1 or (group == ic and wd.shape[1] == 1 and oc % ic == 0 and group > 1):
@@ -324,6 +472,9 @@ class _Importer:
         else:
             kind, wdata = "CONV_2D", np.transpose(wd, (0, 2, 3, 1))  # grouped: filter channels = ic / group
             wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
+        if bn is not None:
+            x_scale = self.tensors[xin].quant.scale[0]
+            wdata, wq, bias = self.fold_batchnorm(bn, wdata, wq, 3 if kind == "DEPTHWISE_CONV_2D" else 0, bias, x_scale)
         wname = self.const(f"{w.name}_{kind.lower()}", wdata, wq)
         y = self.add_tensor(yq_name, (n, oh, ow, oc), "int8", yq)
         self.emit(kind, [xin, wname, bias or ""], [y], node, **attrs)
@@ -348,23 +499,45 @@ class _Importer:
     def fully_connected(self, node: Any, transposed: bool) -> None:
         x = self.value(node.input[0], node)
         w = self.tensors[self.value(node.input[1], node).name]
-        if w.data is None or len(w.shape) != 2:
-            raise self.unsupported(node, "the second operand must be a constant 2-D matrix")
+        if w.data is None and not transposed and node.op_type == "MatMul":  # two activations
+            return self.batch_matmul(node)
+        if w.data is None:
+            raise self.unsupported(node, "the second operand must be a constant matrix")
+        if len(w.shape) != 2:
+            raise self.unsupported(node, f"the constant operand is {len(w.shape)}-D; only 2-D weight matrices")
         wd = w.data if transposed else w.data.T  # -> [units, depth]
         axis = 0 if (transposed and w.quant.axis == 0) or (not transposed and w.quant.axis == 1) else 1
         if w.quant.per_channel and axis != 0:
             raise self.unsupported(node, "weights quantized per input channel")
-        wname = self.const(f"{w.name}_fc", wd, QuantParams(w.quant.scale, w.quant.zero_point, 0))
+        wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
         xin = self.to_layout(x, "onnx", node)
         xs = self.tensors[xin].shape
-        yq_name, yq, act = self.output_quant(node)
+        bn = self.batchnorm_after(node) if len(xs) == 2 else None
+        bias = self.bias(node, 2)
+        if bn is not None:
+            wd, wq, bias = self.fold_batchnorm(bn, wd, wq, 0, bias, self.tensors[xin].quant.scale[0])
+        wname = self.const(f"{w.name}_fc", wd, wq)
+        yq_name, yq, act = self.output_quant(bn or node)
         y = self.add_tensor(yq_name, (*xs[:-1], wd.shape[0]), "int8", yq)
-        self.emit("FULLY_CONNECTED", [xin, wname, self.bias(node, 2) or ""], [y], node,
+        self.emit("FULLY_CONNECTED", [xin, wname, bias or ""], [y], node,
                   fused_activation_function=act, keep_num_dims=True)  # fmt: skip
         self.values[yq_name] = Value(y)
 
-    def binary(self, node: Any, kind: str) -> None:
-        a, b = self.value(node.input[0], node), self.value(node.input[1], node)
+    def batch_matmul(self, node: Any) -> None:
+        a, b = (self.to_layout(self.value(i, node), "onnx", node) for i in node.input[:2])
+        sa, sb = self.tensors[a].shape, self.tensors[b].shape
+        if len(sa) < 2 or len(sb) < 2:
+            raise self.unsupported(node, "a product of two activations needs 2-D or higher operands")
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after a product of two activations")
+        shape = (*np.broadcast_shapes(sa[:-2], sb[:-2]), sa[-2], sb[-1])
+        y = self.add_tensor(yq_name, shape, "int8", yq)
+        self.emit("BATCH_MATMUL", [a, b], [y], node, adj_x=False, adj_y=False)
+        self.values[yq_name] = Value(y)
+
+    def binary(self, node: Any, kind: str, operands: tuple[Value, Value] | None = None) -> None:
+        a, b = operands or (self.value(node.input[0], node), self.value(node.input[1], node))
         layout = next((v.layout for v in (a, b) if v.layout != "onnx" and not self.tensors[v.name].is_const), "onnx")
         names = []
         for v in (a, b):
@@ -481,6 +654,19 @@ class _Importer:
     def op_Transpose(self, node: Any) -> None:
         shape = self.source_shape(node)
         perm = tuple(_attr(node, "perm", list(range(len(shape)))[::-1]))
+        src = node.input[0]
+        x = self.values.get(src)
+        # TF exports (tf2onnx) wrap the NCHW operators in Transposes from and to NHWC, the kernels'
+        # layout: those need no data movement, only a new reading of the same bytes
+        if x is not None and src in self.float_values and x.layout == "onnx" and perm == NHWC_TO_NCHW:
+            self.values[node.output[0]] = Value(x.name, "nhwc")  # [N, H, W, C] bytes read as NCHW
+            self.float_values.add(node.output[0])
+            return
+        if x is not None and src not in self.float_values and x.layout == "nhwc" and perm == NCHW_TO_NHWC:
+            yq_name, yq, act = self.output_quant(node)
+            if act == "NONE" and _same_quant(self.tensors[x.name].quant, yq):
+                self.values[yq_name] = Value(x.name)  # the NHWC bytes are the transposed tensor
+                return
         self.move(node, tuple(shape[i] for i in perm), perm)
 
     def op_Flatten(self, node: Any) -> None:
@@ -542,6 +728,288 @@ class _Importer:
         self.emit("CONCATENATION", names, [y], node, axis=axis, fused_activation_function="NONE")
         self.values[yq_name] = Value(y, layout)
 
+    # Operators mapped onto TFLite-style kinds (Sigmoid, Tanh, Split, Slice, Pad, ReduceMean, Div, Pow)
+    def axis_in(self, v: Value, axis: int) -> int:
+        """ONNX axis ``axis`` of ``v`` as an axis of its IR tensor."""
+        axis %= len(self.onnx_shape(v))
+        if v.layout == "nhwc":
+            return NCHW_TO_NHWC.index(axis)
+        if v.layout == "nlc":
+            return {0: 0, 1: 3, 2: 2}[axis]
+        return axis
+
+    def finish(self, node: Any, kind: str, inputs: list[str], shape, quant: QuantParams, out: tuple[str, QuantParams],
+               layout: str, **attrs: Any) -> None:  # fmt: skip
+        """Emits ``kind`` with an output quantized by ``quant`` (what the kernel produces: fixed for
+        LOGISTIC/TANH, the input's for a byte copy), requantized to the model's ``out`` if they differ."""
+        yq_name, yq = out
+        if _same_quant(quant, yq):
+            y = self.add_tensor(yq_name, shape, "int8", yq)
+            self.emit(kind, inputs, [y], node, **attrs)
+        else:
+            mid = self.add_tensor(f"{yq_name}_{kind.lower()}", shape, "int8", quant)
+            self.emit(kind, inputs, [mid], node, **attrs)
+            y = self.add_tensor(yq_name, shape, "int8", yq)
+            self.emit("QUANTIZE", [mid], [y], node)
+        self.values[yq_name] = Value(y, layout)
+
+    def activation(self, node: Any, kind: str, scale: float, zero_point: int) -> None:
+        x = self.value(node.input[0], node)
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        self.finish(node, kind, [x.name], self.shape(x), QuantParams((scale,), (zero_point,)), (yq_name, yq), x.layout)
+
+    def op_Sigmoid(self, node: Any) -> None:
+        self.activation(node, "LOGISTIC", 1 / 256, -128)
+
+    def op_Tanh(self, node: Any) -> None:
+        self.activation(node, "TANH", 1 / 128, 0)
+
+    def const_input(self, node: Any, i: int, what: str) -> np.ndarray | None:
+        """Input ``i`` of ``node`` as a constant (None when absent); an error when it is computed."""
+        if len(node.input) <= i or not node.input[i]:
+            return None
+        if node.input[i] not in self.consts:
+            raise self.unsupported(node, f"the {what} ('{node.input[i]}') must be constant")
+        return self.consts[node.input[i]]
+
+    def op_Split(self, node: Any) -> None:
+        x = self.value(node.input[0], node)
+        shape = self.onnx_shape(x)
+        axis = _attr(node, "axis", 0) % len(shape)
+        sizes = self.const_input(node, 1, "split sizes")
+        if sizes is None:
+            sizes = _attr(node, "split")
+        n, d = len(node.output), shape[axis]
+        if sizes is None:  # equal parts, the last one smaller (opset 18 num_outputs)
+            part = -(-d // n)
+            sizes = [part] * (n - 1) + [d - part * (n - 1)]
+        sizes = [int(v) for v in sizes]
+        if len(sizes) != n or sum(sizes) != d or min(sizes) <= 0:
+            raise self.unsupported(node, f"split sizes {sizes} do not cut dimension {d} into {n} parts")
+        ir_axis = self.axis_in(x, axis)
+        xq = self.tensors[x.name].quant
+        outs = []
+        for out, size in zip(node.output, sizes, strict=True):
+            yq_name, yq, act = self.output_quant(node, out)
+            if act != "NONE":
+                raise self.unsupported(node, f"a {act} after output '{out}'")
+            ishape = list(self.shape(x))
+            ishape[ir_axis] = size
+            outs.append((yq_name, yq, ishape))
+        mids = []
+        for yq_name, yq, ishape in outs:  # SPLIT_V copies bytes: the outputs carry the input's quantization
+            mids.append(self.add_tensor(yq_name if _same_quant(xq, yq) else f"{yq_name}_split", ishape, "int8", xq))
+        size_t = self.const(f"{mids[0]}_sizes", np.array(sizes, np.int32))
+        axis_t = self.const(f"{mids[0]}_axis", np.array([ir_axis], np.int32))
+        self.emit("SPLIT_V", [x.name, size_t, axis_t], mids, node, num_splits=n)
+        for mid, (yq_name, yq, ishape) in zip(mids, outs, strict=True):
+            y = mid
+            if not _same_quant(xq, yq):
+                y = self.add_tensor(yq_name, ishape, "int8", yq)
+                self.emit("QUANTIZE", [mid], [y], node)
+            self.values[yq_name] = Value(y, x.layout)
+
+    def op_Slice(self, node: Any) -> None:
+        x = self.value(node.input[0], node)
+        if x.layout == "nlc":
+            x = Value(self.to_layout(x, "onnx", node))
+        shape = self.onnx_shape(x)
+        rank = len(shape)
+        starts, ends = self.const_input(node, 1, "starts"), self.const_input(node, 2, "ends")
+        axes = self.const_input(node, 3, "axes")
+        steps = self.const_input(node, 4, "steps")
+        axes = list(range(len(starts))) if axes is None else [int(a) % rank for a in axes]
+        steps = [1] * len(axes) if steps is None else [int(v) for v in steps]
+        ishape = self.shape(x)
+        begin, end, stride = [0] * rank, list(ishape), [1] * rank
+        end_mask = 0
+        out = list(ishape)
+        for a, st, en, sp in zip(axes, starts, ends, steps, strict=True):
+            i = self.axis_in(x, a)
+            r = range(ishape[i])[slice(int(st), int(en), sp)]  # ONNX Slice clamps as Python slicing does
+            if len(r) == 0:
+                raise self.unsupported(node, f"the slice of axis {a} is empty")
+            begin[i], stride[i], out[i] = r.start, sp, len(r)
+            end[i] = r[-1] + (1 if sp > 0 else -1)
+            if end[i] < 0:  # a negative stride down to index 0: "to the start" is the end mask
+                end_mask |= 1 << i
+        consts = [self.const(f"{node.output[0]}_{k}", np.array(v, np.int32))
+                  for k, v in (("begin", begin), ("end", end), ("strides", stride))]  # fmt: skip
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        self.finish(node, "STRIDED_SLICE", [x.name, *consts], out, self.tensors[x.name].quant, (yq_name, yq),
+                    x.layout, begin_mask=0, end_mask=end_mask, shrink_axis_mask=0, ellipsis_mask=0,
+                    new_axis_mask=0)  # fmt: skip
+
+    def op_Pad(self, node: Any) -> None:
+        mode = _attr(node, "mode", b"constant")
+        if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+            raise self.unsupported(node, f"mode {mode!r}; only constant padding")
+        x = self.value(node.input[0], node)
+        if x.layout == "nlc":
+            x = Value(self.to_layout(x, "onnx", node))
+        rank = len(self.onnx_shape(x))
+        pads = self.const_input(node, 1, "pads")
+        pads = np.asarray(_attr(node, "pads") if pads is None else pads, np.int64)
+        axes = self.const_input(node, 3, "axes")
+        axes = list(range(rank)) if axes is None else [int(a) % rank for a in axes]
+        if (pads < 0).any():
+            raise self.unsupported(node, "negative pads (cropping); use Slice")
+        ir = np.zeros((rank, 2), np.int64)
+        for k, a in enumerate(axes):
+            ir[self.axis_in(x, a)] = pads[k], pads[k + len(axes)]
+        value = self.const_input(node, 2, "constant value")
+        value = 0.0 if value is None else float(np.asarray(value).reshape(-1)[0])
+        xq = self.tensors[x.name].quant
+        inputs = [x.name, self.const(f"{node.output[0]}_pads", ir.astype(np.int32))]
+        kind = "PAD"
+        if value != 0.0:  # PADV2 with the value quantized like the input
+            q = np.clip(np.round(value / xq.scale[0]) + xq.zero_point[0], -128, 127).astype(np.int8)
+            inputs.append(self.const(f"{node.output[0]}_value", q.reshape(1), xq))
+            kind = "PADV2"
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        shape = [d + int(a) + int(b) for d, (a, b) in zip(self.shape(x), ir, strict=True)]
+        self.finish(node, kind, inputs, shape, xq, (yq_name, yq), x.layout)
+
+    def op_ReduceMean(self, node: Any) -> None:
+        self.reduce(node, "MEAN")
+
+    def op_ReduceMax(self, node: Any) -> None:
+        self.reduce(node, "REDUCE_MAX")
+
+    def op_ReduceMin(self, node: Any) -> None:
+        self.reduce(node, "REDUCE_MIN")
+
+    def op_ReduceSum(self, node: Any) -> None:
+        self.reduce(node, "SUM")
+
+    def op_Max(self, node: Any) -> None:
+        self.minmax(node, "MAXIMUM")
+
+    def op_Min(self, node: Any) -> None:
+        self.minmax(node, "MINIMUM")
+
+    def minmax(self, node: Any, kind: str) -> None:
+        """MAXIMUM / MINIMUM compare raw int8 values: both operands are brought to the output's
+        quantization first (constants here, activations by a QUANTIZE); rounding is monotonic, so
+        the maximum of the requantized values is the requantized maximum."""
+        if len(node.input) != 2:
+            raise self.unsupported(node, f"{len(node.input)} inputs; only two")
+        _, yq, _ = self.output_quant(node)
+        operands = []
+        for name in node.input:
+            v = self.value(name, node)
+            t = self.tensors[v.name]
+            if _same_quant(t.quant, yq):
+                pass
+            elif t.is_const:
+                if t.quant.per_channel:
+                    raise self.unsupported(node, f"'{name}' is quantized per channel")
+                real = (t.data.astype(np.float64) - t.quant.zero_point[0]) * t.quant.scale[0]
+                q = np.clip(np.round(real / yq.scale[0]) + yq.zero_point[0], -128, 127).astype(np.int8)
+                v = Value(self.const(f"{t.name}_q", q, yq), v.layout)
+            else:
+                req = self.add_tensor(f"{t.name}_q", t.shape, "int8", yq)
+                self.emit("QUANTIZE", [t.name], [req], node)
+                v = Value(req, v.layout)
+            operands.append(v)
+        self.binary(node, kind, (operands[0], operands[1]))
+
+    def reduce(self, node: Any, kind: str) -> None:
+        x = self.value(node.input[0], node)
+        shape = self.onnx_shape(x)
+        rank = len(shape)
+        new_form = self.opset >= 18 or node.op_type == "ReduceSum"  # axes an input (ReduceSum: since 13)
+        axes = self.const_input(node, 1, "axes") if new_form else _attr(node, "axes")
+        if axes is None or len(axes) == 0:
+            if _attr(node, "noop_with_empty_axes", 0):
+                raise self.unsupported(node, "noop_with_empty_axes")
+            axes = range(rank)
+        axes = sorted({int(a) % rank for a in axes})
+        keep = bool(_attr(node, "keepdims", 1))
+        if not keep and x.layout != "onnx":  # the kept axes must stay in ONNX order
+            kept = [self.axis_in(x, a) for a in range(rank) if a not in axes]
+            if kept != sorted(kept):
+                x = Value(self.to_layout(x, "onnx", node))
+        ir_axes = [self.axis_in(x, a) for a in axes]
+        ishape = self.shape(x)
+        out = [1 if i in ir_axes else d for i, d in enumerate(ishape)]
+        layout = x.layout
+        if not keep:
+            out = [d for i, d in enumerate(ishape) if i not in ir_axes]
+            layout = "onnx"
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        axes_t = self.const(f"{yq_name}_axes", np.array(ir_axes, np.int32))
+        if kind in ("REDUCE_MAX", "REDUCE_MIN"):  # raw int8 compared: in the input's quantization, then requantized
+            self.finish(node, kind, [x.name, axes_t], out, self.tensors[x.name].quant, (yq_name, yq), layout,
+                        keep_dims=keep)  # fmt: skip
+            return
+        y = self.add_tensor(yq_name, out, "int8", yq)
+        self.emit(kind, [x.name, axes_t], [y], node, keep_dims=keep)
+        self.values[yq_name] = Value(y, layout)
+
+    def op_Div(self, node: Any) -> None:
+        if node.input[1] not in self.consts:  # by an activation
+            self.binary(node, "DIV")
+            return
+        d = self.consts[node.input[1]].astype(np.float64)
+        if (d == 0).any():
+            raise self.unsupported(node, "division by zero")
+        r = 1 / d
+        scale = float(np.abs(r).max()) / 127
+        q = np.round(r / scale).astype(np.int8)
+        b = Value(self.const(f"{node.input[1]}_reciprocal", q, QuantParams((scale,), (0,))))
+        self.binary(node, "MUL", (self.value(node.input[0], node), b))
+
+    def op_Neg(self, node: Any) -> None:  # a MUL by -1 (TFLM has no int8 NEG)
+        minus_one = Value(
+            self.const(f"{node.output[0]}_minus_one", np.array([-127], np.int8), QuantParams((1 / 127,), (0,)))
+        )
+        self.binary(node, "MUL", (self.value(node.input[0], node), minus_one))
+
+    def op_Abs(self, node: Any) -> None:
+        x = self.value(node.input[0], node)
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        y = self.add_tensor(yq_name, self.shape(x), "int8", yq)
+        self.emit("ABS", [x.name], [y], node)
+        self.values[yq_name] = Value(y, x.layout)
+
+    def op_Gather(self, node: Any) -> None:
+        idx = self.const_input(node, 1, "indices")
+        x = self.value(node.input[0], node)
+        xin = self.to_layout(x, "onnx", node)
+        shape = self.tensors[xin].shape
+        axis = _attr(node, "axis", 0) % len(shape)
+        idx = np.asarray(idx, np.int64)
+        idx = np.where(idx < 0, idx + shape[axis], idx).astype(np.int32)
+        out = (*shape[:axis], *idx.shape, *shape[axis + 1 :])
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        idx_t = self.const(f"{node.output[0]}_indices", idx)
+        self.finish(node, "GATHER", [xin, idx_t], out, self.tensors[xin].quant, (yq_name, yq), "onnx",
+                    axis=axis, batch_dims=0)  # fmt: skip
+
+    def op_Pow(self, node: Any) -> None:
+        e = self.const_input(node, 1, "exponent")
+        if e is None or e.size != 1 or abs(float(e.reshape(-1)[0]) - 2) > 1e-3:
+            raise self.unsupported(node, "only the square (exponent 2, a MUL of the input by itself)")
+        x = self.value(node.input[0], node)
+        self.binary(node, "MUL", (x, x))
+
+    def op_BatchNormalization(self, node: Any) -> None:
+        raise self.unsupported(node, "folded only when it directly follows a Conv or Gemm (the output of which "
+                               "nothing else reads)")  # fmt: skip
+
     def op_Relu(self, node: Any) -> None:
         x = self.value(node.input[0], node)
         yq_name, yq, _ = self.output_quant(node)
@@ -553,6 +1021,13 @@ class _Importer:
         self.values[node.output[0]] = self.value(node.input[0], node)
 
     op_Dropout = op_Identity
+
+
+def _same_quant(a: QuantParams | None, b: QuantParams | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (a.zero_point == b.zero_point and len(a.scale) == len(b.scale)
+            and all(abs(x - y) <= 1e-6 * abs(y) for x, y in zip(a.scale, b.scale, strict=True)))  # fmt: skip
 
 
 def _attr(node: Any, name: str, default: Any = None) -> Any:
@@ -573,7 +1048,97 @@ def load(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
         model = onnx.load(str(path))
     except Exception as e:
         raise ModelError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from e
+    return _Importer(path, upgrade(path, model), shapes or {}).run()
+
+
+def prepare_float(path: Path, out: Path) -> Path:
+    """A float model made ready for quantization (``--calibrate``), written to ``out``: the opset
+    upgraded to 13 or newer, and each BatchNormalization that directly follows a Conv or Gemm
+    with constant weights folded into them in float, so the quantizer sees one layer (no int8
+    intermediate before the normalization)."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:
+        raise ModelError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from e
+    model = fold_batchnorm_float(upgrade(path, model))
+    onnx.save(model, str(out))
+    return out
+
+
+def fold_batchnorm_float(model: Any) -> Any:
+    """``model`` with every BatchNormalization that is the only reader of a Conv's or Gemm's
+    (alpha = beta = 1) output, with constant weights and bias, folded into that layer:
+    ``w' = w * s`` per output channel and ``b' = (b - mean) * s + beta``, ``s = gamma / sqrt(var + eps)``."""
+    from onnx import numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    readers: dict[str, int] = {}
+    for n in g.node:
+        for i in n.input:
+            readers[i] = readers.get(i, 0) + 1
+    producer = {o: n for n in g.node for o in n.output}
+    outputs = {o.name for o in g.output}
+    drop = []
+    for bn in g.node:
+        if bn.op_type != "BatchNormalization" or len(bn.output) != 1 or not all(i in inits for i in bn.input[1:5]):
+            continue
+        layer = producer.get(bn.input[0])
+        if layer is None or readers.get(bn.input[0]) != 1 or bn.input[0] in outputs:
+            continue
+        if layer.op_type == "Gemm":
+            if _attr(layer, "alpha", 1.0) != 1.0 or _attr(layer, "beta", 1.0) != 1.0 or _attr(layer, "transA", 0):
+                continue
+            axis = 0 if _attr(layer, "transB", 0) else 1
+        elif layer.op_type == "Conv":
+            axis = 0
+        else:
+            continue
+        if layer.input[1] not in inits or readers.get(layer.input[1]) != 1:
+            continue
+        has_bias = len(layer.input) > 2 and layer.input[2]
+        if has_bias and (layer.input[2] not in inits or readers.get(layer.input[2]) != 1):
+            continue
+        gamma, beta, mean, var = (numpy_helper.to_array(inits[i]).astype(np.float64) for i in bn.input[1:5])
+        scale = gamma / np.sqrt(var + _attr(bn, "epsilon", 1e-5))
+        w = numpy_helper.to_array(inits[layer.input[1]])
+        along = [1] * w.ndim
+        along[axis] = -1
+        b = numpy_helper.to_array(inits[layer.input[2]]).astype(np.float64) if has_bias else np.zeros(w.shape[axis])
+        w_new = (w.astype(np.float64) * scale.reshape(along)).astype(w.dtype)
+        b_new = ((b - mean) * scale + beta).astype(w.dtype)
+        inits[layer.input[1]].CopyFrom(numpy_helper.from_array(w_new, layer.input[1]))
+        bias_name = layer.input[2] if has_bias else f"{layer.input[1]}_bn_bias"
+        if has_bias:
+            inits[layer.input[2]].CopyFrom(numpy_helper.from_array(b_new, bias_name))
+        else:
+            g.initializer.append(numpy_helper.from_array(b_new, bias_name))
+            while len(layer.input) < 3:
+                layer.input.append("")
+            layer.input[2] = bias_name
+        layer.output[0] = bn.output[0]
+        drop.append(bn)
+    for bn in drop:
+        g.node.remove(bn)
+    return model
+
+
+def upgrade(path: Path, model: Any) -> Any:
+    """``model`` at opset 13 or newer: older opsets are converted by ``onnx.version_converter``."""
+    from onnx import version_converter
+
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if opset < MIN_OPSET:
-        raise ModelError(f"{path}: opset {opset}; edgeneuro reads opset {MIN_OPSET} and newer (onnx.version_converter)")
-    return _Importer(path, model, shapes or {}).run()
+    if opset >= MIN_OPSET:
+        return model
+    try:
+        converted = version_converter.convert_version(model, MIN_OPSET)
+    except Exception as e:
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)[:200]
+        raise ModelError(
+            f"{path}: opset {opset} could not be upgraded to opset {MIN_OPSET} by onnx.version_converter ({first}); "
+            f"export the model with opset {MIN_OPSET} or newer"
+        ) from e
+    note(f"{path}: opset {opset} upgraded to {MIN_OPSET} with onnx.version_converter")
+    return converted

@@ -11,6 +11,7 @@ import tflite
 
 from edgeneuro.errors import ModelError, UnsupportedOperator
 from edgeneuro.ir import Graph, Op, QuantParams, Tensor
+from edgeneuro.ir.quant import unpack_int4
 
 
 def _names(cls: type) -> dict[int, str]:
@@ -99,6 +100,7 @@ def _parse(path: Path, buf: bytes) -> Graph:
     sg = model.Subgraphs(0)
     tensors: dict[str, Tensor] = {}
     names: list[str] = []
+    int4_errors: dict[int, str] = {}  # tensor index -> what is wrong with its packed data
     for i in range(sg.TensorsLength()):
         t = sg.Tensors(i)
         name = (t.Name() or b"").decode() or f"tensor_{i}"
@@ -119,6 +121,12 @@ def _parse(path: Path, buf: bytes) -> Graph:
         data = None
         if raw is not None and dtype in NP_TYPES:
             data = np.frombuffer(raw.tobytes(), NP_TYPES[dtype]).reshape(shape)
+        elif raw is not None and dtype == "int4":  # two a byte; the IR holds them unpacked
+            count = int(np.prod(shape, dtype=np.int64))
+            if len(raw) != (count + 1) // 2:
+                int4_errors[i] = f"holds {len(raw)} bytes, not the {(count + 1) // 2} of {count} int4 values two a byte"
+            else:
+                data = unpack_int4(raw, count).reshape(shape)
         tensors[name] = Tensor(
             name=name, shape=shape, dtype=dtype, quant=quant, data=data, variable=bool(t.IsVariable())
         )
@@ -140,4 +148,40 @@ def _parse(path: Path, buf: bytes) -> Graph:
 
     inputs = tuple(names[j] for j in sg.InputsAsNumpy())
     outputs = tuple(names[j] for j in sg.OutputsAsNumpy())
+    _check_int4(path, tensors, ops, {names[i]: why for i, why in int4_errors.items()}, inputs)
     return Graph(name=path.stem, source=str(path), tensors=tensors, ops=tuple(ops), inputs=inputs, outputs=outputs)
+
+
+INT4_LAYERS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")  # TFLM unpacks int4 filters here
+
+
+def _check_int4(path: Path, tensors: dict[str, Tensor], ops: list[Op], bad: dict[str, str], inputs) -> None:
+    """INT4 tensors where TFLM takes them: the constant filter (input 1) of FULLY_CONNECTED, CONV_2D
+    or DEPTHWISE_CONV_2D with int8 activations (TFLM refuses int16 with int4 filters), its data
+    ``ceil(n / 2)`` bytes. Anything else stops here, naming the tensor and the operator."""
+    int4 = {n for n, t in tensors.items() if t.dtype == "int4"}
+    for name in int4 & set(inputs):
+        raise ModelError(f"{path}: input '{name}' is int4; TFLM takes int4 tensors only as constant weights")
+    for op in ops:
+        for slot, name in enumerate(op.inputs):
+            if name not in int4:
+                continue
+            t = tensors[name]
+            why = None
+            if op.kind not in INT4_LAYERS or slot != 1:
+                why = f"TFLM takes int4 tensors only as the weights of {', '.join(INT4_LAYERS)}"
+            elif name in bad:
+                why = bad[name]
+            elif t.data is None:
+                why = "int4 weights must be constant"
+            elif op.kind == "FULLY_CONNECTED" and t.quant is not None and t.quant.per_channel:
+                why = "per-channel int4 weights (TFLM's FULLY_CONNECTED takes int4 weights per tensor only)"
+            elif tensors[op.inputs[0]].dtype != "int8":
+                why = f"int4 weights with {tensors[op.inputs[0]].dtype} activations (TFLM takes them with int8 only)"
+            if why:
+                raise UnsupportedOperator(str(path), op.kind, op.index, f"int4 tensor '{name}': {why}")
+        for name in op.outputs:
+            if name in int4:
+                raise UnsupportedOperator(
+                    str(path), op.kind, op.index, f"output '{name}' is int4; TFLM takes int4 tensors only as weights"
+                )

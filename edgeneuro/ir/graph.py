@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-DTYPE_BYTES = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4}
+# int4: TFLite INT4 constants, two values a byte (``Tensor.nbytes``); ``data`` holds them unpacked as int8
+DTYPE_BYTES = {"int4": 1, "int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4, "bool": 1}
 C_TYPES = {
     "int8": "int8_t",
     "uint8": "uint8_t",
@@ -15,6 +16,7 @@ C_TYPES = {
     "int32": "int32_t",
     "int64": "int64_t",
     "float32": "float",
+    "bool": "uint8_t",  # TFLite bool: one byte, 0 or 1
 }
 
 
@@ -60,6 +62,8 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        if self.dtype == "int4":
+            return (self.size + 1) // 2
         return self.size * DTYPE_BYTES[self.dtype]
 
     @property

@@ -160,3 +160,24 @@ def quantize_input(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """Float samples → int8 with the model input's quantization (round half away from zero)."""
     q = np.floor(np.abs(x / scale) + 0.5) * np.sign(x) + zero_point
     return np.clip(q, -128, 127).astype(np.int8)
+
+
+def unpack_int4(packed: np.ndarray, count: int) -> np.ndarray:
+    """TFLite INT4 tensor data (TFLM ``tensor_utils::UnpackDenseInt4IntoInt8``): the ``count``
+    values of the flat tensor two per byte, element ``2i`` in the low nibble of byte ``i`` and
+    ``2i + 1`` in its high nibble, each a two's-complement value in [-8, 7]; an odd count leaves
+    the last byte's high nibble unused. Returns int8 [count]."""
+    b = np.asarray(packed, np.uint8).reshape(-1)
+    lo = ((b & 0x0F).astype(np.int16) ^ 8) - 8
+    hi = ((b >> 4).astype(np.int16) ^ 8) - 8
+    return np.stack([lo, hi], axis=1).reshape(-1)[:count].astype(np.int8)
+
+
+def pack_int4(values: np.ndarray) -> np.ndarray:
+    """``unpack_int4`` undone: int values in [-8, 7] (flattened) -> uint8 [ceil(n / 2)], the last
+    high nibble 0 when n is odd."""
+    v = np.asarray(values, np.int64).reshape(-1)
+    if v.size and (v.min() < -8 or v.max() > 7):
+        raise ValueError(f"int4 values must lie in [-8, 7], got [{v.min()}, {v.max()}]")
+    v = np.concatenate([v, np.zeros(v.size % 2, np.int64)]) & 0x0F
+    return (v[0::2] | (v[1::2] << 4)).astype(np.uint8)

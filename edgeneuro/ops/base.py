@@ -71,13 +71,18 @@ def weighted_operands(graph: Graph, op: Op, channel_axis: int = 0) -> tuple[Tens
     are int8 (bias int32) or, in TFLite's 16x8 mode, int16 with zero point 0 (bias int64)."""
     x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
     b = graph.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+    int4 = w.dtype == "int4"  # TFLite INT4 weights (data unpacked to int8), with int8 activations only
+    if int4 and w.quant is None:
+        raise unsupported(graph, op, f"int4 weights '{w.name}' carry no quantization")
     if x.dtype == y.dtype == "int16" and x.quant and y.quant:
         if x.zero_point != 0 or y.zero_point != 0:
             raise unsupported(graph, op, "int16 activations must have zero point 0")
+        if int4:
+            raise unsupported(graph, op, f"int4 weights '{w.name}' with int16 activations (TFLM takes int8 only)")
         require_int8(graph, op, w)
         bias_type = np.int64
     else:
-        require_int8(graph, op, x, w, y)
+        require_int8(graph, op, x, y, *(() if int4 else (w,)))
         bias_type = np.int32
     if w.data is None:
         raise unsupported(graph, op, "weights must be constant")
@@ -268,3 +273,75 @@ def requantize(acc: np.ndarray, mult, shift, out_zp: int, act_min: int, act_max:
 
     y = multiply_by_quantized_multiplier(acc, mult, shift) + out_zp
     return np.clip(y, act_min, act_max).astype(np.int8)
+
+
+COPY_DTYPES = ("int8", "int16", "float32")
+
+
+def copy_operands(graph: Graph, op: Op, xs, ys, dtypes: tuple[str, ...] = COPY_DTYPES) -> int:
+    """The element size in bytes of an operator that moves elements without arithmetic (SPLIT,
+    PACK, GATHER, ...) between the tensors ``xs`` and ``ys``: all of one dtype in ``dtypes`` and,
+    if quantized, with one per-tensor scale and zero point (TFLM copies the bytes unchanged, so
+    edgeneuro refuses quantizations that would give them another meaning)."""
+    from edgeneuro.ir.graph import DTYPE_BYTES
+
+    tensors = [*xs, *ys]
+    for t in tensors:
+        if t.dtype not in dtypes:
+            raise unsupported(graph, op, f"tensor '{t.name}' is {t.dtype}; TFLM moves {', '.join(dtypes)} here")
+        if t.dtype != tensors[0].dtype:
+            raise unsupported(graph, op, f"tensor '{t.name}' is {t.dtype}, '{tensors[0].name}' {tensors[0].dtype}")
+    quantized = [t for t in tensors if t.quant is not None]
+    if quantized:
+        first = quantized[0]
+        for t in tensors:
+            if t.quant is None or t.quant.per_channel or not same_quant(t, first):
+                raise unsupported(
+                    graph,
+                    op,
+                    f"'{t.name}' and '{first.name}' are quantized differently; TFLM copies the bytes unchanged",
+                )
+    return DTYPE_BYTES[tensors[0].dtype]
+
+
+# float32 math as TFLM's float kernels do it: the C library's expf / tanhf, called through ctypes so
+# the numpy reference, the host C build and TFLM's host build agree bit for bit on the same library
+# (on the board, newlib's may differ in the last bit).
+F32_SIGMOID_UPPER = np.float32(16.619047164916992188)  # reference_ops::Logistic's cutoffs
+F32_SIGMOID_LOWER = np.float32(-9.0)
+_LIBM: dict[str, object] = {}
+
+
+def _libm(name: str):
+    """The C library's float function ``name`` (``expf``, ``tanhf``) over a float32 array, or None."""
+    import ctypes
+    import ctypes.util
+
+    path = ctypes.util.find_library("m")
+    try:
+        fn = getattr(ctypes.CDLL(path), name)
+    except (OSError, AttributeError, TypeError):
+        return None
+    fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+    return np.frompyfunc(fn, 1, 1)
+
+
+def libm_f32(name: str, v: np.ndarray) -> np.ndarray:
+    """The C library's ``name`` (``expf``, ``tanhf``) of each float32 in ``v``; without a loadable
+    C math library, the double-precision value rounded to float32."""
+    if name not in _LIBM:
+        _LIBM[name] = _libm(name)
+    fn = _LIBM[name]
+    v = np.asarray(v, np.float32)
+    if fn is None:
+        return getattr(np, name[:-1])(v.astype(np.float64)).astype(np.float32)
+    return np.asarray(fn(v), np.float64).astype(np.float32).reshape(v.shape)
+
+
+def sigmoid_f32(v: np.ndarray) -> np.ndarray:
+    """TFLite's float ``reference_ops::Logistic``: 1 above 16.619047164916992188f, ``expf(v)``
+    below -9, else ``1.f / (1.f + expf(-v))`` (en_float.h's ``en_sigmoid_f32``)."""
+    v = np.asarray(v, np.float32)
+    mid = (np.float32(1) / (np.float32(1) + libm_f32("expf", -v))).astype(np.float32)
+    low = libm_f32("expf", v)
+    return np.where(v > F32_SIGMOID_UPPER, np.float32(1), np.where(v < F32_SIGMOID_LOWER, low, mid)).astype(np.float32)

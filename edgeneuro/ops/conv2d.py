@@ -28,6 +28,11 @@ four results requantized in one vector (en_mve.h's en_mve_requant). ``mve`` gath
 into working memory (en_conv2d_s8_mve) or reads them in place (en_conv2d_s8_mve_direct), as
 ``mve_direct`` decides; ``mve_direct``, the fallback when working memory would grow the arena,
 always reads in place, the border's lanes in the padding set to ``in_zp`` by VPSEL.
+
+int4 weights (a TFLite INT4 filter; the IR holds the values unpacked): ``en_conv2d_s4``
+(conv2d_s4.c) reads the model's packed bytes, the same bits as int8; ``dsp_s4`` and
+``dsp_s4_direct`` (``s4_variant``) multiply fully_connected.py's row pairs of the weights
+[out_c, k_h * k_w * in_c] by each pixel's column, gathered into working memory or read in place.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import dataclasses
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import INT32_MAX
+from edgeneuro.ir.quant import INT32_MAX, pack_int4, unpack_int4
 from edgeneuro.ops.base import (
     Kernel,
     activation,
@@ -94,7 +99,23 @@ def lower(op: Op, g: Graph) -> Kernel:
     fn, consts = layer_kernel(g, op, "conv2d", x, w, bias, y, params)
     act = activation(op) if activation(op) != "NONE" else ""
     c_file, scratch, entry = None, 0, None
-    if op.attrs.get("variant") in ("dsp", "dsp_noscratch", "dsp_sparse"):
+    if w.dtype == "int4":  # TFLite INT4 weights stay two a byte (conv2d_s4.c)
+        fn, c_file, act = "en_conv2d_s4", "conv2d_s4", f"{act} int4".strip()
+        if op.attrs.get("variant") in ("dsp_s4", "dsp_s4_direct"):  # fully_connected.py's row pairs
+            from edgeneuro.ops import fully_connected  # (it imports this module)
+
+            consts, fast = fully_connected.s4_dsp_constants(
+                {**dict(consts), "weights": dict(consts)["weights"].reshape(oc, -1)}, params
+            )
+            params["fast"] = int(fast)
+            if op.attrs["variant"] == "dsp_s4":  # a column gathered per pixel
+                fn, scratch = "en_conv2d_s4_dsp", kh * kw * ic
+            else:  # read in place, a tap in the padding reading in_c bytes of in_zp
+                fn = "en_conv2d_s4_dsp_direct"
+                consts = (*consts, ("pad", np.full(ic, params["in_zp"], np.int8)))
+        else:
+            consts = (("weights", pack_int4(dict(consts)["weights"])), *consts[1:])
+    elif op.attrs.get("variant") in ("dsp", "dsp_noscratch", "dsp_sparse"):
         sparse = op.attrs["variant"] == "dsp_sparse"
         consts, fast = dsp_constants(dict(consts), params, sparse)
         params["fast"] = int(fast)
@@ -126,6 +147,8 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     int32: ``mve`` (conv2d_mve.c) on cores with Helium, when no accumulator a left shift of the
     requantization could overflow; else ``dsp`` (conv2d_dsp.c) on cores with SIMD32."""
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+    if w.dtype == "int4" and "dsp" in features and x.dtype == "int8" and x.quant is not None:
+        return s4_variant(op, g)
     if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or y.dtype != "int8" or w.dtype != "int8":
         return None
     if x.quant is None or w.data is None or len(w.shape) != 4 or len(x.shape) != 4 or w.shape[3] != x.shape[3]:
@@ -233,12 +256,33 @@ def dsp_scratch(p: dict) -> int:
     return 4 * depth4 + (9 * depth4 if p["in_c"] % 4 else 0)
 
 
+def s4_variant(op: Op, g: Graph) -> str | None:
+    """For int4 weights without groups on cores with SIMD32 (Helium's too), when the zero point
+    folded into the bias fits int32 and 16 times the raw sum cannot overflow (16 * 128 * sum |w| <
+    2^31; the kernels accumulate 16 times the weights): ``dsp_s4`` (conv2d_s4.c ``en_conv2d_s4_dsp``,
+    a column gathered into working memory per pixel; where that memory would grow the arena,
+    ``variant_fallback`` names ``dsp_s4_direct``, which reads in place). Measured on mps2-an386
+    (bench/int4.py): 3x3 16 -> 32 channels 1.92 instructions per MAC gathered, 2.12 in place; 1x1
+    64 -> 64 2.13 and 2.29; 1x7 4 -> 16 3.50 and 3.40."""
+    x, w = g.t(op.inputs[0]), g.t(op.inputs[1])
+    if w.data is None or len(w.shape) != 4 or len(x.shape) != 4 or w.shape[3] != x.shape[3]:
+        return None
+    b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
+    bias = np.zeros(w.shape[0], np.int64) if b is None else b.astype(np.int64).reshape(-1)
+    rows = w.data.astype(np.int64).reshape(w.shape[0], -1)
+    if bias.size != w.shape[0] or not np.all(np.abs(bias - x.zero_point * rows.sum(axis=1)) < INT32_MAX):
+        return None
+    return "dsp_s4" if np.all(16 * 128 * np.abs(rows).sum(axis=1) < 2**31) else None
+
+
 def variant_fallback(op: Op, g: Graph, variant: str) -> str | None:
     """The variant to try when ``variant``'s scratch memory would grow the arena
     (edgeneuro/passes/kernel_variants.py): ``dsp_noscratch`` for ``dsp`` when in_c % 4 == 0,
-    ``mve_direct`` for ``mve``."""
+    ``mve_direct`` for ``mve``, ``dsp_s4_direct`` for ``dsp_s4`` when in_c % 4 == 0."""
     if variant == "mve":  # the MVE kernel reading its input in place
         return "mve_direct"
+    if variant == "dsp_s4":  # int4 weights: the kernel reading its input in place (in_c % 4 == 0)
+        return "dsp_s4_direct" if g.t(op.inputs[0]).shape[3] % 4 == 0 else None
     return "dsp_noscratch" if variant in ("dsp", "dsp_sparse") and g.t(op.inputs[0]).shape[3] % 4 == 0 else None
 
 
@@ -478,7 +522,17 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.
         weights, bias, mult, shift = _mve_unpack(k, w)
         acc = _accumulate_raw(k, x, weights) + bias
         return requantize(acc, mult, shift, p["out_zp"], p["act_min"], p["act_max"])
+    if k.fn in ("en_conv2d_s4_dsp", "en_conv2d_s4_dsp_direct"):  # raw inputs, in_zp in the padding and the bias
+        from edgeneuro.ops import fully_connected  # (it imports this module)
+
+        oc, kh, kw, ic = p["out_c"], p["k_h"], p["k_w"], p["in_c"]
+        weights = fully_connected.unpack_s4_rows(w, oc, kh * kw * ic).reshape(oc, kh, kw, ic)
+        fields = rest[0].astype(np.int64).reshape(-1, 4)  # (the direct form's pad, rest[1], holds in_zp)
+        return requantize_fields(_accumulate_raw(k, x, weights) + fields[:, 0], fields[:, 1:], p)
     bias, *requant = rest
+    if k.fn == "en_conv2d_s4":  # the model's int4 weights, two a byte
+        shape = (p["out_c"], p["k_h"], p["k_w"], p["filter_c"])
+        w = unpack_int4(w, int(np.prod(shape))).reshape(shape)
     if k.fn == "en_conv2d_f32":
         return _reference_f32(k, x, w, bias)
     mult, shift = (a.astype(np.int64) for a in requant)

@@ -23,6 +23,9 @@ VMULLB/VMULLT, two taps summed in int16 where ``mve_constants`` proved it exact,
 the zero point folded into the bias, a tap in the padding reading a block of ``in_zp`` bytes from
 the constants; the requantization per lane (en_mve.h's en_mve_requant), which ``_mve_reference``
 reads back from the re-laid-out constants.
+
+int4 weights (a TFLite INT4 filter; the IR holds the values unpacked): ``en_depthwise_conv2d_s4``
+(depthwise_conv2d_s4.c) reads the model's packed bytes, the same bits as int8, on every core.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier
+from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier, pack_int4, unpack_int4
 from edgeneuro.ops.base import (
     Kernel,
     activation,
@@ -70,7 +73,10 @@ def lower(op: Op, g: Graph) -> Kernel:
     fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"))
     act = activation(op)
     c_file, scratch, inplace = None, 0, ()
-    if op.attrs.get("variant") == "dsp":
+    if w.dtype == "int4":  # TFLite INT4 weights stay two a byte (depthwise_conv2d_s4.c)
+        fn, c_file = "en_depthwise_conv2d_s4", "depthwise_conv2d_s4"
+        consts = (("weights", pack_int4(dict(consts)["weights"])), *consts[1:])
+    elif op.attrs.get("variant") == "dsp":
         fn, c_file = "en_depthwise_conv2d_s8_dsp", "depthwise_conv2d_dsp"
         params = dsp_params(params)
         consts = dsp_constants(dict(consts), params)
@@ -89,7 +95,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         outputs=(y.name,),
         macs=n * oh * ow * oc * kh * kw,
         summary=f"k{kh}x{kw} s{sh}x{sw} d{dh}x{dw} {a['padding'].lower()} x{mult_depth}"
-        + ("" if act == "NONE" else f" {act}"),
+        + ("" if act == "NONE" else f" {act}")
+        + (" int4" if w.dtype == "int4" else ""),
         scratch=scratch,
         c_file=c_file,
         inplace=inplace,
@@ -318,6 +325,9 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, *rest: np.ndarray) -> np.
             acc = np.where(live, acc + patch * w[0, i, j, :].astype(np.float32), acc)
         return float_clamp(acc + bias.astype(np.float32), p["act_min"], p["act_max"])
     mult, shift = requant
+    if k.fn == "en_depthwise_conv2d_s4":  # the model's int4 weights, two a byte
+        shape = (1, p["k_h"], p["k_w"], p["in_c"] * m)
+        w = unpack_int4(w, int(np.prod(shape))).reshape(shape)
     acc = np.zeros((x.shape[0], p["out_h"], p["out_w"], w.shape[3]), np.int64)
     for i, j, patch, _ in taps(p, np.repeat(x.astype(np.int64) - p["in_zp"], m, axis=3), w.shape[1], w.shape[2]):
         acc += patch * w[0, i, j, :].astype(np.int64)

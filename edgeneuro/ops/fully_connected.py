@@ -13,6 +13,12 @@ where it is exact, with one triple for all units when they share it) and ``mve``
 (fully_connected_mve.c, Helium: one VMLADAVA per 16 bytes of a row, four rows sharing each input
 vector, the four results requantized in one vector with VQRDMULH + VRSHL, en_mve.h's
 en_mve_requant).
+
+int4 weights (a TFLite INT4 filter, per tensor as TFLM takes it; the IR holds the values unpacked):
+``en_fully_connected_s4`` (fully_connected_s4.c) reads the model's packed bytes (``pack_int4``),
+the same bits as int8; its variant ``dsp_s4`` (``en_fully_connected_s4_dsp``) takes them in row
+pairs (``pack_s4_rows``), 16 times the weights per SXTB16 lane, the zero point folded into the bias
+and conv2d.py's ``channel_fields`` requantization (``s4_dsp_constants``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import dataclasses
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import quantize_multiplier
+from edgeneuro.ir.quant import pack_int4, quantize_multiplier, unpack_int4
 from edgeneuro.ops.base import (
     Kernel,
     activation,
@@ -63,7 +69,16 @@ def lower(op: Op, g: Graph) -> Kernel:
     fn, consts = layer_kernel(g, op, "fully_connected", x, w, bias, y, params, multipliers=multipliers)
     c_file = None
     summary = f"{depth}->{units}" + ("" if act == "NONE" else f" {act}")
-    if op.attrs.get("variant") in ("dsp", "dsp_sparse"):
+    if w.dtype == "int4":  # TFLite INT4 weights stay two a byte (fully_connected_s4.c)
+        fn, c_file, summary = "en_fully_connected_s4", "fully_connected_s4", summary + " int4"
+        if op.attrs.get("variant") == "dsp_s4":
+            fn = "en_fully_connected_s4_dsp"
+            consts, fast = s4_dsp_constants(dict(consts), params)
+            del params["in_zp"]  # folded into the bias
+            params["fast"] = int(fast)
+        else:
+            consts = (("weights", pack_int4(dict(consts)["weights"])), *consts[1:])
+    elif op.attrs.get("variant") in ("dsp", "dsp_sparse"):
         fn, c_file = "en_fully_connected_s8_dsp", "fully_connected_dsp"
         sparse = op.attrs["variant"] == "dsp_sparse"  # the dense form's weights, their zero words left out
         consts, fast, shared = dsp_constants(dict(consts), params, sparse)
@@ -96,6 +111,8 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     if not {"dsp", "mve"} & set(features) or x.dtype != "int8" or w.data is None or len(w.shape) != 2:
         return None
+    if w.dtype == "int4":
+        return s4_variant(op, g, features)
     if x.quant is None:
         return None
     b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
@@ -202,6 +219,76 @@ def unpack_sparse(stream: np.ndarray, units: int, depth: int) -> np.ndarray:
     return w
 
 
+def s4_variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp_s4`` (fully_connected_s4.c ``en_fully_connected_s4_dsp``) for int4 weights on cores
+    with SIMD32 (Helium too: it has no int4 kernel of its own), when the input zero point folded
+    into the bias fits int32 and 16 times the raw sum (the kernel accumulates the weights shifted
+    to the top of their bytes) cannot overflow: 16 * 128 * sum |w| < 2^31."""
+    if "dsp" not in features:
+        return None
+    x, w = g.t(op.inputs[0]), g.t(op.inputs[1]).data.astype(np.int64)
+    b = g.t(op.inputs[2]).data if len(op.inputs) > 2 and op.inputs[2] else None
+    bias = np.zeros(w.shape[0], np.int64) if b is None else b.astype(np.int64).reshape(-1)
+    if x.quant is None or bias.size != w.shape[0]:
+        return None
+    folded = bias - x.zero_point * w.sum(axis=1)
+    if not np.all(np.abs(folded) < 2**31 - 1) or not np.all(16 * 128 * np.abs(w).sum(axis=1) < 2**31):
+        return None
+    return "dsp_s4"
+
+
+def pack_s4_rows(w: np.ndarray) -> np.ndarray:
+    """The int4 DSP kernels' weight words (fully_connected_s4.h, en_int4.h ``en_s4_pair``) of weights
+    [rows, depth] in [-8, 7]: rows in pairs (an odd last row paired with zeros), a pair's weights
+    ``ceil(depth / 4)`` words, byte j of word i holding input 4i + j, the even row in the low nibble,
+    the odd row in the high one (0 past the depth); per block of 4 rows the two pairs' words
+    interleaved, the last pair (rows % 4) after the blocks on its own. Returns int32 words."""
+    units, depth = w.shape
+    v = np.pad(w.astype(np.int64) & 0x0F, ((0, units % 2), (0, -depth % 4)))
+
+    def pair(r: int) -> np.ndarray:  # the words of rows r, r + 1
+        return ((v[r] | (v[r + 1] << 4)).reshape(-1, 4) << (8 * np.arange(4))).sum(axis=1)
+
+    u4 = units & ~3
+    parts = [np.stack([pair(u), pair(u + 2)], axis=1).reshape(-1) for u in range(0, u4, 4)]
+    parts += [pair(u) for u in range(u4, units, 2)]
+    flat = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return flat.astype(np.uint32).view(np.int32)
+
+
+def unpack_s4_rows(stream: np.ndarray, units: int, depth: int) -> np.ndarray:
+    """``pack_s4_rows`` undone: the weights [units, depth], int8."""
+    per_pair = -(-depth // 4)  # words
+    data = np.ascontiguousarray(stream.astype("<i4")).view(np.uint8)
+    w = np.zeros((units + units % 2, depth), np.int8)
+
+    def put(r: int, b: np.ndarray) -> None:
+        b = b.reshape(-1)[:depth].astype(np.int16)
+        w[r], w[r + 1] = ((b & 0x0F) ^ 8) - 8, ((b >> 4) ^ 8) - 8
+
+    at, u4 = 0, units & ~3
+    for u in range(0, u4, 4):
+        block = data[4 * at : 4 * (at + 2 * per_pair)].reshape(per_pair, 2, 4)
+        put(u, block[:, 0]), put(u + 2, block[:, 1])
+        at += 2 * per_pair
+    for u in range(u4, units, 2):
+        put(u, data[4 * at : 4 * (at + per_pair)])
+        at += per_pair
+    return w[:units]
+
+
+def s4_dsp_constants(consts: dict[str, np.ndarray], p: dict) -> tuple[tuple[tuple[str, np.ndarray], ...], bool]:
+    """The portable kernel's constants (weights [rows, depth]) laid out for the int4 DSP kernels
+    (en_int4.h): the weights as ``pack_s4_rows`` words, and per row the fields bias (the input zero
+    point folded in), mult, offset, right of conv2d.py ``channel_fields`` (which may zero a dead
+    row's weights), as int32 [rows * 4]; and whether they are the short requantization's."""
+    w = consts["weights"]
+    bias = consts["bias"].astype(np.int64) - p["in_zp"] * w.astype(np.int64).sum(axis=1)
+    fields, weights, fast = channel_fields(bias, consts["mult"], consts["shift"], w, p)
+    packed = pack_s4_rows(weights.reshape(w.shape[0], -1))
+    return (("weights", packed), ("fields", fields.astype(np.int32).reshape(-1))), fast
+
+
 def _shifts(x, w, y) -> np.ndarray:
     """The requantization shifts ``lower`` gives the units."""
     if not w.quant.per_channel:
@@ -294,7 +381,13 @@ def reference(k: Kernel, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *requan
         fields = dsp_fields(bias, p["units"], p["shared"])
         acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + fields[:, 0]
         return requantize_fields(acc, fields[:, 1:], p)
+    if k.fn == "en_fully_connected_s4_dsp":  # raw inputs, weights in pack_s4_rows words, fields [units, 4]
+        w, fields = unpack_s4_rows(w, p["units"], p["depth"]), bias.astype(np.int64).reshape(-1, 4)
+        acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + fields[:, 0]
+        return requantize_fields(acc, fields[:, 1:], p)
     mult, shift = (a.astype(np.int64) for a in requant)
+    if k.fn == "en_fully_connected_s4":  # the model's int4 weights, two a byte
+        w = unpack_int4(w, p["units"] * p["depth"]).reshape(p["units"], p["depth"])
     if k.fn == "en_fully_connected_s8_mve":  # raw inputs, zp in the bias
         w = unpack_rows(w, p["units"], p["depth"], pack_rows16)
         acc = x.reshape(p["batches"], p["depth"]).astype(np.int64) @ w.astype(np.int64).T + bias.astype(np.int64)

@@ -26,11 +26,15 @@ application resets them (``ResetVariableTensors``: ``h`` to its zero point, ``c`
 ``LSTM`` layer (``stateful=False``) starts every window from zero state, so edgeneuro's kernel resets
 the state at the start of every inference and keeps it in scratch memory; it equals TFLM when TFLM
 is reset before each window. Peephole, projection, layer-norm and CIFG variants are refused (TFLM
-refuses them too), as are float and 16x8 LSTMs.
+refuses them too). float32 and 16x8 LSTMs have kernels of their own (``en_lstm_f32``,
+``en_lstm_s16``; the section at the end of this module).
 
 DSP variant (``en_lstm_s8_dsp``, firmware/kernels/lstm_dsp.c; ``variant``, ``dsp_kernel``): the
 same bits on cores with SIMD32, the zero points folded into per-row biases, the weights widened to
-int16 pairs for SMLAD, the requantizations as SMMLAR and the activations as one table read.
+int16 pairs for SMLAD, the requantizations as SMMLAR and the activations as one table read. Its
+sparse form (``en_lstm_s8_dsp_sparse``; ``sparse_variant``, ``_stream_sparse``) leaves the all-zero
+groups of 4 rows x 4 inputs out of the weight stream (``--sparse auto``, weights pruned in 4x4
+blocks).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import numpy as np
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, libm_f32, require_int8, sigmoid_f32, unsupported
 
 KINDS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)
 C_FILE = "lstm"
@@ -374,8 +378,12 @@ def _sat16(v: np.ndarray) -> np.ndarray:
 
 
 def lower(op: Op, g: Graph) -> Kernel:
+    dtype = g.t(op.inputs[0]).dtype
+    if dtype in ("float32", "int16"):  # en_lstm_f32 / en_lstm_s16, see _lower_f32_s16
+        return _lower_f32_s16(op, g, dtype)
     k = _lower_portable(op, g)
-    return dsp_kernel(k) if op.attrs.get("variant") == "dsp" else k
+    variant = op.attrs.get("variant")
+    return dsp_kernel(k, sparse=variant == "dsp_sparse") if variant in ("dsp", "dsp_sparse") else k
 
 
 def _lower_portable(op: Op, g: Graph) -> Kernel:
@@ -481,7 +489,11 @@ def _mul(a: np.ndarray, b: np.ndarray, mult: int, shift: int) -> np.ndarray:
 
 
 def reference(k: Kernel, x, *consts) -> np.ndarray:
-    if k.fn == "en_lstm_s8_dsp":  # (weights, gate_rq) laid out for lstm_dsp.c
+    if k.fn == "en_lstm_f32":
+        return _reference_f32(k, x, *consts)
+    if k.fn == "en_lstm_s16":
+        return _reference_s16(k, x, *consts)
+    if k.fn in ("en_lstm_s8_dsp", "en_lstm_s8_dsp_sparse"):  # (weights, gate_rq) laid out for lstm_dsp.c
         return _dsp_reference(k, x, *consts)
     w_in, w_rec, bias, mult, shift = consts
     p = k.params
@@ -616,6 +628,52 @@ def _unstream(words: np.ndarray, rows: int, xp: int, up: int) -> tuple[np.ndarra
     return tuple(out)
 
 
+def _kept_groups(w: np.ndarray) -> np.ndarray:
+    """For each block of 4 rows and group of 4 columns (two column pairs: one step of the DSP
+    kernel's dot product) of a padded [rows, n] matrix, whether one of its 16 weights is non-zero."""
+    rows, n = w.shape
+    return (w.reshape(rows // 4, 4, n // 4, 4) != 0).any(axis=(1, 3))
+
+
+def _stream_sparse(w_x: np.ndarray, b_x: np.ndarray, w_h: np.ndarray, b_h: np.ndarray) -> np.ndarray:
+    """The sparse DSP kernel's constant stream (lstm_dsp.h en_lstm_s8_dsp_sparse): ``_stream``'s
+    with, after each FC's 4 biases, the count of its kept groups of 4 columns (``_kept_groups``),
+    and each kept group as the word offset of its first column pair in the int16 vector followed
+    by its 8 words (the 4 rows' pairs of both column pairs, as in ``_stream``); the all-zero groups
+    are left out."""
+    dense = _stream(w_x, b_x, w_h, b_h).reshape(w_x.shape[0] // 4, -1)
+    out = []
+    for blk, words in enumerate(dense):
+        at = 0
+        for w in (w_x, w_h):
+            kept = np.flatnonzero(_kept_groups(w)[blk])
+            groups = words[at + 4 : at + 4 + 2 * w.shape[1]].reshape(-1, 8)
+            out += [words[at : at + 4], [len(kept)]]
+            out += [np.concatenate([[2 * j], groups[j]]) for j in kept]
+            at += 4 + 2 * w.shape[1]
+    return np.concatenate(out).astype(np.int32)
+
+
+def _unstream_sparse(words: np.ndarray, rows: int, xp: int, up: int) -> tuple[np.ndarray, ...]:
+    """``_stream_sparse`` undone: (w_x, b_x, w_h, b_h) as int64, the left-out groups zero."""
+    words = words.astype(np.int32)
+    dense = np.zeros((rows // 4, 8 + 2 * xp + 2 * up), np.int32)
+    at = 0
+    for blk in range(rows // 4):
+        base = 0
+        for n in (xp, up):
+            dense[blk, base : base + 4] = words[at : at + 4]
+            count, at = int(words[at + 4]), at + 5
+            for _ in range(count):
+                j = int(words[at]) // 2
+                dense[blk, base + 4 + 8 * j : base + 12 + 8 * j] = words[at + 1 : at + 9]
+                at += 9
+            base += 4 + 2 * n
+    if at != words.size:
+        raise ValueError(f"sparse LSTM stream: {words.size} words, read {at}")
+    return _unstream(dense.reshape(-1), rows, xp, up)
+
+
 def _cell_rounding(mult: int, shift: int) -> tuple[int, int, int] | None:
     """(multiplier, 2^(e-1), e) of a cell-update requantization, e >= 1, or None if out of range."""
     if mult == 0:
@@ -638,6 +696,45 @@ def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
     return "dsp" if _dsp_fits(k) else None
 
 
+# The sparse DSP kernel's break-even (lstm_dsp.c ``EN_DOT4_SPARSE``): a kept group of 4x4 weights
+# costs 17 instructions (its offset, the vector's two words, 8 SMLAD) against the dense loop's 15,
+# plus a count per row block and FC, and 36 bytes against 32. Measured on mps2-an386
+# (bench/sparse_lstm.py: 4 inputs -> 16 units over 16 steps, the whole layer: the gates'
+# activations and the state update stay): at 100 % kept groups 1.03x the dense instructions and
+# 1.14x the bytes, at 78 % 0.95x and 0.94x, at 45 % 0.84x and 0.64x, at 26 % 0.78x and 0.47x.
+SPARSE_KEPT_MAX = 0.75
+
+
+def sparse_variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:
+    """``dsp_sparse`` (lstm_dsp.c ``en_lstm_s8_dsp_sparse``) where the DSP kernel applies
+    (``variant``), at most ``SPARSE_KEPT_MAX`` of the groups of 4 rows x 4 columns of the input and
+    recurrent weights hold a non-zero weight and the stream is smaller than the dense one: weights
+    pruned in 4x4 blocks (``compress --prune-pattern block:4x4``, the kernels viewed as [4 * units,
+    inputs], TFLite's gate rows)."""
+    if variant(op, g, features) != "dsp":
+        return None
+    k = dsp_kernel(_lower_portable(op, g))
+    p = k.params
+    w_x, _, w_h, _ = _unstream(dict(k.consts)["weights"], 4 * p["units"], p["xp"], p["up"])
+    kept = np.concatenate([_kept_groups(w_x).reshape(-1), _kept_groups(w_h).reshape(-1)])
+    if kept.mean() > SPARSE_KEPT_MAX:
+        return None
+    sparse = dsp_kernel(_lower_portable(op, g), sparse=True)
+    return "dsp_sparse" if sparse.const_bytes < k.const_bytes else None
+
+
+def sparse_info(k: Kernel, g: Graph) -> dict | None:
+    """What ``inspect`` shows of a sparse layer (fully_connected.py ``sparse_info``)."""
+    if k.fn != "en_lstm_s8_dsp_sparse":
+        return None
+    dense = dsp_kernel(_lower_portable(k.op, g))
+    p = k.params
+    w_x, _, w_h, _ = _unstream(dict(dense.consts)["weights"], 4 * p["units"], p["xp"], p["up"])
+    kept = np.concatenate([_kept_groups(w_x).reshape(-1), _kept_groups(w_h).reshape(-1)])
+    return {"format": "4-row blocks, zero groups of 4 columns left out", "kept": float(kept.mean()),
+            "weights_bytes": k.const_bytes, "dense_weights_bytes": dense.const_bytes}  # fmt: skip
+
+
 def _dsp_fits(k: Kernel) -> bool:
     p, c = k.params, dict(k.consts)
     for gate in range(4):
@@ -653,8 +750,9 @@ def _dsp_fits(k: Kernel) -> bool:
     return all(_cell_rounding(p[f"{n}_mult"], p[f"{n}_shift"]) is not None for n in ("forget", "input", "hidden"))
 
 
-def dsp_kernel(k: Kernel) -> Kernel:
-    """The portable kernel ``k`` re-laid out for en_lstm_s8_dsp (lstm_dsp.h)."""
+def dsp_kernel(k: Kernel, sparse: bool = False) -> Kernel:
+    """The portable kernel ``k`` re-laid out for en_lstm_s8_dsp (lstm_dsp.h; ``sparse``:
+    en_lstm_s8_dsp_sparse, its all-zero groups of 4x4 weights left out of the stream)."""
     p, c = k.params, dict(k.consts)
     units, in_dim = p["units"], p["in_dim"]
     xp, up, rows = _pad4(in_dim), _pad4(units), 4 * units
@@ -684,15 +782,16 @@ def dsp_kernel(k: Kernel) -> Kernel:
         params.update({f"{n}_mult": m, f"{n}_round": rnd, f"{n}_shift": e})
     ts = p["tanh_shift"]
     params.update(tanh_mult=p["tanh_mult"], tanh_round=(1 << (ts - 1)) if ts > 0 else 0, tanh_shift=ts)
+    stream = (_stream_sparse if sparse else _stream)(w_x, b_x, w_h, b_h)
     return Kernel(
         op=k.op,
-        fn="en_lstm_s8_dsp",
+        fn="en_lstm_s8_dsp_sparse" if sparse else "en_lstm_s8_dsp",
         params=params,
         inputs=k.inputs,
-        consts=(("weights", _stream(w_x, b_x, w_h, b_h)), ("gate_rq", np.array(gate_rq, np.int32))),
+        consts=(("weights", stream), ("gate_rq", np.array(gate_rq, np.int32))),
         outputs=k.outputs,
         macs=k.macs,
-        summary=k.summary,
+        summary=k.summary + (" sparse" if sparse else ""),
         scratch=dsp_scratch_bytes(in_dim, units),
         c_file="lstm_dsp",
     )
@@ -710,7 +809,8 @@ def _dsp_reference(k: Kernel, x, weights, gate_rq) -> np.ndarray:
     p = k.params
     batches, steps, units, in_dim = p["batches"], p["steps"], p["units"], p["in_dim"]
     rows, xp, up = 4 * units, p["xp"], p["up"]
-    w_x, b_x, w_h, b_h = _unstream(weights, rows, xp, up)
+    unstream = _unstream_sparse if k.fn == "en_lstm_s8_dsp_sparse" else _unstream
+    w_x, b_x, w_h, b_h = unstream(weights, rows, xp, up)
     rq = gate_rq.astype(np.int64).reshape(4, 2, 3)
     gate_of_row = np.repeat(np.arange(4), units)
 
@@ -742,4 +842,208 @@ def _dsp_reference(k: Kernel, x, weights, gate_rq) -> np.ndarray:
                 out[t, bi] = hu
             else:
                 out[bi, t] = hu
+    return out
+
+
+# float32 and 16x8 LSTMs (``en_lstm_f32``, ``en_lstm_s16`` in firmware/kernels/lstm.c): TFLM's
+# ``EvalLstm<float, float, float, float>`` and ``EvalLstm<int16, int8, int16, int64>``, the same
+# step as the int8 kernel's (gates forget, input, cell, output from the previous hidden state; cell
+# update; hidden state), with these operations:
+#
+# * float32 (what the converter emits for a float tf_keras ``LSTM``): each FC is
+#   ``reference_ops::FullyConnected``, ``acc = 0.f; acc += x[d] * w[d]`` in depth order, each step
+#   rounded to float32 (no fused multiply-add), ``+ bias`` (``+ 0.f`` for the recurrent FC), then
+#   clamped to +-FLT_MAX (kTfLiteActNone); the gate is the sum of the two FCs. Sigmoid is
+#   ``reference_ops::Logistic``: 1 above 16.619047164916992188f, ``expf(v)`` below -9, else
+#   ``1.f / (1.f + expf(-v))``; tanh is ``tanhf``; products are clamped to +-FLT_MAX like the FCs;
+#   ``c = f * c + i * g`` (two products, one sum), clamped to +-cell_clip when it is positive; ``h =
+#   tanhf(c) * o``. ``expf`` and ``tanhf`` are the C library's: the numpy reference calls the
+#   host's (ctypes), so host C, TFLM's host build and the reference agree bit for bit on the same
+#   C library; on the board newlib's may differ in the last bit, and the recurrence carries such a
+#   difference on (tests: within a few ulp of 1.0, the outputs lying in (-1, 1)). Without a loadable
+#   C math library the reference rounds the double-precision functions to float32.
+# * 16x8 (int16 activations with zero point 0, int8 weights, int64 biases; TFLM runs it, TF 2.21's
+#   converter refuses to emit it: "Quantization to 16x8-bit not yet supported for op:
+#   'UNIDIRECTIONAL_SEQUENCE_LSTM'"): each FC is the 16x8 ``reference_integer_ops::FullyConnected``,
+#   ``acc = sum x * w + bias`` in int64 (no input offset), ``MultiplyByQuantizedMultiplier`` of the
+#   int64 accumulator (multiplier reduced to 16 bits), clamped to int16; the rest is the int8 LSTM's
+#   (int16 sigmoid / tanh, cell update), and ``h = clamp16(mul(tanh16(c), o))``.
+F32_MAX = np.float32(np.finfo(np.float32).max)
+
+
+def _lower_f32_s16(op: Op, g: Graph, dtype: str) -> Kernel:
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    what = "float32" if dtype == "float32" else "16x8"
+    if len(op.inputs) != 24:
+        raise unsupported(g, op, f"{len(op.inputs)} operands, expected TFLite's 24")
+    for i, variant in _VARIANTS.items():
+        if _operand(g, op, i) is not None:
+            raise unsupported(g, op, f"LSTM with {variant} (TFLM's {what} LSTM has none either)")
+    if _operand(g, op, 1) is None:
+        raise unsupported(g, op, f"coupled input and forget gate (CIFG); TFLM's {what} LSTM needs all four gates")
+    if op.attrs.get("diagonal_recurrent_tensors", False):
+        raise unsupported(g, op, "diagonal recurrent weights (TFLM's LSTM takes full matrices)")
+    hidden, cell = _operand(g, op, 18), _operand(g, op, 19)
+    if hidden is None or cell is None:
+        raise unsupported(g, op, "the hidden and cell state operands (18, 19) are missing")
+    act = op.attrs.get("fused_activation_function", "TANH")
+    if act != "TANH":
+        raise unsupported(g, op, f"cell activation {act}; edgeneuro's LSTM takes TANH")
+    if len(x.shape) != 3:
+        raise unsupported(g, op, f"input of rank {len(x.shape)}, expected [batch, time, features]")
+    time_major = bool(op.attrs.get("time_major", False))
+    steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    in_dim = x.shape[2]
+    if dtype == "float32":
+        for t in (x, y, hidden, cell):
+            if t.dtype != "float32":
+                raise unsupported(g, op, f"tensor '{t.name}' is {t.dtype} in a float32 LSTM")
+    else:
+        for t in (x, y, hidden):
+            if t.dtype != "int16" or t.quant is None or t.quant.per_channel or t.zero_point != 0:
+                raise unsupported(g, op, f"tensor '{t.name}' must be int16 with zero point 0 (16x8 LSTM)")
+        if cell.dtype != "int16" or cell.quant is None or cell.zero_point != 0:
+            raise unsupported(g, op, f"cell state '{cell.name}' must be int16 with zero point 0 (is {cell.dtype})")
+        log2 = math.log2(cell.scale)
+        if abs(log2 - round(log2)) > 1e-3:
+            raise unsupported(g, op, f"cell state scale {cell.scale} is not a power of two, as TFLM's LSTM requires")
+    w_in, w_rec, biases, mult, shift = [], [], [], [], []
+    units = None
+    for gate in GATES:
+        wi, wr, b = (_operand(g, op, base + _TFLITE_GATE[gate]) for base in (1, 5, 12))
+        if wi is None or wr is None or b is None:
+            raise unsupported(g, op, f"the {gate} gate's weights or bias are missing")
+        units = wi.shape[0]
+        if wi.shape != (units, in_dim) or wr.shape != (units, units):
+            raise unsupported(g, op, f"{gate} gate weights {list(wi.shape)} and {list(wr.shape)} do not fit input "
+                                     f"features {in_dim}")  # fmt: skip
+        bias_type = "float32" if dtype == "float32" else "int64"
+        if b.dtype != bias_type or b.data is None or b.size != units:
+            raise unsupported(g, op, f"bias '{b.name}' must be a constant {bias_type} vector of {units}")
+        for w in (wi, wr):
+            if dtype == "float32" and (w.dtype != "float32" or w.data is None):
+                raise unsupported(g, op, f"weights '{w.name}' must be constant float32 (are {w.dtype})")
+            if dtype == "int16" and (
+                w.dtype != "int8" or w.quant is None or w.data is None or w.quant.per_channel or w.zero_point != 0
+            ):
+                raise unsupported(g, op, f"weights '{w.name}' must be constant int8, per-tensor and symmetric")
+        wtype = np.float32 if dtype == "float32" else np.int8
+        w_in.append(wi.data.astype(wtype))
+        w_rec.append(wr.data.astype(wtype))
+        biases.append(b.data.astype(np.float32 if dtype == "float32" else np.int64).reshape(units))
+        if dtype == "int16":
+            for src, w in ((x, wi), (hidden, wr)):  # TFLite's per-tensor FC multiplier, float32 product
+                m, e = quantize_multiplier(float(np.float32(src.scale) * np.float32(w.scale)) / GATE_FC_SCALE)
+                mult.append(m)
+                shift.append(e)
+    expected = (steps, batches, units) if time_major else (batches, steps, units)
+    if tuple(y.shape) != expected or hidden.size != batches * units or cell.size != batches * units:
+        raise unsupported(g, op, f"output {list(y.shape)} and state sizes do not match {list(expected)}")
+    cell_clip = float(op.attrs.get("cell_clip", 0.0))
+    params = dict(batches=batches, steps=steps, in_dim=in_dim, units=units, time_major=int(time_major))
+    consts = [("w_in", np.stack(w_in)), ("w_rec", np.stack(w_rec)), ("bias", np.stack(biases))]
+    if dtype == "float32":
+        params["cell_clip"] = float(np.float32(cell_clip))
+        fn, summary, scratch = "en_lstm_f32", f"{steps} steps x {in_dim}->{units}, float32", 4 * 6 * units
+    else:
+        cell_power = round(math.log2(cell.scale))
+        q_clip = int(min(max(cell_clip / cell.scale, -32768.0), 32767.0)) if cell_clip > 0 else 0
+        forget_m, forget_e = quantize_multiplier(GATE_OUT_SCALE * cell.scale / cell.scale)
+        input_m, input_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / cell.scale)
+        hidden_m, hidden_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / hidden.scale)
+        tanh_m, tanh_e = tanh_input_scaling(cell_power)
+        params.update(
+            cell_clip=q_clip, forget_mult=forget_m, forget_shift=forget_e, input_mult=input_m, input_shift=input_e,
+            hidden_mult=hidden_m, hidden_shift=hidden_e, tanh_mult=tanh_m, tanh_shift=tanh_e,
+        )  # fmt: skip
+        consts += [("mult", np.array(mult, np.int32)), ("shift", np.array(shift, np.int32))]
+        fn, scratch = "en_lstm_s16", 12 * units
+        summary = f"{steps} steps x {in_dim}->{units}, 16x8, cell 2^{cell_power}"
+    return Kernel(
+        op=op,
+        fn=fn,
+        params=params,
+        inputs=(x.name,),
+        consts=tuple(consts),
+        outputs=(y.name,),
+        macs=batches * steps * 4 * units * (in_dim + units),
+        summary=summary,
+        scratch=scratch,
+    )
+
+
+def _clamp_f32(v: np.ndarray) -> np.ndarray:
+    """``std::min(std::max(v, -FLT_MAX), FLT_MAX)`` (TFLite's ActivationFunctionWithMinMax)."""
+    v = np.where(v < -F32_MAX, -F32_MAX, v)
+    return np.where(F32_MAX < v, F32_MAX, v).astype(np.float32)
+
+
+def _fc_f32(v: np.ndarray, w: np.ndarray, bias) -> np.ndarray:
+    acc = np.zeros(w.shape[0], np.float32)
+    for d in range(w.shape[1]):
+        acc = (acc + (v[d] * w[:, d]).astype(np.float32)).astype(np.float32)
+    return _clamp_f32((acc + (bias if bias is not None else np.float32(0))).astype(np.float32))
+
+
+def _reference_f32(k: Kernel, x, w_in, w_rec, bias) -> np.ndarray:
+    p = k.params
+    batches, steps, units = p["batches"], p["steps"], p["units"]
+    clip = np.float32(p["cell_clip"])
+    xs = np.asarray(x, np.float32).reshape((steps, batches, -1) if p["time_major"] else (batches, steps, -1))
+    out = np.empty((steps, batches, units) if p["time_major"] else (batches, steps, units), np.float32)
+    for b in range(batches):
+        h = np.zeros(units, np.float32)
+        c = np.zeros(units, np.float32)
+        for t in range(steps):
+            xt = xs[t, b] if p["time_major"] else xs[b, t]
+            pre = [(_fc_f32(xt, w_in[i], bias[i]) + _fc_f32(h, w_rec[i], None)).astype(np.float32) for i in range(4)]
+            f, i_gate, o = sigmoid_f32(pre[0]), sigmoid_f32(pre[1]), sigmoid_f32(pre[3])
+            g_gate = libm_f32("tanhf", pre[2])
+            c = (_clamp_f32(f * c) + _clamp_f32(i_gate * g_gate)).astype(np.float32)
+            if clip > 0:
+                c = np.where(c < clip, c, clip)
+                c = np.where(c < -clip, -clip, c).astype(np.float32)
+            h = _clamp_f32(libm_f32("tanhf", c) * o)
+            if p["time_major"]:
+                out[t, b] = h
+            else:
+                out[b, t] = h
+    return out
+
+
+def _reference_s16(k: Kernel, x, w_in, w_rec, bias, mult, shift) -> np.ndarray:
+    from edgeneuro.ir.quant import multiply_by_quantized_multiplier_int64
+
+    p = k.params
+    batches, steps, units = p["batches"], p["steps"], p["units"]
+    xs = np.asarray(x).reshape((steps, batches, -1) if p["time_major"] else (batches, steps, -1))
+    out = np.empty((steps, batches, units) if p["time_major"] else (batches, steps, units), np.int16)
+
+    def fc(v, w, b, m, e):
+        acc = v.astype(np.int64) @ w.astype(np.int64).T + (b if b is not None else 0)
+        return _sat16(multiply_by_quantized_multiplier_int64(acc, int(m), int(e)))
+
+    for b in range(batches):
+        h = np.zeros(units, np.int64)
+        c = np.zeros(units, np.int64)
+        for t in range(steps):
+            xt = xs[t, b] if p["time_major"] else xs[b, t]
+            gates = []
+            for i in range(4):
+                a = _sat16(
+                    fc(xt, w_in[i], bias[i].astype(np.int64), mult[2 * i], shift[2 * i])
+                    + fc(h, w_rec[i], None, mult[2 * i + 1], shift[2 * i + 1])
+                )
+                gates.append(tanh16(a) if GATES[i] == "cell" else sigmoid16(a))
+            f, i_gate, g_gate, o = gates
+            c = _sat16(_mul(f, c, p["forget_mult"], p["forget_shift"]))
+            c = _sat16(c + _sat16(_mul(i_gate, g_gate, p["input_mult"], p["input_shift"])))
+            if p["cell_clip"] > 0:
+                c = np.clip(c, -p["cell_clip"], p["cell_clip"])
+            th = tanh16(c, p["tanh_mult"], p["tanh_shift"])
+            h = _sat16(_mul(th, o, p["hidden_mult"], p["hidden_shift"]))
+            if p["time_major"]:
+                out[t, b] = h
+            else:
+                out[b, t] = h
     return out

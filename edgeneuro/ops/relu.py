@@ -1,6 +1,13 @@
-"""RELU, RELU6 and LEAKY_RELU as standalone operators, int8 in, int8 out, elementwise.
+"""RELU, RELU6 and LEAKY_RELU as standalone operators, elementwise: int8, int16 and float32, the
+input and output of one type (TFLM ``activations.cc``, ``leaky_relu.cc``).
 
-Spec (TFLM ``activations_common.cc``, ``activations.h``, ``leaky_relu_common.cc`` and
+float32: RELU ``x < 0 ? 0 : x``, RELU6 ``x > 6 ? 6 : (x < 0 ? 0 : x)`` (so NaN and -0.0 pass
+through), LEAKY_RELU ``x > 0 ? x : x * alpha`` (float32 product).
+
+int16 is int8's arithmetic below with the int16 range (-32768..32767); TFLM requires zero points
+of 0 (so does edgeneuro).
+
+Integer spec (TFLM ``activations_common.cc``, ``activations.h``, ``leaky_relu_common.cc`` and
 ``reference/leaky_relu.h``):
 
 * **RELU** requantizes: ``y = clamp(out_zp + MultiplyByQuantizedMultiplier(x - in_zp, m, s), lo, 127)``
@@ -33,20 +40,36 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
-from edgeneuro.ops.base import Kernel, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, unsupported
 
 KINDS = ("RELU", "RELU6", "LEAKY_RELU")
 C_FILE = "relu"
-# newest TFLite op versions handled (RELU/RELU6 3 and LEAKY_RELU 2: int16, rejected by type)
+# newest TFLite op versions handled (RELU/RELU6 3 and LEAKY_RELU 2: int16)
 MAX_VERSION = {"RELU": 3, "RELU6": 3, "LEAKY_RELU": 2}
+
+
+RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
+SUFFIX = {"int8": "s8", "int16": "s16", "float32": "f32"}
 
 
 def _operands(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
-    require_int8(g, op, x, y)
+    if x.dtype != y.dtype or x.dtype not in SUFFIX:
+        raise unsupported(g, op, f"{x.dtype} in, {y.dtype} out; TFLM's {op.kind} takes float32, int8 or int16")
+    if x.dtype != "float32":
+        for t in (x, y):
+            if t.quant is None or t.quant.per_channel:
+                raise unsupported(g, op, f"tensor '{t.name}' must be quantized per tensor")
     if x.size != y.size:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, input {x.size}")
     return x, y
+
+
+def _lower_f32(op: Op, x: Tensor, y: Tensor) -> Kernel:
+    params: dict = dict(size=x.size, op=KINDS.index(op.kind))  # 0 RELU, 1 RELU6, 2 LEAKY_RELU
+    params["alpha"] = float(np.float32(op.attrs.get("alpha", 0.2))) if op.kind == "LEAKY_RELU" else 0.0
+    return Kernel(op=op, fn="en_relu_f32", params=params, inputs=(x.name,), outputs=(y.name,), inplace=(0,),
+                  summary=f"{op.kind.lower()} float32")  # fmt: skip
 
 
 def _check_left_shift(g: Graph, op: Op, extreme: int, shift: int) -> None:
@@ -57,22 +80,28 @@ def _check_left_shift(g: Graph, op: Op, extreme: int, shift: int) -> None:
 
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = _operands(op, g)
+    if x.dtype == "float32":
+        return _lower_f32(op, x, y)
+    lo, hi = RANGE[x.dtype]
+    sfx = SUFFIX[x.dtype]
     size, in_zp, out_zp = x.size, x.zero_point, y.zero_point
-    below, above = in_zp + 128, 127 - in_zp  # the largest |x - in_zp| for x < in_zp and x >= in_zp
+    if x.dtype == "int16" and (in_zp, out_zp) != (0, 0):
+        raise unsupported(g, op, f"int16 zero points {in_zp}, {out_zp}; TFLM requires 0")
+    below, above = in_zp - lo, hi - in_zp  # the largest |x - in_zp| for x < in_zp and x >= in_zp
     if op.kind == "RELU":
         mult, shift = quantize_multiplier(float(x.scale) / float(y.scale))
         _check_left_shift(g, op, max(below, above), shift)
         return Kernel(
             op=op,
-            fn="en_relu_s8",
+            fn=f"en_relu_{sfx}",
             params=dict(
                 size=size,
                 in_zp=in_zp,
                 out_zp=out_zp,
                 mult=mult,
                 shift=shift,
-                act_min=max(-128, out_zp),
-                act_max=127,
+                act_min=max(lo, out_zp),
+                act_max=hi,
             ),
             inputs=(x.name,),
             outputs=(y.name,),
@@ -83,10 +112,10 @@ def lower(op: Op, g: Graph) -> Kernel:
         q = np.float32(6.0) / np.float32(x.scale)
         if not np.isfinite(q) or abs(float(q)) >= 2.0**31 - 256:
             raise unsupported(g, op, f"input scale {x.scale} puts 6.0 outside the int32 range")
-        six = min(127, max(-128, round_half_away(float(q)) + in_zp))
+        six = min(hi, max(lo, round_half_away(float(q)) + in_zp))
         return Kernel(
             op=op,
-            fn="en_relu6_s8",
+            fn=f"en_relu6_{sfx}",
             params=dict(size=size, zero=in_zp, six=six),
             inputs=(x.name,),
             outputs=(y.name,),
@@ -101,7 +130,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     _check_left_shift(g, op, below, alpha_shift)
     return Kernel(
         op=op,
-        fn="en_leaky_relu_s8",
+        fn=f"en_leaky_relu_{sfx}",
         params=dict(
             size=size,
             in_zp=in_zp,
@@ -120,15 +149,25 @@ def lower(op: Op, g: Graph) -> Kernel:
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
+    if k.fn == "en_relu_f32":
+        v = x.reshape(-1).astype(np.float32)
+        zero, six = np.float32(0), np.float32(6)
+        if k.op.kind == "RELU":
+            return np.where(v < zero, zero, v)
+        if k.op.kind == "RELU6":
+            return np.where(v > six, six, np.where(v < zero, zero, v))
+        return np.where(v > zero, v, (v * np.float32(p["alpha"])).astype(np.float32))
+    dtype = np.int8 if k.fn.endswith("_s8") else np.int16
+    lo, hi = RANGE[np.dtype(dtype).name]
     x = x.reshape(-1).astype(np.int64)
     if k.op.kind == "RELU6":
-        return np.clip(x, p["zero"], p["six"]).astype(np.int8)
+        return np.clip(x, p["zero"], p["six"]).astype(dtype)
     xs = x - p["in_zp"]
     if k.op.kind == "RELU":
         y = p["out_zp"] + multiply_by_quantized_multiplier(xs, p["mult"], p["shift"])
-        return np.clip(y, p["act_min"], p["act_max"]).astype(np.int8)
+        return np.clip(y, p["act_min"], p["act_max"]).astype(dtype)
     identity = multiply_by_quantized_multiplier(xs, p["id_mult"], p["id_shift"])
     sign = -1 if p["alpha_mult"] < 0 else 1
     scaled_alpha = sign * multiply_by_quantized_multiplier(xs, sign * p["alpha_mult"], p["alpha_shift"])
     y = p["out_zp"] + np.where(xs >= 0, identity, scaled_alpha)
-    return np.clip(y, -128, 127).astype(np.int8)
+    return np.clip(y, lo, hi).astype(dtype)

@@ -17,6 +17,11 @@ Spec (TFLM ``logistic_common.cc``, ``tanh.cc`` and ``reference_integer_ops::Logi
   of the same raw value read as Q5.26 (``ExactMulByPot<1>``), negated for a < 0, 0 at 0.
 * The output quantization is fixed by TFLite: LOGISTIC 1/256 and -128, TANH 1/128 and 0. TFLM only
   checks LOGISTIC's zero point and never reads the output scale; edgeneuro refuses other values.
+
+float32 (``reference_ops::Logistic`` / ``Tanh``): LOGISTIC is 1 above 16.619047164916992188f,
+``expf(x)`` below -9, else ``1.f / (1.f + expf(-x))``; TANH is ``tanhf(x)``. ``expf`` and ``tanhf``
+are the C library's (``base.libm_f32``): bit for bit with TFLM on the host, on the board newlib's
+may differ in the last bit.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.gemmlowp import exp_on_negative_values, reciprocal_one_plus_x, sat_shl
 from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier, round_half_away
 from edgeneuro.ir.quant import rounding_divide_by_pot as rdbpot
-from edgeneuro.ops.base import Kernel, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, libm_f32, require_int8, sigmoid_f32, unsupported
 
 KINDS = ("LOGISTIC", "TANH")
 C_FILE = "sigmoid"
@@ -40,6 +45,18 @@ OUTPUT_QUANT = {"LOGISTIC": (1 / 256, -128), "TANH": (1 / 128, 0)}
 
 def lower(op: Op, g: Graph) -> Kernel:
     x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    if x.dtype == y.dtype == "float32":
+        if x.size != y.size:
+            raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, input {x.size}")
+        return Kernel(
+            op=op,
+            fn="en_logistic_f32" if op.kind == "LOGISTIC" else "en_tanh_f32",
+            params=dict(size=x.size),
+            inputs=(x.name,),
+            outputs=(y.name,),
+            inplace=(0,),
+            summary="float32",
+        )
     require_int8(g, op, x, y)
     if x.size != y.size:
         raise unsupported(g, op, f"output '{y.name}' has {y.size} elements, input {x.size}")
@@ -87,6 +104,9 @@ def tanh(a):
 
 def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
+    if k.fn.endswith("_f32"):
+        v = np.asarray(x, np.float32).reshape(-1)
+        return sigmoid_f32(v) if k.op.kind == "LOGISTIC" else libm_f32("tanhf", v)
     v = x.reshape(-1).astype(np.int64) - p["in_zp"]
     inside = (v > -p["radius"]) & (v < p["radius"])
     a = multiply_by_quantized_multiplier(np.where(inside, v, 0), p["mult"], p["shift"])

@@ -1,4 +1,4 @@
-"""STRIDED_SLICE, int8, 1-D to 4-D, constant begin/end/strides.
+"""STRIDED_SLICE, int8, int16, int32, float32 and bool, 1-D to 4-D, constant begin/end/strides.
 
 Spec (TFLM ``strided_slice.cc`` / ``strided_slice_common.cc`` with ``StridedSliceStartForAxis`` /
 ``StridedSliceEndForAxis`` of ``strided_slice_logic.h``), per axis of size ``n``:
@@ -15,7 +15,8 @@ TFLM takes at most 4 dimensions, needs nonzero strides, and *ignores* ``ellipsis
 models that set them rather than give them a meaning TFLM does not. A shrunk axis whose slice is
 empty in TFLM (negative stride, or a start at or past the end) leaves the output unwritten there and
 is rejected too, as are empty outputs and differing input/output quantization (TFLM copies bytes).
-Shapes are extended to 4-D with leading 1s for the C kernel.
+Shapes are extended to 4-D with leading 1s for the C kernel, which has one entry per element type
+(``en_strided_slice_<s8|s16|s32|f32|b>``), the same loop nest.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, byte_copy_operands, check_shape, unsupported
+from edgeneuro.ops.base import Kernel, check_shape, copy_operands, unsupported
 
 KINDS = ("STRIDED_SLICE",)
 C_FILE = "strided_slice"
 MAX_VERSION = {"STRIDED_SLICE": 8}  # newest TFLite op versions handled (6: masks, 8: offset, rejected)
 MAX_RANK = 4
+SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32", "bool": "b"}  # TFLM's types here
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
@@ -43,7 +45,10 @@ def _count(start: int, stop: int, stride: int) -> int:
 
 
 def lower(op: Op, g: Graph) -> Kernel:
-    x, y = byte_copy_operands(g, op, MAX_RANK)
+    x, y = g.t(op.inputs[0]), g.t(op.outputs[0])
+    copy_operands(g, op, [x], [y], tuple(SUFFIX))
+    if not 1 <= len(x.shape) <= MAX_RANK:
+        raise unsupported(g, op, f"input rank {len(x.shape)}; TFLM takes 1-D to {MAX_RANK}-D tensors here")
     a = op.attrs
     for name in ("ellipsis_mask", "new_axis_mask"):
         if a.get(name, 0):
@@ -103,7 +108,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     params |= {f"count{i}": counts[i] for i in range(MAX_RANK)}
     return Kernel(
         op=op,
-        fn="en_strided_slice_s8",
+        fn=f"en_strided_slice_{SUFFIX[x.dtype]}",
         params=params,
         inputs=(x.name,),
         outputs=(y.name,),
@@ -115,4 +120,4 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
     p = k.params
     dims = [p[f"dim{i}"] for i in range(MAX_RANK)]
     index = tuple(p[f"begin{i}"] + p[f"stride{i}"] * np.arange(p[f"count{i}"]) for i in range(MAX_RANK))
-    return np.asarray(x, np.int8).reshape(dims)[np.ix_(*index)].reshape(-1)
+    return np.asarray(x).reshape(dims)[np.ix_(*index)].reshape(-1)

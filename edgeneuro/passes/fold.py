@@ -17,14 +17,17 @@ def fold_constants(graph: Graph) -> Graph:
     kept = []
     for op in graph.ops:
         ins = [tensors[n] for n in op.inputs if n]
-        if not ins or not all(t.is_const for t in ins) or op.kind not in ops.MODULES:
+        # SHAPE_ONLY (SHAPE): the output is the input's shape, known at compile time whatever its values
+        const = all(t.is_const for t in ins) or ops.trait(op.kind, "SHAPE_ONLY")
+        if not ins or not const or op.kind not in ops.MODULES:
             kept.append(op)
             continue
         g = dataclasses.replace(graph, tensors=tensors)
         k = ops.lower(op, g)
-        y = tensors[op.outputs[0]]
         out = ops.reference(k, *[tensors[n].data for n in k.inputs], *[a for _, a in k.consts])
-        tensors[y.name] = dataclasses.replace(y, data=np.asarray(out).reshape(y.shape).astype(y.dtype))
+        for name, o in zip(k.outputs, out if len(k.outputs) > 1 else (out,), strict=True):  # one array per output
+            y = tensors[name]
+            tensors[name] = dataclasses.replace(y, data=np.asarray(o).reshape(y.shape).astype(y.dtype))
     return dataclasses.replace(graph, tensors=tensors, ops=tuple(kept))
 
 

@@ -1,6 +1,8 @@
 /* CONCATENATION int8: a copy, row by row. Spec: edgeneuro/ops/concatenation.py. */
 #include "concatenation.h"
 
+#include <stdarg.h>
+
 void en_concatenation_s8(const en_concatenation_s8_params *p, const int8_t *const *inputs, int8_t *output)
 {
     const int32_t chunk[10] = {p->chunk0, p->chunk1, p->chunk2, p->chunk3, p->chunk4,
@@ -85,3 +87,25 @@ void en_concatenation_s8_10(const en_concatenation_s8_params *p, const int8_t *a
     const int8_t *const args[10] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9};
     en_concatenation_s8(p, args, output);
 }
+
+/* The other element types: n input pointers, then the output, all of the kernel's element type;
+ * the chunks are in bytes. An input is read as `const T *` whether the call passes an arena `T *`
+ * or a constant operand's `const T *` (the same representation, C99 6.2.5p26). */
+#define EN_CONCATENATION_ENTRY(NAME, T)                                   \
+    void NAME(const en_concatenation_s8_params *p, ...)                   \
+    {                                                                     \
+        const int8_t *inputs[10];                                         \
+        va_list args;                                                     \
+        va_start(args, p);                                                \
+        for (int32_t i = 0; i < p->n; ++i) {                              \
+            inputs[i] = (const int8_t *)va_arg(args, const T *);          \
+        }                                                                 \
+        int8_t *out = (int8_t *)va_arg(args, T *);                        \
+        va_end(args);                                                     \
+        en_concatenation_s8(p, inputs, out);                              \
+    }
+
+EN_CONCATENATION_ENTRY(en_concatenation_s16, int16_t)
+EN_CONCATENATION_ENTRY(en_concatenation_s32, int32_t)
+EN_CONCATENATION_ENTRY(en_concatenation_f32, float)
+EN_CONCATENATION_ENTRY(en_concatenation_b, uint8_t)

@@ -48,4 +48,14 @@ void en_concatenation_s8_10(const en_concatenation_s8_params *p, const int8_t *a
                             const int8_t *a3, const int8_t *a4, const int8_t *a5, const int8_t *a6, const int8_t *a7,
                             const int8_t *a8, const int8_t *a9, int8_t *output);
 
+/* int16, int32, float32 and bool: variadic, the n inputs then the output (chunks in bytes). */
+typedef en_concatenation_s8_params en_concatenation_s16_params;
+typedef en_concatenation_s8_params en_concatenation_s32_params;
+typedef en_concatenation_s8_params en_concatenation_f32_params;
+typedef en_concatenation_s8_params en_concatenation_b_params;
+void en_concatenation_s16(const en_concatenation_s8_params *p, ...);
+void en_concatenation_s32(const en_concatenation_s8_params *p, ...);
+void en_concatenation_f32(const en_concatenation_s8_params *p, ...);
+void en_concatenation_b(const en_concatenation_s8_params *p, ...);
+
 #endif

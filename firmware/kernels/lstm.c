@@ -2,6 +2,7 @@
 #include "lstm.h"
 
 #include "en_fixedpoint.h"
+#include "en_float.h"
 
 /* sigmoid(i / 24) in 0.16 fixed point, i = 0..255: the table of TFLite's int16 LOGISTIC and TANH. */
 static const uint16_t sigmoid_table[256] = {
@@ -115,6 +116,121 @@ void en_lstm_s8(const en_lstm_s8_params *p, const int8_t *input, const int8_t *w
                                      -128, 127);
             }
             /* All four gates read the previous hidden state: update it after the step. */
+            for (int32_t u = 0; u < units; ++u) {
+                hidden[u] = out[u];
+            }
+        }
+    }
+}
+
+/* float32: TFLM's float EvalLstm (reference FullyConnected, Logistic, tanhf, Mul clamped to
+ * +-FLT_MAX). Spec: edgeneuro/ops/lstm.py (_reference_f32). */
+static inline float fc_f32(const float *v, const float *w, int32_t n, float bias)
+{
+    float acc = 0.0f;
+    for (int32_t k = 0; k < n; ++k) {
+        acc += v[k] * w[k];
+    }
+    return en_clamp_f32(acc + bias);
+}
+
+void en_lstm_f32(const en_lstm_f32_params *p, const float *input, const float *w_in, const float *w_rec,
+                 const float *bias, float *output, int8_t *scratch)
+{
+    const int32_t units = p->units, in_dim = p->in_dim;
+    float *cell = (float *)(void *)scratch;
+    float *hidden = cell + units;
+    float *gate[4] = {hidden + units, hidden + 2 * units, hidden + 3 * units, hidden + 4 * units};
+    const int32_t step_rows = p->time_major ? p->batches : 1;
+    const int32_t seq_rows = p->time_major ? 1 : p->steps;
+    const float clip = p->cell_clip;
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        for (int32_t u = 0; u < units; ++u) {
+            cell[u] = 0.0f;
+            hidden[u] = 0.0f;
+        }
+        for (int32_t t = 0; t < p->steps; ++t) {
+            const int32_t row = b * seq_rows + t * step_rows;
+            const float *x = input + row * in_dim;
+            for (int32_t g = 0; g < 4; ++g) {
+                const float *wi = w_in + g * units * in_dim;
+                const float *wr = w_rec + g * units * units;
+                for (int32_t u = 0; u < units; ++u) {
+                    const float a = fc_f32(x, wi + u * in_dim, in_dim, bias[g * units + u]) +
+                                    fc_f32(hidden, wr + u * units, units, 0.0f);
+                    gate[g][u] = g == 2 ? tanhf(a) : en_sigmoid_f32(a);
+                }
+            }
+            float *out = output + row * units;
+            for (int32_t u = 0; u < units; ++u) {
+                float c = en_clamp_f32(gate[0][u] * cell[u]) + en_clamp_f32(gate[1][u] * gate[2][u]);
+                if (clip > 0.0f) {
+                    c = c < clip ? c : clip;
+                    c = c < -clip ? -clip : c;
+                }
+                cell[u] = c;
+                out[u] = en_clamp_f32(tanhf(c) * gate[3][u]);
+            }
+            for (int32_t u = 0; u < units; ++u) {
+                hidden[u] = out[u];
+            }
+        }
+    }
+}
+
+/* 16x8: TFLM's int16 x int8 -> int16 fully connected (int64 accumulator, no input offset). */
+static inline int32_t gate_fc16(const int16_t *v, const int8_t *w, int32_t n, int64_t bias, int32_t mult,
+                                int32_t shift)
+{
+    int64_t acc = 0;
+    for (int32_t k = 0; k < n; ++k) {
+        acc += (int32_t)v[k] * (int32_t)w[k];
+    }
+    return sat16(en_requant64(acc + bias, mult, shift));
+}
+
+void en_lstm_s16(const en_lstm_s16_params *p, const int16_t *input, const int8_t *w_in, const int8_t *w_rec,
+                 const int64_t *bias, const int32_t *mult, const int32_t *shift, int16_t *output, int8_t *scratch)
+{
+    const int32_t units = p->units, in_dim = p->in_dim;
+    int16_t *cell = (int16_t *)(void *)scratch;
+    int16_t *gate[4] = {cell + units, cell + 2 * units, cell + 3 * units, cell + 4 * units};
+    int16_t *hidden = cell + 5 * units;
+    const int32_t step_rows = p->time_major ? p->batches : 1;
+    const int32_t seq_rows = p->time_major ? 1 : p->steps;
+
+    for (int32_t b = 0; b < p->batches; ++b) {
+        for (int32_t u = 0; u < units; ++u) {
+            cell[u] = 0;
+            hidden[u] = 0;
+        }
+        for (int32_t t = 0; t < p->steps; ++t) {
+            const int32_t row = b * seq_rows + t * step_rows;
+            const int16_t *x = input + row * in_dim;
+            for (int32_t g = 0; g < 4; ++g) {
+                const int8_t *wi = w_in + g * units * in_dim;
+                const int8_t *wr = w_rec + g * units * units;
+                for (int32_t u = 0; u < units; ++u) {
+                    const int32_t a =
+                        gate_fc16(x, wi + u * in_dim, in_dim, bias[g * units + u], mult[2 * g], shift[2 * g]) +
+                        gate_fc16(hidden, wr + u * units, units, 0, mult[2 * g + 1], shift[2 * g + 1]);
+                    const int16_t s = sat16(a);
+                    gate[g][u] = g == 2 ? tanh16(s, 3, 0) : sigmoid16(s, 3, 0);
+                }
+            }
+            int16_t *out = output + row * units;
+            for (int32_t u = 0; u < units; ++u) {
+                int32_t c = sat16(en_requant((int32_t)gate[0][u] * cell[u], p->forget_mult, p->forget_shift));
+                c += sat16(en_requant((int32_t)gate[1][u] * gate[2][u], p->input_mult, p->input_shift));
+                c = sat16(c);
+                if (p->cell_clip > 0) {
+                    c = c > p->cell_clip ? p->cell_clip : (c < -p->cell_clip ? -p->cell_clip : c);
+                }
+                cell[u] = (int16_t)c;
+                const int16_t th = tanh16(cell[u], p->tanh_mult, p->tanh_shift);
+                out[u] = sat16(en_requant((int32_t)th * gate[3][u], p->hidden_mult, p->hidden_shift));
+            }
             for (int32_t u = 0; u < units; ++u) {
                 hidden[u] = out[u];
             }

@@ -27,4 +27,13 @@ typedef struct {
 void en_lstm_s8_dsp(const en_lstm_s8_dsp_params *p, const int8_t *input, const int32_t *weights, const int32_t *gate_rq,
                     int8_t *output, int8_t *scratch);
 
+/* The same with a sparse weight stream, for weights pruned in 4x4 blocks: per block of 4 rows and
+ * per FC, the 4 biases, the count of kept groups of 4 columns (two column pairs) holding a non-zero
+ * weight, then per kept group the word offset of its first column pair in the int16 vector and
+ * its 8 words as in en_lstm_s8_dsp's stream; all-zero groups left out. Bit-exact with
+ * en_lstm_s8_dsp (the left-out products are zero). Spec: edgeneuro/ops/lstm.py (_stream_sparse). */
+typedef en_lstm_s8_dsp_params en_lstm_s8_dsp_sparse_params;
+void en_lstm_s8_dsp_sparse(const en_lstm_s8_dsp_sparse_params *p, const int8_t *input, const int32_t *weights,
+                           const int32_t *gate_rq, int8_t *output, int8_t *scratch);
+
 #endif

@@ -1,6 +1,7 @@
 /* LOGISTIC and TANH on int8 in gemmlowp fixed point, as TFLM's reference_integer_ops.
  * Spec: edgeneuro/ops/sigmoid.py. */
 #include "en_fixedpoint.h"
+#include "en_float.h"
 #include "sigmoid.h"
 
 /* gemmlowp logistic of a Q4.27 value, Q0.31 result. */
@@ -51,4 +52,18 @@ void en_logistic_s8(const en_logistic_s8_params *p, const int8_t *input, int8_t 
 void en_tanh_s8(const en_tanh_s8_params *p, const int8_t *input, int8_t *output)
 {
     activate(p, input, output, tanh_q4, 24, 0); /* output scale 1/128, zero point 0 */
+}
+
+void en_logistic_f32(const en_logistic_f32_params *p, const float *input, float *output)
+{
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = en_sigmoid_f32(input[i]);
+    }
+}
+
+void en_tanh_f32(const en_tanh_f32_params *p, const float *input, float *output)
+{
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = tanhf(input[i]);
+    }
 }
