@@ -38,6 +38,10 @@ def _model(a: argparse.Namespace, work: Path) -> Path:
     model = Path(a.model)
     if not getattr(a, "calibrate", None) or model.suffix.lower() == ".nir":  # NIR: calibration inputs, see _options
         return model
+    if getattr(a, "precision", None) == "float":
+        from edgeneuro.errors import InputError
+
+        raise InputError(f"{model}: --calibrate quantizes to int8 and --precision float keeps float32; give one")
     import numpy as np
 
     from edgeneuro.compress.quantize import quantize_onnx
@@ -73,7 +77,7 @@ def _options(a: argparse.Namespace, board, model: Path | None = None):
     if Path(a.model).suffix.lower() == ".nir":  # for other models --calibrate is the ONNX quantizer's
         nir["calibrate"] = getattr(a, "calibrate", None)
     return from_cli(model, None, _shapes(a), board=board, kernels=getattr(a, "kernels", None),
-                    sparse=getattr(a, "sparse", None), **nir)  # fmt: skip
+                    sparse=getattr(a, "sparse", None), precision=getattr(a, "precision", None), **nir)  # fmt: skip
 
 
 def _prepare(a: argparse.Namespace, work: Path, board):
@@ -169,7 +173,7 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
         res = stream(_model(a, Path(d)), board, inputs=Path(a.input), build_dir=Path(a.build_dir) if a.build_dir
                      else None, shapes=_shapes(a), sim="renode", dt=a.dt, calibrate=a.calibrate if nir else None,
                      encode=a.encode, synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights,
-                     kernels=a.kernels, sparse=a.sparse, feedback=a.feedback)  # fmt: skip
+                     kernels=a.kernels, sparse=a.sparse, feedback=a.feedback, precision=a.precision)  # fmt: skip
     if a.output:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
@@ -423,7 +427,7 @@ def cmd_stream(a: argparse.Namespace) -> int:
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
                  synapse_kernels=a.synapse_kernels, synapse_weights=a.synapse_weights, kernels=a.kernels,
-                 sparse=a.sparse, feedback=a.feedback)  # fmt: skip
+                 sparse=a.sparse, feedback=a.feedback, precision=a.precision)  # fmt: skip
     if a.output:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
@@ -461,7 +465,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def model_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("model", help="a .tflite model (int8, 16x8 or float32), an .onnx model (QDQ int8) or a "
+        sp.add_argument("model", help="a .tflite model (int8, 16x8 or float32), an .onnx model (QDQ int8; float with "
+                        "--calibrate or --precision float) or a "
                         ".nir spiking network")  # fmt: skip
         sp.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
         sp.add_argument(
@@ -470,6 +475,9 @@ def parser() -> argparse.ArgumentParser:
             metavar="NAME=D0xD1...",
             help="bind an input's dynamic dimensions (ONNX), e.g. input=1x23x256; repeatable",
         )
+        sp.add_argument("--precision", choices=("int8", "float"),
+                        help="an ONNX model's arithmetic: int8 (default) reads a QDQ int8 model; float computes a "
+                        "float model (no QDQ) with the float32 kernels, without quantizing it")  # fmt: skip
         sp.add_argument("--calibrate", metavar="DATA.npy",
                         help="quantize a float ONNX model to int8 first, calibrating on these samples "
                         "[N, *input shape without batch] (DATA.npz for a model with several inputs: one array per "
@@ -678,6 +686,8 @@ def parser() -> argparse.ArgumentParser:
                     help="the board's fastest kernels (auto, default) or the portable ones (as `compile`)")  # fmt: skip
     st.add_argument("--sparse", choices=("auto", "off"),
                     help="sparse kernels where the weights allow (auto, default) or dense (as `compile`)")  # fmt: skip
+    st.add_argument("--precision", choices=("int8", "float"),
+                    help="an ONNX model's arithmetic: QDQ int8 (default) or float32 (as `compile`)")  # fmt: skip
     st.add_argument(
         "--feedback",
         action="append",

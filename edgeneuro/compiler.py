@@ -121,7 +121,7 @@ def load(model: str | Path, options: CompileOptions | None = None) -> Prepared:
     """Read ``model`` with its front end and prepare it: the one way from a model file to a
     ``Prepared`` model."""
     options = options or CompileOptions()
-    return prepare(frontends.load(model, options.shape_map), options, Path(model))
+    return prepare(frontends.load(model, options.shape_map, options.precision), options, Path(model))
 
 
 def check_fits(prepared: Prepared, board: Board) -> None:

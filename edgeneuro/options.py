@@ -3,6 +3,8 @@ as one frozen value built once (from the command line, from a model's meta.json,
 build folder recorded) and read by every command and every pass.
 
 * ``shapes``: dynamic input dimensions bound by name (``--shape NAME=D0xD1x...``, ONNX).
+* ``precision`` (``--precision``, ONNX): ``int8`` (the default) reads a QDQ int8 model, ``float``
+  computes a float model (no QDQ) with the float32 kernels.
 * ``features`` and ``kernels``: the target core's extensions (``dsp``: Armv7E-M SIMD32, ``mve``:
   Helium), from the board, and ``--kernels``: ``auto`` (the default) takes each layer's fastest
   kernel variant those features allow (the pass ``choose-kernel-variants``), ``reference`` the
@@ -32,6 +34,7 @@ from edgeneuro.errors import InputError
 
 KERNELS = ("auto", "reference")  # --kernels
 SPARSE = ("auto", "off")  # --sparse
+PRECISIONS = ("int8", "float")  # --precision: an ONNX model's QDQ int8, or a float model in float32
 FEATURES = ("dsp", "mve")  # what a board's core has beyond the base ISA (edgeneuro/boards.py)
 SYNAPSE_KERNELS = ("dense", "event", "auto")
 SYNAPSE_WEIGHTS = ("auto", "int8", "int16")
@@ -60,10 +63,13 @@ class CompileOptions:
     encode: str | None = None  # the encoder's spec (edgeneuro/data/encode.py), e.g. "delta:40"
     synapse_kernels: str = "auto"
     synapse_weights: str = "auto"
+    precision: str = "int8"
 
     def __post_init__(self) -> None:
         if self.kernels not in KERNELS:
             raise InputError(f"--kernels {self.kernels!r}: choose one of {', '.join(KERNELS)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"--precision {self.precision!r}: choose one of {', '.join(PRECISIONS)}")
         if self.sparse not in SPARSE:
             raise InputError(f"--sparse {self.sparse!r}: choose one of {', '.join(SPARSE)}")
         unknown = set(self.features) - set(FEATURES)
@@ -97,7 +103,8 @@ class CompileOptions:
         c = None if self.calibration is None else np.asarray(self.calibration)
         samples = None if c is None else {"shape": list(c.shape), "dtype": str(c.dtype)}
         return {"shapes": {k: list(v) for k, v in self.shapes}, "features": list(self.features),
-                "kernels": self.kernels, "sparse": self.sparse, **self.record(), "calibration": samples}  # fmt: skip
+                "kernels": self.kernels, "sparse": self.sparse, "precision": self.precision, **self.record(),
+                "calibration": samples}  # fmt: skip
 
 
 def board_features(board) -> tuple[str, ...]:
@@ -106,7 +113,8 @@ def board_features(board) -> tuple[str, ...]:
 
 
 def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None = None, board=None,
-             kernels: str | None = None, sparse: str | None = None, **given: Any) -> CompileOptions:  # fmt: skip
+             kernels: str | None = None, sparse: str | None = None, precision: str | None = None,
+             **given: Any) -> CompileOptions:  # fmt: skip
     """The options of ``model`` from what the command line gave: ``shapes`` and, for a spiking
     network, ``dt``, ``calibrate`` (a path), ``encode`` (a spec), ``synapse_kernels`` and
     ``synapse_weights`` (None where not given). ``built`` (a stream build folder, edgeneuro/stream/
@@ -114,12 +122,16 @@ def from_cli(model: Path, built=None, shapes: dict[str, tuple[int, ...]] | None 
     refused. Otherwise an snn-family model (meta.json beside it, with ``pool``) defaults ``dt`` to
     its time step and, without ``encode``, the calibration to the calibration.npy beside it.
     ``board``: the target, whose core features the kernels may use (``kernels``, ``--kernels``;
-    ``sparse``, ``--sparse``)."""
+    ``sparse``, ``--sparse``). ``precision`` (``--precision``): ONNX models only."""
     unknown = set(given) - set(NIR_OPTIONS)
     assert not unknown, unknown
     given = {k: v for k, v in given.items() if v is not None}
     target = {"shapes": tuple(sorted((shapes or {}).items())), "kernels": kernels or "auto",
               "sparse": sparse or "auto", "features": board_features(board) if board is not None else ()}  # fmt: skip
+    if precision not in (None, "int8") and Path(model).suffix.lower() != ".onnx":
+        raise InputError(f"{model}: --precision {precision} is for ONNX models (.tflite and .nir bring their own)")
+    if precision is not None:
+        target["precision"] = precision
     if Path(model).suffix.lower() != ".nir":
         if given:
             raise InputError(f"{model}: {', '.join(map(_flag, given))}: options of spiking networks (.nir files)")

@@ -11,8 +11,9 @@ from edgeneuro.ir import Graph
 FORMATS = (".tflite", ".onnx", ".nir")
 
 
-def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX)."""
+def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None, precision: str = "int8") -> Graph:
+    """Read a model file. ``shapes`` binds dynamic input dimensions (ONNX); ``precision`` "float"
+    computes a float ONNX model in float32 (``--precision float``)."""
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p}: no such file")
@@ -26,7 +27,7 @@ def load(path: str | Path, shapes: dict[str, tuple[int, ...]] | None = None) -> 
     if suffix == ".onnx":
         from edgeneuro.frontends import onnx
 
-        return onnx.load(p, shapes)
+        return onnx.load(p, shapes, precision)
     if suffix == ".nir":
         from edgeneuro.frontends import nir
 

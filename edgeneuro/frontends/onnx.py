@@ -1,5 +1,6 @@
 """ONNX → ``ir.Graph``, for QDQ int8 models (``onnxruntime.quantization.quantize_static``,
-QuantFormat.QDQ, int8 activations and weights).
+QuantFormat.QDQ, int8 activations and weights), and with ``precision="float"`` (``--precision
+float``) for float models, which then map to the IR's float32 kernels (no QDQ; LSTM only there).
 
 A QDQ model computes in float between QuantizeLinear / DequantizeLinear pairs; edgeneuro reads each
 ``DequantizeLinear → op → QuantizeLinear`` group as one int8 operator with the scales and zero
@@ -32,12 +33,17 @@ NP_DTYPES = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32", np.dtype(np
              np.dtype(np.int64): "int64", np.dtype(np.uint8): "uint8", np.dtype(np.int16): "int16"}  # fmt: skip
 NCHW_TO_NHWC = (0, 2, 3, 1)
 NHWC_TO_NCHW = (0, 3, 1, 2)
-FLOAT_HINT = "edgeneuro compiles QDQ int8 ONNX models; quantize a float model with `--calibrate data.npy`"
+FLOAT_HINT = (
+    "edgeneuro compiles QDQ int8 ONNX models; quantize a float model with `--calibrate data.npy`, or "
+    "compile it in float32 with `--precision float`"
+)
+QDQ_IN_FLOAT = "--precision float compiles float models, and this one is quantized (QDQ); compile it without the flag"
 # never folded: a DequantizeLinear (of a constant it is a quantized weight; the handler also keeps its float
 # value as a constant) and nodes
 # whose result is not a function of their inputs alone
 NO_FOLD = {"DequantizeLinear", "RandomNormal", "RandomNormalLike", "RandomUniform",
            "RandomUniformLike", "Multinomial", "Bernoulli", "If", "Loop", "Scan"}  # fmt: skip
+RECURRENT = ("LSTM", "GRU", "RNN")  # their layout-0 input is [time, batch, features]: dimension 0 is no batch
 SHAPE_OF = {"Shape", "Size"}  # their result depends on the input's shape only
 # operators edgeneuro maps that onnxruntime's quantize_static leaves float unless op_types_to_quantize
 # names them (with its defaults, QLinearOpsRegistry and QDQRegistry)
@@ -78,10 +84,13 @@ class Value:
 
 
 class _Importer:
-    def __init__(self, path: Path, model: Any, shapes: dict[str, tuple[int, ...]]) -> None:
+    def __init__(self, path: Path, model: Any, shapes: dict[str, tuple[int, ...]], precision: str = "int8") -> None:
         from onnx import numpy_helper
 
         self.path = path
+        # "float": a float model (no QDQ) computed in float32 by the float32 kernels
+        self.float_mode = precision == "float"
+        self.adt = "float32" if self.float_mode else "int8"  # the dtype of computed activations
         self.model = model
         self.g = model.graph
         self.tensors: dict[str, Tensor] = {}
@@ -189,6 +198,12 @@ class _Importer:
         out = out or node.output[0]
         act = "NONE"
         users = self.users(out)
+        if self.float_mode:  # no quantization; a Relu / Clip that only reads this output is fused
+            if (len(users) == 1 and users[0].op_type in ("Relu", "Clip") and not self.is_output(out)
+                    and self.float_activation(users[0]) is not None):  # fmt: skip
+                self.skip.add(id(users[0]))
+                return users[0].output[0], None, self.float_activation(users[0])
+            return out, None, act
         if len(users) == 1 and users[0].op_type in ("Relu", "Clip"):
             act = "RELU" if users[0].op_type == "Relu" else self.clip_activation(users[0])
             out = users[0].output[0]
@@ -197,12 +212,23 @@ class _Importer:
         if len(qs) != 1 or len(users) != 1:
             raise self.unsupported(
                 node,
-                "its output is not quantized (edgeneuro compiles QDQ int8 ONNX models; quantize a float "
-                "model with `--calibrate data.npy`)",
+                f"its output is not quantized ({FLOAT_HINT})",
             )
         q = qs[0]
         quant = self.qparams(q.input[1], q.input[2] if len(q.input) > 2 else None)
         return q.output[0], quant, act
+
+    def is_output(self, name: str) -> bool:
+        return any(o.name == name for o in self.g.output)
+
+    def float_activation(self, node: Any) -> str | None:
+        """The fused activation a float Relu / Clip is (None: a Clip with other bounds)."""
+        if node.op_type == "Relu":
+            return "RELU"
+        try:
+            return self.clip_activation(node)
+        except UnsupportedOperator:
+            return None
 
     def users(self, name: str) -> list[Any]:
         """The nodes that read ``name``'s values (Shape / Size read only its shape)."""
@@ -211,6 +237,8 @@ class _Importer:
     def batchnorm_after(self, node: Any) -> Any | None:
         """The BatchNormalization that directly follows ``node`` (through the QuantizeLinear →
         DequantizeLinear pair onnxruntime puts between them), to fold into it; None if there is none."""
+        if self.float_mode:  # float models: folded before the import (fold_batchnorm_float)
+            return None
         out = node.output[0]
         chain = []
         for op_type in ("QuantizeLinear", "DequantizeLinear"):
@@ -276,6 +304,17 @@ class _Importer:
         raise self.unsupported(node, f"Clip({lo}, {hi}) is not a ReLU or ReLU6")
 
     def value(self, name: str, node: Any) -> Value:
+        if self.float_mode:
+            if name not in self.values and name in self.consts:  # a float constant (weights, bias, operand)
+                arr = np.asarray(self.consts[name])
+                if arr.dtype == np.float64 or arr.dtype == np.float16:
+                    arr = arr.astype(np.float32)
+                if arr.dtype not in NP_DTYPES:
+                    raise self.unsupported(node, f"constant '{name}' is {arr.dtype}")
+                self.values[name] = Value(self.const(name, arr))
+            if name in self.values:
+                return self.values[name]
+            raise self.unsupported(node, f"input '{name}' is not produced by a supported operator")
         if name in self.values and name not in self.float_values:
             return self.values[name]
         raise self.unsupported(node, f"input '{name}' is float, not a quantized value ({FLOAT_HINT})")
@@ -325,7 +364,9 @@ class _Importer:
             label = f"{i} ('{d.dim_param}')" if d.dim_param else str(i)
             if inp.name in self.shapes:
                 continue
-            if i == 0 and rank >= 2:  # a leading batch dimension: one sample at a time
+            time_first = any(u.op_type in RECURRENT and u.input[0] == inp.name and not _attr(u, "layout", 0)
+                             for u in self.consumers.get(inp.name, []))  # fmt: skip
+            if i == 0 and rank >= 2 and not time_first:  # a leading batch dimension (not an LSTM's time axis)
                 dims[0] = 1
                 batch.append(f"'{inp.name}' ({d.dim_param or '?'})")
             else:
@@ -399,6 +440,8 @@ class _Importer:
 
     # QuantizeLinear / DequantizeLinear -------------------------------------------------------
     def op_QuantizeLinear(self, node: Any) -> None:
+        if self.float_mode:
+            raise self.unsupported(node, QDQ_IN_FLOAT)
         src = node.input[0]
         if src in self.float_values:
             quant = self.qparams(node.input[1], node.input[2] if len(node.input) > 2 else None)
@@ -410,6 +453,8 @@ class _Importer:
             raise self.unsupported(node, f"quantizes '{src}', which no supported operator produced")
 
     def op_DequantizeLinear(self, node: Any) -> None:
+        if self.float_mode:
+            raise self.unsupported(node, QDQ_IN_FLOAT)
         src, out = node.input[0], node.output[0]
         axis = _attr(node, "axis", 1)
         quant = self.qparams(node.input[1], node.input[2] if len(node.input) > 2 else None, axis)
@@ -468,15 +513,15 @@ class _Importer:
             else:
                 kind, wdata, axis = "DEPTHWISE_CONV_2D", np.transpose(wd, (1, 2, 3, 0)), 3  # -> [1, KH, KW, C*M]
                 attrs["depth_multiplier"] = oc // ic
-            wq = QuantParams(w.quant.scale, w.quant.zero_point, axis if w.quant.per_channel else 0)
+            wq = w.quant and QuantParams(w.quant.scale, w.quant.zero_point, axis if w.quant.per_channel else 0)
         else:
             kind, wdata = "CONV_2D", np.transpose(wd, (0, 2, 3, 1))  # grouped: filter channels = ic / group
-            wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
+            wq = w.quant and QuantParams(w.quant.scale, w.quant.zero_point, 0)
         if bn is not None:
             x_scale = self.tensors[xin].quant.scale[0]
             wdata, wq, bias = self.fold_batchnorm(bn, wdata, wq, 3 if kind == "DEPTHWISE_CONV_2D" else 0, bias, x_scale)
         wname = self.const(f"{w.name}_{kind.lower()}", wdata, wq)
-        y = self.add_tensor(yq_name, (n, oh, ow, oc), "int8", yq)
+        y = self.add_tensor(yq_name, (n, oh, ow, oc), self.adt, yq)
         self.emit(kind, [xin, wname, bias or ""], [y], node, **attrs)
         self.values[yq_name] = Value(y, layout)
 
@@ -484,6 +529,10 @@ class _Importer:
         if len(node.input) <= i or not node.input[i]:
             return None
         b = self.tensors[self.value(node.input[i], node).name]
+        if self.float_mode:
+            if b.data is None or b.dtype != "float32":
+                raise self.unsupported(node, "bias must be a constant float32 tensor")
+            return b.name
         if b.data is None or b.dtype != "int32":
             raise self.unsupported(node, "bias must be a constant int32 (DequantizeLinear of int32) tensor")
         return b.name
@@ -506,10 +555,12 @@ class _Importer:
         if len(w.shape) != 2:
             raise self.unsupported(node, f"the constant operand is {len(w.shape)}-D; only 2-D weight matrices")
         wd = w.data if transposed else w.data.T  # -> [units, depth]
-        axis = 0 if (transposed and w.quant.axis == 0) or (not transposed and w.quant.axis == 1) else 1
-        if w.quant.per_channel and axis != 0:
-            raise self.unsupported(node, "weights quantized per input channel")
-        wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
+        wq = None
+        if w.quant is not None:
+            axis = 0 if (transposed and w.quant.axis == 0) or (not transposed and w.quant.axis == 1) else 1
+            if w.quant.per_channel and axis != 0:
+                raise self.unsupported(node, "weights quantized per input channel")
+            wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
         xin = self.to_layout(x, "onnx", node)
         xs = self.tensors[xin].shape
         bn = self.batchnorm_after(node) if len(xs) == 2 else None
@@ -518,7 +569,7 @@ class _Importer:
             wd, wq, bias = self.fold_batchnorm(bn, wd, wq, 0, bias, self.tensors[xin].quant.scale[0])
         wname = self.const(f"{w.name}_fc", wd, wq)
         yq_name, yq, act = self.output_quant(bn or node)
-        y = self.add_tensor(yq_name, (*xs[:-1], wd.shape[0]), "int8", yq)
+        y = self.add_tensor(yq_name, (*xs[:-1], wd.shape[0]), self.adt, yq)
         self.emit("FULLY_CONNECTED", [xin, wname, bias or ""], [y], node,
                   fused_activation_function=act, keep_num_dims=True)  # fmt: skip
         self.values[yq_name] = Value(y)
@@ -532,7 +583,7 @@ class _Importer:
         if act != "NONE":
             raise self.unsupported(node, f"a {act} after a product of two activations")
         shape = (*np.broadcast_shapes(sa[:-2], sb[:-2]), sa[-2], sb[-1])
-        y = self.add_tensor(yq_name, shape, "int8", yq)
+        y = self.add_tensor(yq_name, shape, self.adt, yq)
         self.emit("BATCH_MATMUL", [a, b], [y], node, adj_x=False, adj_y=False)
         self.values[yq_name] = Value(y)
 
@@ -548,7 +599,7 @@ class _Importer:
             names.append(self.to_layout(v, layout, node))
         shape = np.broadcast_shapes(*(self.tensors[n].shape for n in names))
         yq_name, yq, act = self.output_quant(node)
-        y = self.add_tensor(yq_name, shape, "int8", yq)
+        y = self.add_tensor(yq_name, shape, self.adt, yq)
         self.emit(kind, names, [y], node, fused_activation_function=act)
         self.values[yq_name] = Value(y, layout)
 
@@ -577,7 +628,7 @@ class _Importer:
         oh = (ih + pads[0] + pads[2] - ks[0]) // strides[0] + 1
         ow = (iw + pads[1] + pads[3] - ks[1]) // strides[1] + 1
         yq_name, yq, act = self.output_quant(node)
-        y = self.add_tensor(yq_name, (n, oh, ow, c), "int8", yq)
+        y = self.add_tensor(yq_name, (n, oh, ow, c), self.adt, yq)
         attrs = dict(padding="EXPLICIT", pads=list(pads), stride_h=strides[0], stride_w=strides[1],
                      filter_height=ks[0], filter_width=ks[1], fused_activation_function=act)  # fmt: skip
         self.emit(kind, [xin], [y], node, **attrs)
@@ -596,7 +647,7 @@ class _Importer:
         xin = self.to_layout(x, layout, node)
         n, h, w, c = self.tensors[xin].shape
         yq_name, yq, _ = self.output_quant(node)
-        y = self.add_tensor(yq_name, (n, 1, 1, c), "int8", yq)
+        y = self.add_tensor(yq_name, (n, 1, 1, c), self.adt, yq)
         axes = self.const(f"{y}_axes", np.array([1, 2], np.int32))
         self.emit("MEAN", [xin, axes], [y], node, keep_dims=True)
         self.values[yq_name] = Value(y, layout)
@@ -620,7 +671,7 @@ class _Importer:
             self.emit(kind, [xin, *extra], [out], node)
             return out
 
-        if src in self.float_values:
+        if src in self.float_values or self.float_mode:
             self.values[node.output[0]] = Value(emit(node.output[0], None))
             self.float_values.add(node.output[0])
             return
@@ -629,7 +680,7 @@ class _Importer:
             y = emit(yq_name, yq)
         else:  # a new scale after the move: requantize
             mid = emit(f"{yq_name}_r", t.quant)
-            y = self.add_tensor(yq_name, shape, "int8", yq)
+            y = self.add_tensor(yq_name, shape, self.adt, yq)
             self.emit("QUANTIZE", [mid], [y], node)
         self.values[yq_name] = Value(y)
 
@@ -658,7 +709,8 @@ class _Importer:
         x = self.values.get(src)
         # TF exports (tf2onnx) wrap the NCHW operators in Transposes from and to NHWC, the kernels'
         # layout: those need no data movement, only a new reading of the same bytes
-        if x is not None and src in self.float_values and x.layout == "onnx" and perm == NHWC_TO_NCHW:
+        as_float = src in self.float_values or self.float_mode
+        if x is not None and as_float and x.layout == "onnx" and perm == NHWC_TO_NCHW:
             self.values[node.output[0]] = Value(x.name, "nhwc")  # [N, H, W, C] bytes read as NCHW
             self.float_values.add(node.output[0])
             return
@@ -693,13 +745,13 @@ class _Importer:
             raise self.unsupported(node, "softmax over an axis other than the last")
         yq_name, yq, _ = self.output_quant(node)
         fixed = QuantParams((1 / 256,), (-128,))
-        if (yq.scale[0], yq.zero_point[0]) == fixed.scale + fixed.zero_point:
-            y = self.add_tensor(yq_name, shape, "int8", yq)
+        if yq is None or (yq.scale[0], yq.zero_point[0]) == fixed.scale + fixed.zero_point:
+            y = self.add_tensor(yq_name, shape, self.adt, yq)
             self.emit("SOFTMAX", [xin], [y], node, beta=1.0)
         else:  # int8 softmax produces 1/256 steps; requantize to the model's output scale
-            mid = self.add_tensor(f"{yq_name}_softmax", shape, "int8", fixed)
+            mid = self.add_tensor(f"{yq_name}_softmax", shape, self.adt, fixed)
             self.emit("SOFTMAX", [xin], [mid], node, beta=1.0)
-            y = self.add_tensor(yq_name, shape, "int8", yq)
+            y = self.add_tensor(yq_name, shape, self.adt, yq)
             self.emit("QUANTIZE", [mid], [y], node)
         self.values[yq_name] = Value(y)
 
@@ -718,13 +770,13 @@ class _Importer:
             name = self.to_layout(v, layout, node)
             t = self.tensors[name]
             if t.quant != yq:
-                req = self.add_tensor(f"{name}_q", t.shape, "int8", yq)
+                req = self.add_tensor(f"{name}_q", t.shape, self.adt, yq)
                 self.emit("QUANTIZE", [name], [req], node)
                 name = req
             names.append(name)
         shape = list(self.tensors[names[0]].shape)
         shape[axis] = sum(self.tensors[n].shape[axis] for n in names)
-        y = self.add_tensor(yq_name, shape, "int8", yq)
+        y = self.add_tensor(yq_name, shape, self.adt, yq)
         self.emit("CONCATENATION", names, [y], node, axis=axis, fused_activation_function="NONE")
         self.values[yq_name] = Value(y, layout)
 
@@ -744,12 +796,12 @@ class _Importer:
         LOGISTIC/TANH, the input's for a byte copy), requantized to the model's ``out`` if they differ."""
         yq_name, yq = out
         if _same_quant(quant, yq):
-            y = self.add_tensor(yq_name, shape, "int8", yq)
+            y = self.add_tensor(yq_name, shape, self.adt, yq)
             self.emit(kind, inputs, [y], node, **attrs)
         else:
-            mid = self.add_tensor(f"{yq_name}_{kind.lower()}", shape, "int8", quant)
+            mid = self.add_tensor(f"{yq_name}_{kind.lower()}", shape, self.adt, quant)
             self.emit(kind, inputs, [mid], node, **attrs)
-            y = self.add_tensor(yq_name, shape, "int8", yq)
+            y = self.add_tensor(yq_name, shape, self.adt, yq)
             self.emit("QUANTIZE", [mid], [y], node)
         self.values[yq_name] = Value(y, layout)
 
@@ -758,7 +810,8 @@ class _Importer:
         yq_name, yq, act = self.output_quant(node)
         if act != "NONE":
             raise self.unsupported(node, f"a {act} after it")
-        self.finish(node, kind, [x.name], self.shape(x), QuantParams((scale,), (zero_point,)), (yq_name, yq), x.layout)
+        quant = None if self.float_mode else QuantParams((scale,), (zero_point,))
+        self.finish(node, kind, [x.name], self.shape(x), quant, (yq_name, yq), x.layout)
 
     def op_Sigmoid(self, node: Any) -> None:
         self.activation(node, "LOGISTIC", 1 / 256, -128)
@@ -800,14 +853,14 @@ class _Importer:
             outs.append((yq_name, yq, ishape))
         mids = []
         for yq_name, yq, ishape in outs:  # SPLIT_V copies bytes: the outputs carry the input's quantization
-            mids.append(self.add_tensor(yq_name if _same_quant(xq, yq) else f"{yq_name}_split", ishape, "int8", xq))
+            mids.append(self.add_tensor(yq_name if _same_quant(xq, yq) else f"{yq_name}_split", ishape, self.adt, xq))
         size_t = self.const(f"{mids[0]}_sizes", np.array(sizes, np.int32))
         axis_t = self.const(f"{mids[0]}_axis", np.array([ir_axis], np.int32))
         self.emit("SPLIT_V", [x.name, size_t, axis_t], mids, node, num_splits=n)
         for mid, (yq_name, yq, ishape) in zip(mids, outs, strict=True):
             y = mid
             if not _same_quant(xq, yq):
-                y = self.add_tensor(yq_name, ishape, "int8", yq)
+                y = self.add_tensor(yq_name, ishape, self.adt, yq)
                 self.emit("QUANTIZE", [mid], [y], node)
             self.values[yq_name] = Value(y, x.layout)
 
@@ -863,10 +916,27 @@ class _Importer:
             ir[self.axis_in(x, a)] = pads[k], pads[k + len(axes)]
         value = self.const_input(node, 2, "constant value")
         value = 0.0 if value is None else float(np.asarray(value).reshape(-1)[0])
+        if self.float_mode:  # the IR's PAD / PADV2 are int8: a CONCATENATION with constant blocks per axis
+            name = x.name
+            for axis, (before, after) in enumerate(ir):
+                if before == 0 and after == 0:
+                    continue
+                parts = []
+                for k, n in (("before", before), ("after", after)):
+                    shape = list(self.tensors[name].shape)
+                    shape[axis] = int(n)
+                    block = self.const(f"{node.output[0]}_{axis}_{k}", np.full(shape, value, np.float32)) if n else None
+                    parts.append(block)
+                name = self.concat([p for p in (parts[0], name, parts[1]) if p], axis, node)
+            self.values[node.output[0]] = Value(name, x.layout)
+            return
         xq = self.tensors[x.name].quant
         inputs = [x.name, self.const(f"{node.output[0]}_pads", ir.astype(np.int32))]
         kind = "PAD"
-        if value != 0.0:  # PADV2 with the value quantized like the input
+        if value != 0.0 and self.float_mode:
+            inputs.append(self.const(f"{node.output[0]}_value", np.array([value], np.float32)))
+            kind = "PADV2"
+        elif value != 0.0:  # PADV2 with the value quantized like the input
             q = np.clip(np.round(value / xq.scale[0]) + xq.zero_point[0], -128, 127).astype(np.int8)
             inputs.append(self.const(f"{node.output[0]}_value", q.reshape(1), xq))
             kind = "PADV2"
@@ -900,6 +970,8 @@ class _Importer:
         the maximum of the requantized values is the requantized maximum."""
         if len(node.input) != 2:
             raise self.unsupported(node, f"{len(node.input)} inputs; only two")
+        if self.float_mode:
+            return self.binary(node, kind)
         _, yq, _ = self.output_quant(node)
         operands = []
         for name in node.input:
@@ -914,7 +986,7 @@ class _Importer:
                 q = np.clip(np.round(real / yq.scale[0]) + yq.zero_point[0], -128, 127).astype(np.int8)
                 v = Value(self.const(f"{t.name}_q", q, yq), v.layout)
             else:
-                req = self.add_tensor(f"{t.name}_q", t.shape, "int8", yq)
+                req = self.add_tensor(f"{t.name}_q", t.shape, self.adt, yq)
                 self.emit("QUANTIZE", [t.name], [req], node)
                 v = Value(req, v.layout)
             operands.append(v)
@@ -951,12 +1023,12 @@ class _Importer:
             self.finish(node, kind, [x.name, axes_t], out, self.tensors[x.name].quant, (yq_name, yq), layout,
                         keep_dims=keep)  # fmt: skip
             return
-        y = self.add_tensor(yq_name, out, "int8", yq)
+        y = self.add_tensor(yq_name, out, self.adt, yq)
         self.emit(kind, [x.name, axes_t], [y], node, keep_dims=keep)
         self.values[yq_name] = Value(y, layout)
 
     def op_Div(self, node: Any) -> None:
-        if node.input[1] not in self.consts:  # by an activation
+        if node.input[1] not in self.consts or self.float_mode:  # by an activation (float32: always a DIV)
             self.binary(node, "DIV")
             return
         d = self.consts[node.input[1]].astype(np.float64)
@@ -969,6 +1041,12 @@ class _Importer:
         self.binary(node, "MUL", (self.value(node.input[0], node), b))
 
     def op_Neg(self, node: Any) -> None:  # a MUL by -1 (TFLM has no int8 NEG)
+        if self.float_mode:
+            return self.binary(
+                node,
+                "MUL",
+                (self.value(node.input[0], node), Value(self.const(f"{node.output[0]}_minus_one", np.float32([-1])))),
+            )
         minus_one = Value(
             self.const(f"{node.output[0]}_minus_one", np.array([-127], np.int8), QuantParams((1 / 127,), (0,)))
         )
@@ -979,7 +1057,7 @@ class _Importer:
         yq_name, yq, act = self.output_quant(node)
         if act != "NONE":
             raise self.unsupported(node, f"a {act} after it")
-        y = self.add_tensor(yq_name, self.shape(x), "int8", yq)
+        y = self.add_tensor(yq_name, self.shape(x), self.adt, yq)
         self.emit("ABS", [x.name], [y], node)
         self.values[yq_name] = Value(y, x.layout)
 
@@ -1006,6 +1084,266 @@ class _Importer:
         x = self.value(node.input[0], node)
         self.binary(node, "MUL", (x, x))
 
+    def op_ConvTranspose(self, node: Any) -> None:
+        """TRANSPOSE_CONV: weights [C_in, C_out, kH, kW] -> OHWI; ONNX's pads crop the full
+        output (begin: the kernel's explicit pad_h / pad_w, end: a smaller output), output_padding
+        grows it at the end. Conv1d-like [N, C, L] runs as [N, 1, L, C], as Conv does."""
+        x = self.value(node.input[0], node)
+        w = self.tensors[self.value(node.input[1], node).name]
+        if w.data is None:
+            raise self.unsupported(node, "weights must be constant")
+        rank = len(w.shape)
+        if rank not in (3, 4):
+            raise self.unsupported(node, f"{rank - 2}-D transposed convolution")
+        if _attr(node, "group", 1) != 1:
+            raise self.unsupported(node, "group != 1 (TFLite's TRANSPOSE_CONV is not grouped)")
+        if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or _attr(node, "output_shape") is not None:
+            raise self.unsupported(node, "auto_pad / output_shape are not supported; export with explicit pads")
+        sp = rank - 2
+        if any(d != 1 for d in _attr(node, "dilations", [1] * sp)):
+            raise self.unsupported(node, "dilations (TFLite's TRANSPOSE_CONV has none)")
+        strides = list(_attr(node, "strides", [1] * sp))
+        pads = list(_attr(node, "pads", [0] * (2 * sp)))
+        opad = list(_attr(node, "output_padding", [0] * sp))
+        ks = list(w.shape[2:])
+        wd = w.data
+        if rank == 3:
+            wd = wd[:, :, None, :]
+            ks, strides, opad = [1, ks[0]], [1, strides[0]], [0, opad[0]]
+            pads = [0, pads[0], 0, pads[1]]
+            xin, layout = self.to_layout(x, "nlc", node), "nlc"
+        else:
+            xin, layout = self.to_layout(x, "nhwc", node), "nhwc"
+        n, ih, iw, _ = self.tensors[xin].shape
+        oc = wd.shape[1]
+        oh = strides[0] * (ih - 1) + opad[0] + ks[0] - pads[0] - pads[2]
+        ow = strides[1] * (iw - 1) + opad[1] + ks[1] - pads[1] - pads[3]
+        if min(pads) < 0 or oh < 1 or ow < 1:
+            raise self.unsupported(node, f"pads {pads} leave an output of {oh}x{ow}")
+        wq = None
+        if w.quant is not None:
+            if w.quant.per_channel and w.quant.axis != 1:
+                raise self.unsupported(node, "weights quantized per input channel")
+            wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
+        wname = self.const(f"{w.name}_transpose_conv", np.transpose(wd, (1, 2, 3, 0)), wq)  # [I, O, H, W] -> OHWI
+        yq_name, yq, act = self.output_quant(node)
+        bias = self.bias(node, 2)
+        shape_t = self.const(f"{yq_name}_output_shape", np.array([n, oh, ow, oc], np.int32))
+        y = self.add_tensor(yq_name, (n, oh, ow, oc), self.adt, yq)
+        self.emit("TRANSPOSE_CONV", [shape_t, wname, xin, *([bias] if bias else [])], [y], node,
+                  padding="EXPLICIT", pads=pads, stride_h=strides[0], stride_w=strides[1],
+                  fused_activation_function=act)  # fmt: skip
+        self.values[yq_name] = Value(y, layout)
+
+    def op_Resize(self, node: Any) -> None:
+        """RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR of a 4-D tensor's H and W, with constant scales
+        or sizes. Which ONNX modes equal which TFLite flags is decided on the shapes themselves: the
+        node runs (onnx.reference) on a probe holding each input position, and the position every
+        output reads (nearest) or interpolates (linear) must be what TFLite computes with one of its
+        flag pairs (align_corners, half_pixel_centers). That accepts asymmetric + floor, align_corners
+        + round_prefer_ceil, half_pixel / pytorch_half_pixel + round_prefer_ceil, tf_half_pixel_for_nn
+        + floor (and any other mode where these shapes give the same positions) for nearest;
+        asymmetric, align_corners, half_pixel (pytorch_half_pixel) for linear."""
+        from edgeneuro.ops import resize as rz
+
+        mode = _attr(node, "mode", b"nearest")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode not in ("nearest", "linear"):
+            raise self.unsupported(node, f"mode '{mode}'; TFLite resizes nearest and (bi)linear only")
+        if _attr(node, "antialias", 0) or _attr(node, "axes") is not None:
+            raise self.unsupported(node, "antialias / axes are not supported")
+        policy = _attr(node, "keep_aspect_ratio_policy", b"stretch")
+        if (policy.decode() if isinstance(policy, bytes) else policy) != "stretch":
+            raise self.unsupported(node, f"keep_aspect_ratio_policy {policy!r}; only stretch")
+        x = self.value(node.input[0], node)
+        shape = self.onnx_shape(x)
+        if len(shape) != 4:
+            raise self.unsupported(node, f"a {len(shape)}-D input; TFLite resizes 4-D (H and W)")
+        scales = self.const_input(node, 2, "scales")
+        sizes = self.const_input(node, 3, "sizes")
+        if sizes is not None and np.asarray(sizes).size:
+            out = [int(v) for v in sizes]
+        elif scales is not None and np.asarray(scales).size:
+            out = [int(np.floor(d * float(s))) for d, s in zip(shape, scales, strict=True)]
+        else:
+            raise self.unsupported(node, "neither scales nor sizes is given")
+        if out[:2] != list(shape[:2]):
+            raise self.unsupported(node, "it resizes the batch or channel axis; TFLite resizes H and W")
+        (ih, iw), (oh, ow) = shape[2:], out[2:]
+        if min(oh, ow) < 1:
+            raise self.unsupported(node, f"an output of {oh}x{ow}")
+        # the probe: value = the position along H (then W); batch and channels 1
+        probe_inputs = [None] * len(node.input)
+        for i in (1, 2):
+            if len(node.input) > i and node.input[i]:
+                probe_inputs[i] = self.consts.get(node.input[i])
+        if sizes is not None and np.asarray(sizes).size:
+            probe_inputs[3] = np.array([1, 1, oh, ow], np.int64)
+
+        def positions(axis: int) -> np.ndarray:
+            grid = np.indices((ih, iw), np.float32)[axis][None, None]
+            got = self.evaluate(node, [grid, *probe_inputs[1:]])[0]
+            return got[0, 0, :, 0] if axis == 0 else got[0, 0, 0, :]
+
+        ctm = _attr(node, "coordinate_transformation_mode", b"half_pixel")
+        ctm = ctm.decode() if isinstance(ctm, bytes) else ctm
+        try:
+            rows, cols = positions(0), positions(1)
+        except UnsupportedOperator:
+            raise self.unsupported(node, f"coordinate_transformation_mode {ctm} (onnx.reference cannot compute it, "
+                                   "so edgeneuro cannot check it against TFLite's)") from None  # fmt: skip
+        kind = "RESIZE_NEAREST_NEIGHBOR" if mode == "nearest" else "RESIZE_BILINEAR"
+        flags = None
+        for align, half in ((False, False), (True, False), (False, True)):
+            if mode == "nearest":
+                want = [np.array([rz.nearest(v, n_in, n_out, align, half) for v in range(n_out)], np.float64)
+                        for n_in, n_out in ((ih, oh), (iw, ow))]  # fmt: skip
+            else:
+                want = []
+                for n_in, n_out in ((ih, oh), (iw, ow)):
+                    idx, wt = rz.bilinear_f32(n_in, n_out, align, half)
+                    want.append((idx.astype(np.float64) * wt.astype(np.float64)).sum(axis=1))
+            if all(np.allclose(g, w, rtol=0, atol=1e-4) for g, w in zip((rows, cols), want, strict=True)):
+                flags = (align, half)
+                break
+        if flags is None:
+            nm = _attr(node, "nearest_mode", b"round_prefer_floor")
+            how = f"coordinate_transformation_mode {ctm}" + (
+                f", nearest_mode {nm.decode() if isinstance(nm, bytes) else nm}" if mode == "nearest" else ""
+            )
+            raise self.unsupported(
+                node,
+                f"{mode} resize {ih}x{iw} -> {oh}x{ow} with {how} reads other positions than TFLite's "
+                f"{kind} with any of its flags (it computes "
+                + (
+                    "asymmetric + floor, align_corners + round_prefer_ceil or half_pixel + round_prefer_ceil"
+                    if mode == "nearest"
+                    else "asymmetric, align_corners or half_pixel"
+                )
+                + ", with sizes or scales equal to output / input)",
+            )
+        xin = self.to_layout(x, "nhwc", node)
+        size_t = self.const(f"{node.output[0]}_size", np.array([oh, ow], np.int32))
+        yq_name, yq, act = self.output_quant(node)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        self.finish(node, kind, [xin, size_t], (shape[0], oh, ow, shape[1]), self.tensors[xin].quant, (yq_name, yq),
+                    "nhwc", align_corners=flags[0], half_pixel_centers=flags[1])  # fmt: skip
+
+    def op_LSTM(self, node: Any) -> None:
+        """float32 (``--precision float``): each direction one UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite's
+        24 operands, gates reordered from ONNX's i, o, f, c; bias = Wb + Rb), the reverse one between
+        two REVERSE_V2 on the time axis; bidirectional outputs are concatenated on the direction axis.
+        Y_h is the last step each direction computed (a STRIDED_SLICE of its output)."""
+        if not self.float_mode:
+            raise self.unsupported(node, "LSTM compiles in float32 (--precision float on a float model): "
+                                   "onnxruntime's quantize_static leaves LSTM float (no int8 form)")  # fmt: skip
+        direction = _attr(node, "direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        acts = [a.decode() if isinstance(a, bytes) else a for a in _attr(node, "activations", [])]
+        if acts and [a.lower() for a in acts] != ["sigmoid", "tanh", "tanh"] * (
+            2 if direction == "bidirectional" else 1
+        ):
+            raise self.unsupported(node, f"activations {acts}; TFLite's LSTM computes Sigmoid, Tanh, Tanh")
+        if _attr(node, "clip") is not None or _attr(node, "input_forget", 0):
+            raise self.unsupported(node, "clip / input_forget (TFLite's LSTM has neither in ONNX's sense)")
+        for i, what in ((4, "sequence_lens"), (7, "P (peepholes)")):
+            if len(node.input) > i and node.input[i]:
+                raise self.unsupported(node, f"{what} is not supported")
+        for i, what in ((5, "initial_h"), (6, "initial_c")):
+            init = self.const_input(node, i, what)
+            if init is not None and np.any(init != 0):
+                raise self.unsupported(node, f"a non-zero {what} (the kernel starts every inference from zero state)")
+        if len(node.output) > 2 and node.output[2] and (self.users(node.output[2]) or self.is_output(node.output[2])):
+            raise self.unsupported(node, "its cell state output Y_c is read (edgeneuro's LSTM keeps it inside)")
+        w, r = self.const_input(node, 1, "W"), self.const_input(node, 2, "R")
+        b = self.const_input(node, 3, "B")
+        layout = _attr(node, "layout", 0)
+        x = self.to_layout(self.value(node.input[0], node), "onnx", node)
+        xs = self.tensors[x].shape
+        if len(xs) != 3:
+            raise self.unsupported(node, f"a {len(xs)}-D input")
+        steps, batch, in_dim = (xs[0], xs[1], xs[2]) if layout == 0 else (xs[1], xs[0], xs[2])
+        dirs = w.shape[0]
+        hidden = w.shape[1] // 4
+        time_axis = 0 if layout == 0 else 1
+        out_shape = (steps, batch, hidden) if layout == 0 else (batch, steps, hidden)
+        names = {"forward": ["fw"], "reverse": ["bw"], "bidirectional": ["fw", "bw"]}[direction]
+        if len(names) != dirs:
+            raise self.unsupported(node, f"direction {direction} with weights for {dirs} directions")
+        base = node.output[0] or node.name or "lstm"
+        yh = node.output[1] if len(node.output) > 1 else ""
+        want_h = bool(yh) and bool(self.users(yh) or self.is_output(yh))  # Y_h computed only where it is read
+        outs, lasts = [], []
+        for d, tag in enumerate(names):
+            src = x
+            if tag == "bw":
+                src = self.reverse(x, time_axis, f"{base}_{tag}_in", node)
+            operands = [src]
+            onnx_gate = {"input": 0, "output": 1, "forget": 2, "cell": 3}  # ONNX's i, o, f, c blocks
+            order = ("input", "forget", "cell", "output")  # TFLite's operands 1-4, 5-8, 12-15
+            for mat, what in ((w, "w"), (r, "r")):
+                for gate in order:
+                    k = onnx_gate[gate]
+                    block = np.asarray(mat[d, k * hidden : (k + 1) * hidden], np.float32)
+                    operands.append(self.const(f"{base}_{tag}_{what}_{gate}", block))
+            operands += ["", "", ""]
+            bias = np.zeros(8 * hidden, np.float32) if b is None else np.asarray(b[d], np.float32)
+            for gate in order:
+                k = onnx_gate[gate]
+                bg = bias[k * hidden : (k + 1) * hidden] + bias[(4 + k) * hidden : (5 + k) * hidden]
+                operands.append(self.const(f"{base}_{tag}_b_{gate}", bg.astype(np.float32)))
+            operands += ["", ""]
+            for state in ("h", "c"):
+                name = self.add_tensor(f"{base}_{tag}_{state}", (batch, hidden), "float32")
+                self.tensors[name] = Tensor(name, (batch, hidden), "float32", variable=True)
+                operands.append(name)
+            operands += ["", "", "", ""]
+            y = self.add_tensor(f"{base}_{tag}", out_shape, "float32")
+            self.emit("UNIDIRECTIONAL_SEQUENCE_LSTM", operands, [y], node, fused_activation_function="TANH",
+                      cell_clip=0.0, proj_clip=0.0, time_major=layout == 0)  # fmt: skip
+            if want_h:
+                lasts.append(self.last_step(y, time_axis, node))
+            if tag == "bw":
+                y = self.reverse(y, time_axis, f"{base}_{tag}_out", node)
+            # the direction axis: [T, 1, B, H] (layout 0) or [B, T, 1, H] (layout 1)
+            four = (steps, 1, batch, hidden) if layout == 0 else (batch, steps, 1, hidden)
+            outs.append(self.reshape(y, four, node))
+        dir_axis = 1 if layout == 0 else 2
+        self.values[node.output[0]] = Value(self.concat(outs, dir_axis, node))
+        if want_h:
+            self.values[node.output[1]] = Value(self.concat(lasts, 0 if layout == 0 else 1, node))
+
+    def reverse(self, name: str, axis: int, out: str, node: Any) -> str:
+        t = self.tensors[name]
+        y = self.add_tensor(out, t.shape, t.dtype, t.quant)
+        self.emit("REVERSE_V2", [name, self.const(f"{y}_axis", np.array([axis], np.int32))], [y], node)
+        return y
+
+    def last_step(self, name: str, axis: int, node: Any) -> str:
+        """The last element of ``name`` along ``axis``, the axis kept (size 1)."""
+        t = self.tensors[name]
+        begin = [0] * len(t.shape)
+        begin[axis] = t.shape[axis] - 1
+        shape = list(t.shape)
+        shape[axis] = 1
+        consts = [self.const(f"{name}_last_{k}", np.array(v, np.int32))
+                  for k, v in (("begin", begin), ("end", t.shape), ("strides", [1] * len(t.shape)))]  # fmt: skip
+        y = self.add_tensor(f"{name}_last", shape, t.dtype, t.quant)
+        self.emit("STRIDED_SLICE", [name, *consts], [y], node, begin_mask=0, end_mask=0, shrink_axis_mask=0,
+                  ellipsis_mask=0, new_axis_mask=0)  # fmt: skip
+        return y
+
+    def concat(self, names: list[str], axis: int, node: Any) -> str:
+        if len(names) == 1:
+            return names[0]
+        t = self.tensors[names[0]]
+        shape = list(t.shape)
+        shape[axis] = sum(self.tensors[n].shape[axis] for n in names)
+        y = self.add_tensor(f"{names[0]}_cat", shape, t.dtype, t.quant)
+        self.emit("CONCATENATION", names, [y], node, axis=axis, fused_activation_function="NONE")
+        return y
+
     def op_BatchNormalization(self, node: Any) -> None:
         raise self.unsupported(node, "folded only when it directly follows a Conv or Gemm (the output of which "
                                "nothing else reads)")  # fmt: skip
@@ -1013,8 +1351,16 @@ class _Importer:
     def op_Relu(self, node: Any) -> None:
         x = self.value(node.input[0], node)
         yq_name, yq, _ = self.output_quant(node)
-        y = self.add_tensor(yq_name, self.shape(x), "int8", yq)
+        y = self.add_tensor(yq_name, self.shape(x), self.adt, yq)
         self.emit("RELU", [x.name], [y], node)
+        self.values[yq_name] = Value(y, x.layout)
+
+    def op_Clip(self, node: Any) -> None:  # not after a layer: RELU / RELU6 of its own
+        kind = self.clip_activation(node)
+        x = self.value(node.input[0], node)
+        yq_name, yq, _ = self.output_quant(node)
+        y = self.add_tensor(yq_name, self.shape(x), self.adt, yq)
+        self.emit(kind, [x.name], [y], node)
         self.values[yq_name] = Value(y, x.layout)
 
     def op_Identity(self, node: Any) -> None:
@@ -1039,7 +1385,9 @@ def _attr(node: Any, name: str, default: Any = None) -> Any:
     return default
 
 
-def load(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+def load(path: Path, shapes: dict[str, tuple[int, ...]] | None = None, precision: str = "int8") -> Graph:
+    """The IR graph of the ONNX model at ``path``: a QDQ int8 model, or with ``precision`` "float" a
+    float model computed in float32 (each BatchNormalization after a Conv / Gemm folded first)."""
     try:
         import onnx
     except ImportError as e:  # pragma: no cover - onnx is a dependency
@@ -1048,7 +1396,10 @@ def load(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
         model = onnx.load(str(path))
     except Exception as e:
         raise ModelError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from e
-    return _Importer(path, upgrade(path, model), shapes or {}).run()
+    model = upgrade(path, model)
+    if precision == "float":
+        model = fold_batchnorm_float(model)
+    return _Importer(path, model, shapes or {}, precision).run()
 
 
 def prepare_float(path: Path, out: Path) -> Path:

@@ -83,13 +83,18 @@ def lower(op: Op, g: Graph) -> Kernel:
             f"output_shape '{shape_t.name}' says {np.asarray(shape_t.data).tolist()}, the output is {list(y.shape)}",
         )
     a = op.attrs
-    if a.get("padding") not in ("SAME", "VALID"):
+    if a.get("padding") not in ("SAME", "VALID", "EXPLICIT"):
         raise unsupported(g, op, f"padding {a.get('padding')}; TFLite has SAME and VALID")
     sh, sw = a["stride_h"], a["stride_w"]
     if sh < 1 or sw < 1:
         raise unsupported(g, op, f"stride {sh}x{sw}")
-    pad_h = padding(a["padding"], oh, kh, sh, 1, out_size(a["padding"], oh, kh, sh, 1))
-    pad_w = padding(a["padding"], ow, kw, sw, 1, out_size(a["padding"], ow, kw, sw, 1))
+    if a["padding"] == "EXPLICIT":  # the ONNX front end: ConvTranspose's [top, left, bottom, right] pads
+        pad_h, pad_w = (int(v) for v in a["pads"][:2])
+        if pad_h < 0 or pad_w < 0:
+            raise unsupported(g, op, f"negative pads {list(a['pads'])}")
+    else:
+        pad_h = padding(a["padding"], oh, kh, sh, 1, out_size(a["padding"], oh, kh, sh, 1))
+        pad_w = padding(a["padding"], ow, kw, sw, 1, out_size(a["padding"], ow, kw, sw, 1))
     params = dict(
         batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
         stride_h=sh, stride_w=sw, pad_h=pad_h, pad_w=pad_w,

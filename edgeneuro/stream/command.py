@@ -242,6 +242,7 @@ def stream(
     synapse_weights: str | None = None,
     kernels: str | None = None,
     sparse: str | None = None,
+    precision: str | None = None,
     feedback: Sequence[str] = (),
 ) -> Result:
     """Stream the windows of ``edf`` (or the samples of ``inputs``) through the board; ``source`` is
@@ -268,7 +269,8 @@ def stream(
         model = source
     else:
         raise InputError(f"{source}: no such model or build folder")
-    options = from_cli(model, built, shapes, board=board, kernels=kernels, sparse=sparse, dt=dt, calibrate=calibrate,
+    options = from_cli(model, built, shapes, board=board, kernels=kernels, sparse=sparse, precision=precision,
+                       dt=dt, calibrate=calibrate,
                        encode=encode, synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
     if port is None:  # before any work: without --port the board runs on a simulator
         if sim == "renode":
