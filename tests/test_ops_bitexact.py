@@ -107,8 +107,8 @@ def test_fully_connected(case):
 
 @st.composite
 def pool_case(draw, whole_windows: bool = False):
-    """A pooling layer; ``whole_windows``: an average over windows that padding never reaches and
-    whole words of channels (pool_dsp.c's fast path), often one row or one column."""
+    """A pooling layer; ``whole_windows``: an average of a time series (one column, windows that
+    padding never reaches, whole words of channels: pool_dsp.c's column loop), now and then not."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     kind = "AVERAGE_POOL_2D" if whole_windows else draw(st.sampled_from(["MAX_POOL_2D", "AVERAGE_POOL_2D"]))
     n, h, w, c = draw(st.integers(1, 2)), draw(st.integers(1, 12)), draw(st.integers(1, 12)), draw(st.integers(1, 6))
@@ -116,7 +116,9 @@ def pool_case(draw, whole_windows: bool = False):
     pad, act = draw(PADS), draw(ACTS)
     if whole_windows:
         c, pad = 4 * draw(st.integers(1, 3)), "VALID"
-        fw = draw(st.sampled_from([1, 1, fw]))  # the 1-D pools of time series: one column
+        w, fw = draw(st.sampled_from([(1, 1), (1, 1), (1, 1), (w, fw)]))  # mostly one column
+        act = draw(st.sampled_from(["NONE", "NONE", act]))  # without a fused activation: no clamp
+        h = draw(st.integers(1, 40))
         assume(fh <= h and fw <= w)
     oh, ow = out_size(pad, h, fh, sh, 1), out_size(pad, w, fw, sw, 1)
     assume(oh > 0 and ow > 0)
@@ -301,6 +303,7 @@ def test_add_sub_mul(case):
         depthwise_case(),
         fc_case(),
         pool_case(),
+        pool_case(whole_windows=True),
         mean_case(),
         softmax_case(),
         binary_case(),

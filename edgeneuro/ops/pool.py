@@ -55,6 +55,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         op=op,
         fn=f"en_{kind}" + (f"_{v}" if v else ""),
         c_file=f"pool_{v}" if v else None,
+        entry=column_entry(op, v, (ih, iw, c), (oh, ow), (fh, fw, sh), (pad_h, pad_w), (act_min, act_max)),
         params=dict(
             batches=n,
             in_h=ih,
@@ -75,6 +76,19 @@ def lower(op: Op, g: Graph) -> Kernel:
         outputs=(y.name,),
         summary=f"k{fh}x{fw} s{sh}x{sw} {a['padding'].lower()}",
     )
+
+
+def column_entry(op: Op, v, x_hwc, out_hw, window_hws, pads, act) -> str | None:
+    """The DSP average pool's entry for a time series (pool_dsp.c ``en_avg_column``): one column
+    (in_w = k_w = out_w = 1), every window inside the input (no padding, the last one too), whole
+    words of channels; the clamp only under a fused activation (an average of int8 values is an
+    int8 value). None: the general kernel."""
+    (ih, iw, c), (oh, ow), (fh, fw, sh) = x_hwc, out_hw, window_hws
+    if op.kind != "AVERAGE_POOL_2D" or v != "dsp" or c % 4 or (iw, fw, ow, *pads) != (1, 1, 1, 0, 0):
+        return None
+    if (oh - 1) * sh + fh > ih:  # SAME padding all at the bottom
+        return None
+    return "en_avg_pool2d_s8_dsp_column" + ("" if tuple(act) == (-128, 127) else "_clamp")
 
 
 def variant(op: Op, g: Graph, features: tuple[str, ...]) -> str | None:

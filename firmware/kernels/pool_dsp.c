@@ -46,59 +46,6 @@ static inline int8_t en_average(const en_avg_pool2d_s8_dsp_params *p, int32_t s,
     return en_clamp_s8(s > 0 ? (s + n / 2) / n : (s - n / 2) / n, p->act_min, p->act_max);
 }
 
-/* The rounded average of EN_POOL_EACH_WINDOW's kernels without a branch: (s + sign(s) * half) / n
- * is (s + n/2) / n for s > 0, (s - n/2) / n for s < 0 and 0 for s = 0, with C's truncation. */
-static inline int8_t en_average_of(int32_t s, int32_t n, int32_t half, int32_t lo, int32_t hi)
-{
-    return en_clamp_s8((s + ((s >> 31) | 1) * half) / n, lo, hi);
-}
-
-/* Every window inside the input (no padding reaches it) and whole words of channels: the window's
- * origin moves by constant steps and its size is constant, so none of the clipping arithmetic of
- * EN_POOL_EACH_WINDOW is needed, and the window's taps are a run of `taps` words `step` bytes apart
- * when it is one row or one column (the 1-D pools of time series). Same bits as the loop below. */
-static void en_avg_pool2d_s8_dsp_full(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output)
-{
-    const int32_t c = p->channels, row = p->in_w * c, kh = p->k_h, kw = p->k_w, n = kh * kw, half = n / 2;
-    const int32_t lo = p->act_min, hi = p->act_max;
-    const int32_t step_x = p->stride_w * c, step_y = p->stride_h * row;
-    /* the taps as `rows` runs of `taps` words, `step` bytes apart, the runs `next` bytes apart */
-    const int32_t one_column = kw == 1;
-    const int32_t taps = one_column ? kh : kw, rows = one_column ? 1 : kh, step = one_column ? row : c;
-    const int32_t next = row - kw * c;
-    int8_t *out = output;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in_y = input + b * p->in_h * row;
-        for (int32_t oy = 0; oy < p->out_h; ++oy, in_y += step_y) {
-            const int8_t *in_x = in_y;
-            for (int32_t ox = 0; ox < p->out_w; ++ox, in_x += step_x) {
-                for (int32_t ch = 0; ch < c; ch += 4, out += 4) {
-                    uint32_t even = 0, odd = 0; /* halfword sums of channels (ch, ch + 2) and (ch + 1, ch + 3) */
-                    const int8_t *t = in_x + ch;
-                    for (int32_t r = 0; r < rows; ++r, t += next) {
-                        int32_t i = 0;
-                        for (; i + 2 <= taps; i += 2, t += 2 * step) {
-                            const uint32_t v0 = en_read_s8x4(t), v1 = en_read_s8x4(t + step);
-                            even = en_sxtab16(en_sxtab16(even, v0), v1);
-                            odd = en_sxtab16_ror8(en_sxtab16_ror8(odd, v0), v1);
-                        }
-                        if (i < taps) {
-                            const uint32_t v = en_read_s8x4(t);
-                            even = en_sxtab16(even, v);
-                            odd = en_sxtab16_ror8(odd, v);
-                            t += step;
-                        }
-                    }
-                    out[0] = en_average_of((int16_t)(even & 0xFFFFu), n, half, lo, hi);
-                    out[1] = en_average_of((int16_t)(odd & 0xFFFFu), n, half, lo, hi);
-                    out[2] = en_average_of((int32_t)even >> 16, n, half, lo, hi);
-                    out[3] = en_average_of((int32_t)odd >> 16, n, half, lo, hi);
-                }
-            }
-        }
-    }
-}
-
 /* (s + sign(s) * half) / n, clamped to [lo, hi] only when `clamp` (an average of int8 values is
  * an int8 value, so without a fused activation there is nothing to clamp). */
 static inline __attribute__((always_inline)) int8_t en_avg_lane(int32_t s, int32_t n, int32_t half, int32_t lo,
@@ -108,7 +55,7 @@ static inline __attribute__((always_inline)) int8_t en_avg_lane(int32_t s, int32
     return clamp ? en_clamp_s8(q, lo, hi) : (int8_t)q;
 }
 
-/* A time series' pool: one column (in_w == 1, k_w == 1), so the input is a run of rows of c bytes
+/* A time series' pool: one column (in_w == 1, k_w == 1, no padding, channels % 4 == 0), so the input is a run of rows of c bytes
  * and window k is the k_h rows from k * stride_h; every (batch, output row) is one such window,
  * its taps summed two rows at a time. `clamp` is a constant, so each caller gets its own loop. */
 static inline __attribute__((always_inline)) void en_avg_column(const en_avg_pool2d_s8_dsp_params *p,
@@ -143,21 +90,20 @@ static inline __attribute__((always_inline)) void en_avg_column(const en_avg_poo
     }
 }
 
+/* The column entries (edgeneuro/ops/pool.py `column`): the compiler calls them for a time series'
+ * pool, without (`_column`) or with (`_column_clamp`) a fused activation. */
+void en_avg_pool2d_s8_dsp_column(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output)
+{
+    en_avg_column(p, input, output, 0);
+}
+
+void en_avg_pool2d_s8_dsp_column_clamp(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output)
+{
+    en_avg_column(p, input, output, 1);
+}
+
 void en_avg_pool2d_s8_dsp(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output)
 {
-    if (p->channels % 4 == 0 && p->pad_h == 0 && p->pad_w == 0 &&
-        (p->out_h - 1) * p->stride_h + p->k_h <= p->in_h && (p->out_w - 1) * p->stride_w + p->k_w <= p->in_w) {
-        if (p->in_w == 1 && p->k_w == 1) {
-            if (p->act_min == -128 && p->act_max == 127) {
-                en_avg_column(p, input, output, 0);
-            } else {
-                en_avg_column(p, input, output, 1);
-            }
-        } else {
-            en_avg_pool2d_s8_dsp_full(p, input, output);
-        }
-        return;
-    }
     const int32_t c = p->channels, c4 = c & ~3, row = p->in_w * c;
     EN_POOL_EACH_WINDOW({
         const int32_t n = kh * kw;

@@ -14,5 +14,9 @@ void en_max_pool2d_s8_dsp(const en_max_pool2d_s8_dsp_params *p, const int8_t *in
 
 /* The window holds at most 255 values, so a channel's sum fits a halfword. */
 void en_avg_pool2d_s8_dsp(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output);
+/* The same for a time series' pool (one column, no padding, channels % 4 == 0), chosen at compile
+ * time: without and with a fused activation's clamp. */
+void en_avg_pool2d_s8_dsp_column(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output);
+void en_avg_pool2d_s8_dsp_column_clamp(const en_avg_pool2d_s8_dsp_params *p, const int8_t *input, int8_t *output);
 
 #endif
