@@ -261,9 +261,14 @@ def cmd_compress(a: argparse.Namespace) -> int:
 
 def _print_compress_any(r: dict) -> None:
     """The report of `compress` for a model edgeneuro did not train (edgeneuro/compress/anymodel.py)."""
-    shape = "x".join("?" if d is None else str(d) for d in r["input_shape"])
+
+    def dims(shape) -> str:
+        return "x".join("?" if d is None else str(d) for d in shape)
+
     note = f" ({r['io_note']})" if r.get("io_note") else ""
-    print(f"{r['model']} ({r['format']}, input {shape}) -> {r['output']}: {r['io']} input and output{note}")
+    shape = (f"input {dims(r['input_shape'])}" if "inputs" not in r else
+             "inputs " + ", ".join(f"{i['name']} {dims(i['shape'])}" for i in r["inputs"]))  # fmt: skip
+    print(f"{r['model']} ({r['format']}, {shape}) -> {r['output']}: {r['io']} input and output{note}")
     print(f"  calibration: {r['calibration']}")
     if r["pruning"]:
         p = r["pruning"]
@@ -598,12 +603,14 @@ def parser() -> argparse.ArgumentParser:
                     help="int8, or int8w4: int8 activations with int4 FULLY_CONNECTED / CONV_2D weights")  # fmt: skip
     cp.add_argument("--qat", action="store_true", help="quantization-aware fine-tuning before the int8 conversion")
     cp.add_argument("--calibrate", help="X.npy: float samples [N, *input shape without batch] for the int8 ranges "
-                    "(default: calibration.npy beside the model, else the --fit samples)")  # fmt: skip
+                    "(default: calibration.npy beside the model, else the --fit samples); X.npz for a model with "
+                    "several inputs: one such array per input, keyed by input name or index")  # fmt: skip
     cp.add_argument(
         "--fit",
         nargs=2,
         metavar=("X.npy", "Y.npy"),
-        help="labelled samples: fine-tune while pruning and report accuracy (Y: class indices or one-hot)",
+        help="labelled samples: fine-tune while pruning and report accuracy (Y: class indices or one-hot; X.npz "
+        "for a model with several inputs, as --calibrate; one output only)",
     )
     cp.add_argument("--holdout", type=float, default=0.2,
                     help="fraction of --fit held out to score the steps when it fine-tunes (default 0.2)")  # fmt: skip

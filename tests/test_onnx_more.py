@@ -3,7 +3,8 @@ within one quantization step, as tests/test_onnx_frontend.py compares), float mo
 float32 with ``--precision float`` (against onnxruntime within a few ulp of the largest output:
 float sums may run in another order; also every float model the int8 tests quantize), ONNX LSTM
 (forward, reverse, bidirectional) in float32 as UNIDIRECTIONAL_SEQUENCE_LSTM (+ REVERSE_V2,
-CONCATENATION), and the command line's --precision."""
+CONCATENATION), ONNX GRU in float32 unrolled over its steps (also on QEMU, and streamed with
+--feedback), and the command line's --precision."""
 
 from __future__ import annotations
 
@@ -283,6 +284,176 @@ def test_lstm_int8_and_cell_output_are_refused(tmp_path):
     err = one_line_error(edgeneuro("compile", str(tmp_path / "yc.onnx"), "-o", str(tmp_path / "out"),
                                    "--precision", "float"))  # fmt: skip
     assert "cell state output Y_c" in err, err
+
+
+GRU_T, GRU_I, GRU_H = 6, 3, 5
+
+
+def gru_model(tmp, direction: str, lbr: int = 0, layout: int = 0, batch: int = 1, outputs=("y", "yh"), h0=None):
+    """A GRU with Y and Y_h (``h0``: a constant initial_h, or "input" for a second model input 'h0');
+    with layout 1 also the same GRU in layout 0 between Transposes (onnxruntime runs GRU only in
+    layout 0), which is what onnxruntime checks."""
+    dirs = 2 if direction == "bidirectional" else 1
+    inits = {"w": W(dirs, 3 * GRU_H, GRU_I, s=0.5), "r": W(dirs, 3 * GRU_H, GRU_H, s=0.5), "b": W(dirs, 6 * GRU_H)}
+    ins = ["x", "w", "r", "b"]
+    if h0 is not None:
+        if not isinstance(h0, str):
+            inits["h0"] = h0
+        ins += ["", "h0"]
+    attrs = dict(hidden_size=GRU_H, direction=direction, linear_before_reset=lbr)
+    if layout == 0:
+        nodes = [N("GRU", ins, ["y", "yh"], **attrs)]
+        shapes = {"y": [GRU_T, dirs, batch, GRU_H], "yh": [dirs, batch, GRU_H]}
+        x_shape = [GRU_T, batch, GRU_I]
+    else:
+        nodes = [N("GRU", ins, ["y", "yh"], **attrs, layout=1)]
+        shapes = {"y": [batch, GRU_T, dirs, GRU_H], "yh": [batch, dirs, GRU_H]}
+        x_shape = [batch, GRU_T, GRU_I]
+    outs = {k: shapes[k] for k in outputs}
+    model_ins = {"x": x_shape}
+    if isinstance(h0, str):
+        model_ins["h0"] = [dirs, batch, GRU_H] if layout == 0 else [batch, dirs, GRU_H]
+    f = float_model_io(tmp / f"gru_{direction}_{lbr}_{layout}.onnx", nodes, inits, model_ins, outs)
+    if layout == 0:
+        return f, f
+    same = [
+        N("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+        N("GRU", ["xt", *ins[1:4]], ["y0", "yh0"], **attrs),
+        N("Transpose", ["y0"], ["y"], perm=[2, 0, 1, 3]),
+        N("Transpose", ["yh0"], ["yh"], perm=[1, 0, 2]),
+    ]
+    if h0 is not None:  # initial_h is [B, D, H] in layout 1
+        if isinstance(h0, str):
+            same.insert(0, N("Transpose", ["h0"], ["h0t"], perm=[1, 0, 2]))
+        else:
+            inits["h0t"] = np.transpose(h0, (1, 0, 2))
+        same[-3] = N("GRU", ["xt", "w", "r", "b", "", "h0t"], ["y0", "yh0"], **attrs)
+    return f, float_model_io(tmp / f"gru_{direction}_{lbr}_0.onnx", same, inits, model_ins, outs)
+
+
+def gru_check(model, same, tmp, samples=4):
+    """``model`` as host C (== the numpy reference) against onnxruntime on ``same``; the prepared
+    model and the worst error in ulp of the largest output."""
+    import onnxruntime as ort
+
+    feeds = {i.name: (RNG.normal(size=(samples, *[d.dim_value for d in i.type.tensor_type.shape.dim])) * 2)
+             .astype(np.float32) for i in onnx.load(model).graph.input}  # fmt: skip
+    # the runner reads a leading 1 as the batch axis: [N, *rest] there (each sample is a whole tensor)
+    prepared, got = run_float(model, {k: v[:, 0] if v.shape[1] == 1 else v for k, v in feeds.items()}, tmp)
+    sess = ort.InferenceSession(str(same), providers=["CPUExecutionProvider"])
+    runs = [sess.run(None, {k: v[i] for k, v in feeds.items()}) for i in range(samples)]
+    wants = [np.stack([r[j] for r in runs]) for j in range(len(runs[0]))]
+    assert len(got) == len(wants)
+    worst = 0.0
+    for y, want in zip(got, wants, strict=True):
+        worst = max(worst, ulps_of_max(y.reshape(want.shape), want))
+    assert worst <= FLOAT_ULPS, worst
+    return prepared, worst
+
+
+@pytest.mark.parametrize("direction, lbr, layout, batch", [
+    ("forward", 0, 0, 1), ("forward", 1, 0, 2), ("reverse", 0, 0, 1), ("reverse", 1, 0, 1),
+    ("bidirectional", 0, 0, 2), ("bidirectional", 1, 0, 1), ("bidirectional", 1, 1, 2)])  # fmt: skip
+def test_gru_float_against_onnxruntime(direction, lbr, layout, batch, tmp_path):
+    model, same = gru_model(tmp_path, direction, lbr, layout, batch)
+    prepared, _ = gru_check(model, same, tmp_path)
+    assert prepared.graph.outputs == ("y", "yh")  # the ONNX names (model.h, --feedback)
+    kinds = [op.kind for op in prepared.graph.ops]
+    dirs = 2 if direction == "bidirectional" else 1
+    assert kinds.count("TANH") == GRU_T * dirs and "REVERSE_V2" not in kinds, kinds
+    want = {"FULLY_CONNECTED", "BATCH_MATMUL", "UNPACK", "LOGISTIC", "SPLIT_V", "MUL", "SUB", "ADD", "PACK"}
+    assert want <= set(kinds), kinds
+    # every step reads the same two recurrent matrices per direction (one copy each in flash)
+    assert len({op.inputs[1] for op in prepared.graph.ops if op.kind == "BATCH_MATMUL"}) == 2 * dirs
+
+
+@pytest.mark.parametrize("outputs", [("y",), ("yh",)])
+def test_gru_one_output(outputs, tmp_path):
+    """Y alone or Y_h alone: only what is read is assembled (no PACK of the states for Y_h alone)."""
+    model, same = gru_model(tmp_path, "bidirectional", 1, outputs=outputs)
+    prepared, _ = gru_check(model, same, tmp_path, samples=2)
+    packs = [op for op in prepared.graph.ops if op.kind == "PACK"]
+    assert len(packs) == (2 if outputs == ("y",) else 1)
+
+
+@pytest.mark.parametrize("layout", [0, 1])
+def test_gru_constant_initial_h(layout, tmp_path):
+    h0 = W(2, 2, GRU_H)  # [D, B, H]
+    model, same = gru_model(tmp_path, "bidirectional", 0, layout, 2,
+                            h0=h0 if layout == 0 else np.transpose(h0, (1, 0, 2)))  # fmt: skip
+    gru_check(model, same, tmp_path, samples=2)
+
+
+@pytest.mark.parametrize("direction, layout", [("forward", 0), ("bidirectional", 0), ("bidirectional", 1)])
+def test_gru_initial_h_as_an_input(direction, layout, tmp_path):
+    """initial_h a model input (a streaming GRU whose state the application feeds back)."""
+    model, same = gru_model(tmp_path, direction, 1, layout, 2, h0="input")
+    prepared, _ = gru_check(model, same, tmp_path, samples=3)
+    assert prepared.graph.inputs == ("x", "h0")
+
+
+def test_gru_forms_it_cannot_compute_are_refused(tmp_path):
+    model, _ = gru_model(tmp_path, "forward")
+    err = one_line_error(edgeneuro("compile", str(model), "-o", str(tmp_path / "out")))
+    assert "GRU is not supported: GRU compiles in float32 (--precision float" in err, err
+    for change, expect in (
+        (lambda n: n.attribute.append(helper.make_attribute("clip", 2.0)), "clip is not supported"),
+        (lambda n: n.attribute.append(helper.make_attribute("activations", ["Relu", "Tanh"])), "activations"),
+        (lambda n: n.input.extend(["seq"]), "sequence_lens"),
+    ):
+        m = onnx.load(model)
+        change(m.graph.node[0])
+        m.graph.initializer.append(onnx.numpy_helper.from_array(np.full(1, GRU_T, np.int32), "seq"))
+        with pytest.raises(UnsupportedOperator) as e:
+            load(_save(m, tmp_path / "m.onnx"), CompileOptions(precision="float"))
+        assert "GRU is not supported" in str(e.value) and expect in str(e.value), str(e.value)
+
+
+@pytest.mark.sim
+def test_gru_on_qemu(tmp_path):
+    """A small bidirectional GRU (linear_before_reset 1) as firmware on mps2-an386's FPU: the board's
+    Y and Y_h agree with the host C and onnxruntime (the board's C library has its own expf / tanhf)."""
+    from edgeneuro.runner import run_on_board
+
+    model, same = gru_model(tmp_path, "bidirectional", 1)
+    x = (RNG.normal(size=(3, GRU_T, 1, GRU_I)) * 2).astype(np.float32)
+    np.save(tmp_path / "in.npy", x)
+    prepared = load(model, CompileOptions(precision="float"))
+    board = run_on_board(prepared, boards.load("mps2-an386"), tmp_path / "in.npy", tmp_path / "b")
+    _, host = run_float(model, {"x": x}, tmp_path)
+    for got, h, want in zip(board.outputs.values(), host, ort_samples(same, x), strict=True):
+        assert ulps_of_max(got, h) <= HOST_ULPS, ulps_of_max(got, h)
+        assert ulps_of_max(got.reshape(want.shape), want) <= FLOAT_ULPS
+
+
+@pytest.mark.sim
+def test_gru_streamed_with_feedback_on_qemu(tmp_path):
+    """A streaming GRU: initial_h a model input fed Y_h of the call before (--feedback yh=h0), so
+    four calls of 6 steps are one GRU over 24 steps (onnxruntime on the whole sequence)."""
+    import onnxruntime as ort
+
+    from edgeneuro.runner import run_on_board
+
+    model, _ = gru_model(tmp_path, "forward", 1, outputs=("yh",), h0="input")
+    chunks = (RNG.normal(size=(4, GRU_T, 1, GRU_I)) * 2).astype(np.float32)
+    np.savez(tmp_path / "in.npz", x=chunks, h0=np.zeros((4, 1, GRU_H), np.float32))
+    prepared = load(model, CompileOptions(precision="float"))
+    yh = run_on_board(prepared, boards.load("mps2-an386"), tmp_path / "in.npz", tmp_path / "b",
+                      feedback=("yh=h0",)).outputs["yh"]  # fmt: skip
+    m = onnx.load(model)
+    whole = float_model_io(tmp_path / "whole.onnx", [N("GRU", ["x", "w", "r", "b"], ["y", "yh"], hidden_size=GRU_H,
+                                                        linear_before_reset=1)],
+                           {i.name: onnx.numpy_helper.to_array(i) for i in m.graph.initializer},
+                           {"x": ["T", 1, GRU_I]}, {"yh": [1, 1, GRU_H]})  # fmt: skip
+    sess = ort.InferenceSession(str(whole), providers=["CPUExecutionProvider"])
+    for k in range(1, 5):
+        (want,) = sess.run(None, {"x": chunks[:k].reshape(k * GRU_T, 1, GRU_I)})
+        assert ulps_of_max(yh[k - 1].reshape(want.shape), want) <= FLOAT_ULPS
+
+
+def _save(m, path):
+    onnx.save(m, path)
+    return path
 
 
 def test_precision_flag_on_the_command_line(tmp_path):

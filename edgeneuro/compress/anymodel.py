@@ -1,6 +1,7 @@
 """`edgeneuro compress` for models edgeneuro did not train: a Keras model file (``.keras``, ``.h5``;
 tf_keras or Keras 3), a SavedModel folder, or a float ONNX model, with calibration samples
-``[N, *input shape without batch]``.
+``[N, *input shape without batch]`` (an .npy), or for a model with several inputs one such array
+per input in an .npz keyed by input name or index (``Multi``).
 
 Pruning is magnitude pruning of every weight tensor (2-D or more: kernels, not biases). With labels
 (``--fit X.npy Y.npy``) it is gradual and fine-tuned: tensorflow-model-optimization's polynomial
@@ -72,17 +73,106 @@ def read_npy(path: Path, flag: str) -> np.ndarray:
     return a
 
 
-def check_samples(x: np.ndarray, shape: tuple, flag: str, path: Path) -> np.ndarray:
-    """``x`` as float32 samples ``[N, *shape]`` (``None`` in ``shape``: any size)."""
+def read_arrays(path: Path, flag: str) -> np.ndarray | dict[str, np.ndarray]:
+    """The array of a .npy file, or the arrays of a .npz archive by key (one per model input, keyed
+    by input name or index, as `run --input` takes them)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        return read_npy(path, flag)
+    if not path.is_file():
+        raise InputError(f"{flag} {path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:
+        raise InputError(f"{flag} {path}: not a .npz archive of arrays ({type(e).__name__}: {_first_line(e)})") from e
+    if not arrays:
+        raise InputError(f"{flag} {path}: an empty .npz; give one array per model input")
+    for k, a in arrays.items():
+        if a.dtype.kind not in "biuf":
+            raise InputError(f"{flag} {path}: array '{k}' holds {a.dtype} values; give numbers")
+    return arrays
+
+
+def check_samples(x: np.ndarray, shape: tuple, flag: str, path: Path, name: str | None = None) -> np.ndarray:
+    """``x`` as float32 samples ``[N, *shape]`` (``None`` in ``shape``: any size); ``name``: the
+    model input they are for, when it has several."""
     ok = x.ndim == len(shape) + 1 and all(d is None or d == s for d, s in zip(shape, x.shape[1:], strict=False))
+    what = "" if name is None else f"input '{name}': "
     if not ok:
         raise InputError(
-            f"{flag} {path}: samples shaped {shape_text(x.shape)}; the model's input is {shape_text(shape)} "
+            f"{flag} {path}: {what}samples shaped {shape_text(x.shape)}; the model's input "
+            f"{'' if name is None else repr(name) + ' '}is {shape_text(shape)} "
             f"without the batch axis, so give [N, {shape_text(shape)[1:-1]}]"
         )
     if len(x) == 0:
-        raise InputError(f"{flag} {path}: no samples")
+        raise InputError(f"{flag} {path}: {what}no samples")
     return x.astype(np.float32)
+
+
+class Multi:
+    """The samples of a model with several inputs: one float32 array [N, *input shape without
+    batch] per input, by name, in the model's input order. Indexing takes the same samples of
+    every input."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = dict(arrays)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.arrays)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def __getitem__(self, idx) -> Multi:
+        return Multi({n: a[idx] for n, a in self.arrays.items()})
+
+    def list(self) -> list[np.ndarray]:
+        return list(self.arrays.values())
+
+
+Samples = np.ndarray | Multi
+
+
+def inputs_text(inputs: tuple) -> str:
+    """A model's inputs as an .npz wants them: 'name' (or 'index') [N, *shape]."""
+    return ", ".join(f"'{n}' (or '{i}') [N, {shape_text(s)[1:-1]}]" for i, (n, s) in enumerate(inputs))
+
+
+def samples_for(raw: np.ndarray | dict[str, np.ndarray], inputs: tuple, flag: str, path: Path) -> Samples:
+    """The samples of ``raw`` (``read_arrays``) for a model's ``inputs`` ((name, shape without
+    batch) each): an array for a model with one input, a ``Multi`` for several; a clear error
+    naming the file and the input otherwise."""
+    if isinstance(raw, np.ndarray):
+        if len(inputs) > 1:
+            raise InputError(f"{flag} {path}: one array for a model with {len(inputs)} inputs; give an .npz with one "
+                             f"array per input, keyed by name or index: {inputs_text(inputs)}")  # fmt: skip
+        return check_samples(raw, inputs[0][1], flag, path)
+    names = [n for n, _ in inputs]
+    got: dict[str, np.ndarray] = {}
+    for key, a in raw.items():
+        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
+        if name not in names:
+            raise InputError(f"{flag} {path}: '{key}' is not a model input; the model takes {inputs_text(inputs)}")
+        if name in got:
+            raise InputError(f"{flag} {path}: input '{name}' is given twice (by name and by index)")
+        got[name] = a
+    missing = [n for n in names if n not in got]
+    if missing:
+        raise InputError(f"{flag} {path}: no array for input(s) {', '.join(map(repr, missing))}; the model takes "
+                         f"{inputs_text(inputs)}")  # fmt: skip
+    checked = {n: check_samples(got[n], s, flag, path, n if len(inputs) > 1 else None) for n, s in inputs}
+    counts = {n: len(a) for n, a in checked.items()}
+    if len(set(counts.values())) > 1:
+        raise InputError(f"{flag} {path}: the inputs hold different numbers of samples "
+                         f"({', '.join(f'{n!r}: {c}' for n, c in counts.items())}); give the same N")  # fmt: skip
+    return checked[names[0]] if len(inputs) == 1 else Multi(checked)
+
+
+def sample_count(raw: np.ndarray | dict[str, np.ndarray]) -> int | None:
+    """N of ``read_arrays``' result (None for an .npz: known once matched to the model)."""
+    return len(raw) if isinstance(raw, np.ndarray) else None
 
 
 @dataclass(frozen=True)
@@ -185,10 +275,17 @@ class Net:
     source: Path
     model: Any  # the Keras model, or the object tf.saved_model.load returned
     fn: Any = None  # SavedModel: the serving signature
-    input_name: str = ""
-    input_shape: tuple = ()  # without the batch axis; None where free
+    inputs: tuple = ()  # (name, shape without the batch axis; None where free), in the model's order
     output_shape: tuple = ()  # of the first output, without the batch axis
     outputs: int = 1
+
+    @property
+    def input_name(self) -> str:
+        return self.inputs[0][0]
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.inputs[0][1]
 
     @property
     def described(self) -> str:
@@ -205,16 +302,17 @@ class Net:
 
         return models.keras()
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The first output for float samples ``x``."""
-        x = np.asarray(x, np.float32)
+    def predict(self, x: Samples) -> np.ndarray:
+        """The first output for float samples ``x`` (a ``Multi`` for several inputs)."""
         if self.kind != "saved_model":
-            out = self.model.predict(x, batch_size=256, verbose=0)
+            feed = x.list() if isinstance(x, Multi) else np.asarray(x, np.float32)
+            out = self.model.predict(feed, batch_size=256, verbose=0)
             return np.asarray(out[0] if isinstance(out, list | tuple) else out)
         import tensorflow as tf
 
         key = sorted(self.fn.structured_outputs)[0]
-        return np.concatenate([self.fn(**{self.input_name: tf.constant(x[i : i + 256])})[key].numpy()
+        arrays = x.arrays if isinstance(x, Multi) else {self.input_name: np.asarray(x, np.float32)}
+        return np.concatenate([self.fn(**{n: tf.constant(a[i : i + 256]) for n, a in arrays.items()})[key].numpy()
                                for i in range(0, len(x), 256)])  # fmt: skip
 
     def all_variables(self) -> list:
@@ -322,11 +420,10 @@ def _keras_net(kind: str, path: Path, model) -> Net:
     if not inputs or not outputs:
         raise ModelError(f"{path}: the model has no fixed input (a subclassed model never called); save it "
                          "after building it on an input, or as a SavedModel with a serving signature")  # fmt: skip
-    if len(inputs) != 1:
-        raise ModelError(f"{path}: the model has {len(inputs)} inputs; compress takes models with one input "
-                         "(the calibration samples are one array)")  # fmt: skip
-    return Net(kind, path, model, input_shape=_dims(inputs[0].shape)[1:], output_shape=_dims(outputs[0].shape)[1:],
-               outputs=len(outputs))  # fmt: skip
+    names = list(getattr(model, "input_names", None) or [str(i.name).removesuffix(":0") for i in inputs])
+    shapes = [_dims(i.shape)[1:] for i in inputs]
+    return Net(kind, path, model, inputs=tuple(zip(names, shapes, strict=True)),
+               output_shape=_dims(outputs[0].shape)[1:], outputs=len(outputs))  # fmt: skip
 
 
 def _saved_model_net(path: Path) -> Net:
@@ -340,13 +437,12 @@ def _saved_model_net(path: Path) -> Net:
     if "serving_default" not in sigs:
         raise ModelError(f"{path}: the SavedModel has no serving_default signature to convert")
     fn = sigs["serving_default"]
-    specs = fn.structured_input_signature[1]
-    if len(specs) != 1:
-        raise ModelError(f"{path}: the serving signature has {len(specs)} inputs; compress takes models with one "
-                         "input (the calibration samples are one array)")  # fmt: skip
-    (name, spec), outs = next(iter(specs.items())), fn.structured_outputs
+    specs, outs = fn.structured_input_signature[1], fn.structured_outputs
     first = outs[sorted(outs)[0]]
-    return Net("saved_model", path, obj, fn, name, _dims(spec.shape)[1:], _dims(first.shape)[1:], len(outs))
+    # by name: the order TensorFlow flattens the signature's inputs in (a loaded signature's dict
+    # order is not the order it was written in), which is what an .npz index refers to
+    inputs = tuple((name, _dims(specs[name].shape)[1:]) for name in sorted(specs))
+    return Net("saved_model", path, obj, fn, inputs, _dims(first.shape)[1:], len(outs))
 
 
 def _magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
@@ -481,6 +577,7 @@ def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, bat
     if pattern.kind != "n:m":
         what += f"; polynomial schedule, target reached at step {end + 1} of {total}"
     weights = net.pruned_weights()
+    feed = x.list() if isinstance(x, Multi) else x
     if _tfmot_takes(net) and tfmot_fits(weights, pattern):
         import tensorflow_model_optimization as tfmot
 
@@ -494,12 +591,12 @@ def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, bat
 
         pruned = keras.models.clone_model(net.model, clone_function=wrap)
         pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
-        pruned.fit(x, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep()])
+        pruned.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep()])
         net.model = sk.strip_pruning(pruned)
         how = f"{tfmot_method(pattern)} ({what})"
     else:
         net.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
-        net.model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0,
+        net.model.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0,
                       callbacks=[mask_callback(keras, weights, pattern, end, freq)])  # fmt: skip
         if net.kind == "keras3":
             why = "a Keras 3 model"
@@ -532,7 +629,11 @@ def _converter_model(net: Net):
         return net.model
     keras = net.keras
     try:
-        fixed = keras.models.clone_model(net.model, input_tensors=keras.Input(net.input_shape, batch_size=1))
+        if len(net.inputs) == 1:
+            tensors = keras.Input(net.input_shape, batch_size=1)
+        else:
+            tensors = [keras.Input(s, batch_size=1, name=n) for n, s in net.inputs]
+        fixed = keras.models.clone_model(net.model, input_tensors=tensors)
         fixed.set_weights(net.model.get_weights())
         return fixed
     except Exception:  # not a Sequential or functional model: let the converter try the original
@@ -571,7 +672,7 @@ def call_names(d) -> str:
     return names[0] if names else ""
 
 
-def convert(net: Net, calibration: np.ndarray, float_io: bool) -> bytes:
+def convert(net: Net, calibration: Samples, float_io: bool) -> bytes:
     import tensorflow as tf
 
     from edgeneuro.compress.quantize import int8_convert
@@ -582,7 +683,8 @@ def convert(net: Net, calibration: np.ndarray, float_io: bool) -> bytes:
         else:
             conv = tf.lite.TFLiteConverter.from_keras_model(_converter_model(net))
         with contextlib.redirect_stdout(io.StringIO()):  # Keras 3's export prints its signature
-            return int8_convert(conv, calibration, float_io=float_io)
+            cal = calibration.arrays if isinstance(calibration, Multi) else calibration
+            return int8_convert(conv, cal, float_io=float_io)
     except EdgeNeuroError:
         raise
     except Exception as e:
@@ -596,7 +698,7 @@ def convert(net: Net, calibration: np.ndarray, float_io: bool) -> bytes:
 class Compiled:
     """What edgeneuro makes of a quantized model: its outputs, weight bytes, int8 sparsity."""
 
-    run: Callable[[np.ndarray], np.ndarray]  # float samples -> float outputs (dequantized)
+    run: Callable[[Samples], np.ndarray]  # float samples -> float (dequantized) first output
     runtime: str
     weights_bytes: int
     sparsity: float | None
@@ -608,6 +710,30 @@ def _const_sparsity(arrays: list[np.ndarray]) -> float | None:
     ws = [a for a in arrays if a.ndim >= 2 and a.dtype == np.int8]
     total = sum(w.size for w in ws)
     return float(sum(int((w == 0).sum()) for w in ws) / total) if total else None
+
+
+def tflite_order(path: Path, names: list[str]) -> list[str]:
+    """``names`` (the Keras or signature input names) in the order of a TFLite model's inputs, as
+    its serving signature maps them; without one, as given (the converter keeps the model's order:
+    tests/test_compress_multi.py checks it)."""
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_path=str(path))
+    sigs = interp.get_signature_list()
+    if len(sigs) == 1:
+        details = interp.get_signature_runner(next(iter(sigs))).get_input_details()
+        by_index = {d["index"]: n for n, d in details.items()}
+        order = [by_index.get(d["index"]) for d in interp.get_input_details()]
+        if sorted(map(str, order)) == sorted(names):
+            return [str(n) for n in order]
+    return list(names)
+
+
+def graph_order(path: Path, graph_inputs: list[str], names: list[str]) -> list[str]:
+    """The sample names feeding each of a compiled graph's inputs."""
+    if sorted(graph_inputs) == sorted(names):  # ONNX: the graph keeps the input names
+        return list(graph_inputs)
+    return tflite_order(path, names) if path.suffix.lower() == ".tflite" else list(names)
 
 
 def _edgeneuro(path: Path, shapes: tuple = ()) -> Compiled | str:
@@ -624,10 +750,21 @@ def _edgeneuro(path: Path, shapes: tuple = ()) -> Compiled | str:
     except EdgeNeuroError as e:
         return _first_line(e)
     g = prepared.graph
-    t_in, t_out = g.t(g.inputs[0]), g.t(g.outputs[0])
+    t_out = g.t(g.outputs[0])
 
-    def run(x: np.ndarray) -> np.ndarray:
-        xin = quantize_input(x, t_in.scale, t_in.zero_point) if t_in.dtype == "int8" else x.astype(np.float32)
+    def as_input(x: np.ndarray, name: str) -> np.ndarray:
+        t = g.t(name)
+        return quantize_input(x, t.scale, t.zero_point) if t.dtype == "int8" else x.astype(np.float32)
+
+    def run(x: Samples) -> np.ndarray:
+        if isinstance(x, Multi):
+            from edgeneuro.runner import input_records
+
+            xin = np.empty(len(x), input_records(g))
+            for gname, name in zip(g.inputs, graph_order(path, list(g.inputs), x.names), strict=True):
+                xin[gname] = as_input(x.arrays[name], gname).reshape(len(x), *g.t(gname).sample_shape)
+        else:
+            xin = as_input(x, g.inputs[0])
         y = reference.run_batch(g, prepared.kernels, xin)
         return (y.astype(np.float64) - t_out.zero_point) * t_out.scale if t_out.dtype == "int8" else y
 
@@ -648,25 +785,23 @@ def tflite_result(path: Path) -> Compiled:
 
     interp = tf.lite.Interpreter(model_path=str(path))
     interp.allocate_tensors()
-    i, o = interp.get_input_details()[0], interp.get_output_details()[0]
-    consts = []
-    for d in interp.get_tensor_details():
-        if d["index"] not in (i["index"], o["index"]):
-            try:
-                consts.append(np.array(interp.get_tensor(d["index"])))
-            except ValueError:
-                pass
+    ins, o = interp.get_input_details(), interp.get_output_details()[0]
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: Samples) -> np.ndarray:
+        arrays = [x.arrays[n] for n in tflite_order(path, x.names)] if isinstance(x, Multi) else [x]
         out = []
-        for s in x:
-            v = s[None].astype(np.float32)
-            if i["dtype"] == np.int8:
-                scale, zp = i["quantization"]
-                v = np.clip(np.round(v / scale) + zp, -128, 127).astype(np.int8)
-            interp.resize_tensor_input(i["index"], v.shape)
+        for k in range(len(x)):
+            vs = []
+            for i, a in zip(ins, arrays, strict=True):
+                v = a[k][None].astype(np.float32)
+                if i["dtype"] == np.int8:
+                    scale, zp = i["quantization"]
+                    v = np.clip(np.round(v / scale) + zp, -128, 127).astype(np.int8)
+                interp.resize_tensor_input(i["index"], v.shape)
+                vs.append(v)
             interp.allocate_tensors()
-            interp.set_tensor(i["index"], v)
+            for i, v in zip(ins, vs, strict=True):
+                interp.set_tensor(i["index"], v)
             interp.invoke()
             y = interp.get_tensor(o["index"]).astype(np.float64)
             if o["dtype"] == np.int8:
@@ -688,7 +823,7 @@ def tflite_result(path: Path) -> Compiled:
 class Labels:
     x_path: Path
     y_path: Path
-    x: np.ndarray
+    x: Any  # read_arrays' result, then the model's Samples
     y: np.ndarray
 
 
@@ -743,13 +878,14 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
     kind = _check_paths(model, out)
     if not 0.0 <= holdout < 1.0:
         raise InputError(f"--holdout {holdout}: give a fraction in [0, 1)")
-    cal = read_npy(calibrate, "--calibrate") if calibrate is not None else None
+    cal = read_arrays(calibrate, "--calibrate") if calibrate is not None else None
     labels = None
     if fit is not None:
         x_path, y_path = map(Path, fit)
-        labels = Labels(x_path, y_path, read_npy(x_path, "--fit"), read_npy(y_path, "--fit"))
-        if len(labels.y) != len(labels.x):
-            raise InputError(f"--fit {y_path}: {len(labels.y)} labels for the {len(labels.x)} samples of {x_path}")
+        labels = Labels(x_path, y_path, read_arrays(x_path, "--fit"), read_npy(y_path, "--fit"))
+        n = sample_count(labels.x)
+        if n is not None and len(labels.y) != n:
+            raise InputError(f"--fit {y_path}: {len(labels.y)} labels for the {n} samples of {x_path}")
     if calibrate is None and labels is None and (model.parent / "calibration.npy").is_file() and not model.is_dir():
         calibrate = model.parent / "calibration.npy"
         cal = read_npy(calibrate, "--calibrate")
@@ -771,14 +907,17 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
     return report
 
 
-def _calibration(cal, calibrate, labels: Labels | None, fit_idx, shape, source: Path) -> tuple[np.ndarray, str]:
+def _calibration(cal, calibrate, labels: Labels | None, fit_idx, inputs: tuple, source: Path) -> tuple[Samples, str]:
     if cal is not None:
-        x = check_samples(cal, shape, "--calibrate", calibrate)
+        x = samples_for(cal, inputs, "--calibrate", calibrate)
         return x, f"{len(x)} samples of {calibrate}"
     if labels is not None:
         return labels.x[fit_idx], f"{len(fit_idx)} samples of --fit {labels.x_path} (no --calibrate)"
-    raise InputError(f"{source}: give --calibrate X.npy, samples [N, {shape_text(shape)[1:-1]}] of the model's input "
-                     "for the int8 ranges")  # fmt: skip
+    if len(inputs) > 1:
+        raise InputError(f"{source}: give --calibrate X.npz for the int8 ranges, one array per model input keyed by "
+                         f"name or index: {inputs_text(inputs)}")  # fmt: skip
+    raise InputError(f"{source}: give --calibrate X.npy, samples [N, {shape_text(inputs[0][1])[1:-1]}] of the model's "
+                     "input for the int8 ranges")  # fmt: skip
 
 
 def pruned_step(pattern: Pattern) -> str:
@@ -816,13 +955,14 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
     scored_on = None
     can_train = net.kind != "saved_model"
     if labels is not None:
-        x = check_samples(labels.x, net.input_shape, "--fit", labels.x_path)
-        labels.x = x
         if net.outputs != 1:
-            raise InputError(f"--fit: the model has {net.outputs} outputs; labels fine-tune and score models with one")
+            raise InputError(f"--fit: the model has {net.outputs} outputs; labels fine-tune and score models "
+                             "with one output (several outputs are not supported yet: give --calibrate)")  # fmt: skip
+        x = samples_for(labels.x, net.inputs, "--fit", labels.x_path)
+        labels.x = x
         c, onehot, y_fit, y_cls = labels_for(labels.y, len(x), net.output_shape, labels.y_path, labels.x_path)
         fit_idx, score_idx, scored_on = _split(len(x), holdout, training=prune_to > 0 and can_train)
-    cal_x, cal_from = _calibration(cal, calibrate, labels, fit_idx, net.input_shape, model)
+    cal_x, cal_from = _calibration(cal, calibrate, labels, fit_idx, net.inputs, model)
     if labels is not None:
         probe = net.predict(labels.x[: min(len(labels.x), 64)])
         task = Task(c, _probabilities(probe, c), onehot)
@@ -839,6 +979,8 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
         "int8_pattern": None,
     }  # fmt: skip
+    if len(net.inputs) > 1:
+        report["inputs"] = [{"name": n, "shape": list(sh)} for n, sh in net.inputs]
     runtime = "tf_keras" if net.kind == "tf_keras" else "Keras 3" if net.kind == "keras3" else "TensorFlow"
     report["steps"].append(_step("float", net.weights_bytes(), net.sparsity(), runtime, accuracy(net.predict)))
     if prune_to > 0:
@@ -859,6 +1001,14 @@ def _compress_keras(model: Path, out: Path, prune_to: float, calibrate, cal, lab
         tmp = Path(d) / out.name
         tmp.write_bytes(blob)
         r = tflite_result(tmp)
+        if len(net.inputs) > 1:  # the names `run --input IN.npz` takes for each
+            import tensorflow as tf
+
+            details = tf.lite.Interpreter(model_path=str(tmp)).get_input_details()
+            order = tflite_order(tmp, [n for n, _ in net.inputs])
+            for entry in report["inputs"]:
+                k = order.index(entry["name"])
+                entry["int8_input"] = {"index": k, "name": details[k]["name"]}
         report["steps"].append(_step("int8", r.weights_bytes, r.sparsity, r.runtime, accuracy(r.run)))
         report["edgeneuro"] = {"compiles": r.compiles, "detail": r.detail}
         if prune_to > 0:
@@ -883,8 +1033,10 @@ def _ort_run(path: Path, name: str):
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
-    def run(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([sess.run(None, {name: s[None].astype(np.float32)})[0] for s in x])
+    def run(x: Samples) -> np.ndarray:
+        arrays = x.arrays if isinstance(x, Multi) else {name: x}
+        return np.concatenate([sess.run(None, {n: a[k][None].astype(np.float32) for n, a in arrays.items()})[0]
+                               for k in range(len(x))])  # fmt: skip
 
     return run, sess
 
@@ -916,26 +1068,28 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
     if quantized:
         raise InputError(f"{model}: already quantized ({', '.join(quantized)} nodes); compile it as it is")
     inits = {t.name: t for t in m.graph.initializer}
-    inputs = [i for i in m.graph.input if i.name not in inits]
-    if len(inputs) != 1:
-        raise ModelError(f"{model}: the model has {len(inputs)} inputs; compress takes models with one input "
-                         "(the calibration samples are one array)")  # fmt: skip
-    inp = inputs[0]
-    if inp.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
-        raise ModelError(f"{model}: input '{inp.name}' is not float32; compress quantizes float models")
-    dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim)
-    shape = dims[1:]
+    graph_inputs = [i for i in m.graph.input if i.name not in inits]
+    if not graph_inputs:
+        raise ModelError(f"{model}: the model has no inputs to calibrate")
+    for inp in graph_inputs:
+        if inp.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
+            raise ModelError(f"{model}: input '{inp.name}' is not float32; compress quantizes float models")
+    inputs = tuple((i.name, tuple(d.dim_value if d.HasField("dim_value") else None
+                                  for d in i.type.tensor_type.shape.dim)[1:]) for i in graph_inputs)  # fmt: skip
+    inp, shape = graph_inputs[0], inputs[0][1]
     float_run, sess = _ort_run(model, inp.name)
     out_dims = sess.get_outputs()[0].shape
     out_shape = tuple(d if isinstance(d, int) else None for d in out_dims[1:])
     task = y_cls = None
     scored_on = None
     if labels is not None:
-        labels.x = check_samples(labels.x, shape, "--fit", labels.x_path)
+        labels.x = samples_for(labels.x, inputs, "--fit", labels.x_path)
         c, onehot, _, y_cls = labels_for(labels.y, len(labels.x), out_shape, labels.y_path, labels.x_path)
         task = Task(c, _probabilities(float_run(labels.x[:64]), c), onehot)
         scored_on = f"all {len(labels.x)} samples of --fit (ONNX models are not fine-tuned)"
-    cal_x, cal_from = _calibration(cal, calibrate, labels, np.arange(len(labels.x)) if labels else None, shape, model)
+    cal_x, cal_from = _calibration(cal, calibrate, labels, np.arange(len(labels.x)) if labels else None, inputs, model)
+    cal_arrays = cal_x.arrays if isinstance(cal_x, Multi) else {inp.name: cal_x}
+    shapes = tuple((n, (1, *a.shape[1:])) for n, a in cal_arrays.items())
 
     def accuracy(predict) -> float | None:
         return None if task is None else float(np.mean(task.decide(predict(labels.x)) == y_cls))
@@ -957,6 +1111,8 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
         "accuracy_note": None if labels is not None else NO_LABELS, "pruning": None, "steps": [],
         "int8_pattern": None,
     }  # fmt: skip
+    if len(inputs) > 1:
+        report["inputs"] = [{"name": n, "shape": list(sh)} for n, sh in inputs]
     if float_io:
         report["io_note"] += "; --float-io changes nothing here"
     nbytes, sparsity = facts(m)
@@ -983,20 +1139,20 @@ def _compress_onnx(model: Path, out: Path, prune_to: float, calibrate, cal, labe
             report["steps"].append(_step(pruned_step(pattern), nbytes, sparsity, "onnxruntime",
                                          accuracy(_ort_run(source, inp.name)[0])))  # fmt: skip
         tmp = Path(d) / out.name
-        quantize_onnx(source, cal_x, tmp)
+        quantize_onnx(source, cal_arrays, tmp)
         q = onnx.load(str(tmp))
         qbytes, _ = facts(q)
         qsparsity = _const_sparsity([numpy_helper.to_array(t) for t in q.graph.initializer])
-        got = _edgeneuro(tmp, ((inp.name, (1, *cal_x.shape[1:])),))
+        got = _edgeneuro(tmp, shapes)
         if isinstance(got, Compiled):
             run, runtime, detail = got.run, got.runtime, got.detail
         else:
             run, runtime, detail = _ort_run(tmp, inp.name)[0], "onnxruntime", got
         qbytes = got.weights_bytes if isinstance(got, Compiled) else qbytes  # what the chip stores
         report["steps"].append(_step("int8", qbytes, qsparsity, runtime, accuracy(run)))
-        report["edgeneuro"] = {"compiles": isinstance(got, Compiled), "detail": detail,
-                               "shape": f"--shape {inp.name}={'x'.join(map(str, (1, *cal_x.shape[1:])))}"}  # fmt: skip
+        shape = " ".join(f"--shape {n}={'x'.join(map(str, sh))}" for n, sh in shapes)
+        report["edgeneuro"] = {"compiles": isinstance(got, Compiled), "detail": detail, "shape": shape}
         if prune_to > 0:
-            report["int8_pattern"] = patterns.int8_check(tmp, pattern, ((inp.name, (1, *cal_x.shape[1:])),))
+            report["int8_pattern"] = patterns.int8_check(tmp, pattern, shapes)
         write_atomic(out, lambda p: shutil.copyfile(tmp, p))
     return report

@@ -11,26 +11,45 @@ import numpy as np
 import edgeneuro.models  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 
-def to_int8_tflite(model, calibration: np.ndarray, max_samples: int = 200, float_io: bool = False) -> bytes:
+def to_int8_tflite(model, calibration: np.ndarray | dict[str, np.ndarray], max_samples: int = 200,
+                   float_io: bool = False) -> bytes:  # fmt: skip
     """Quantize a Keras model (tf_keras or Keras 3) to a full-int8 TFLite flatbuffer (int8 input and
     output unless ``float_io``, per-channel weights), calibrating activation ranges on
-    ``calibration`` (float inputs of the model's shape)."""
+    ``calibration`` (float inputs of the model's shape; several inputs: ``int8_convert``)."""
     import tensorflow as tf
 
     return int8_convert(tf.lite.TFLiteConverter.from_keras_model(model), calibration, max_samples, float_io)
 
 
-def int8_convert(conv, calibration: np.ndarray, max_samples: int = 200, float_io: bool = False) -> bytes:
+def int8_convert(conv, calibration: np.ndarray | dict[str, np.ndarray], max_samples: int = 200,
+                 float_io: bool = False) -> bytes:  # fmt: skip
     """Run a ``tf.lite.TFLiteConverter`` as full-int8 post-training quantization: int8 builtins
-    only, activation ranges from ``calibration``, int8 input and output unless ``float_io``."""
+    only, activation ranges from ``calibration``, int8 input and output unless ``float_io``.
+
+    A model with several inputs takes a dict {input name: samples [N, *shape]} in the model's
+    input order. The representative dataset then yields a dict keyed by the serving signature's
+    input names (the Keras Input names), which TensorFlow matches by name; a model the converter
+    gives no signature (an input name a signature key cannot take) gets a list in the model's
+    order, which is the order of the converted model's inputs (tests/test_compress_multi.py)."""
     import tensorflow as tf
 
-    def representative() -> Iterable[list[np.ndarray]]:
-        for x in calibration[:max_samples]:
+    arrays = calibration if isinstance(calibration, dict) else None
+    n = min(max_samples, len(next(iter(arrays.values())) if arrays else calibration))
+
+    def one() -> Iterable[list[np.ndarray]]:
+        for x in calibration[:n]:
             yield [x[None].astype(np.float32)]
 
+    def by_name() -> Iterable[dict[str, np.ndarray]]:
+        for k in range(n):
+            yield {name: a[k][None].astype(np.float32) for name, a in arrays.items()}
+
+    def in_order() -> Iterable[list[np.ndarray]]:
+        for k in range(n):
+            yield [a[k][None].astype(np.float32) for a in arrays.values()]
+
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
+    conv.representative_dataset = one if arrays is None else by_name
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if not float_io:
         conv.inference_input_type = tf.int8
@@ -38,6 +57,16 @@ def int8_convert(conv, calibration: np.ndarray, max_samples: int = 200, float_io
     with warnings.catch_warnings():
         # int8 inputs take their range from the calibration data; the converter warns regardless
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+        if arrays is None or len(arrays) == 1:
+            if arrays is not None:
+                conv.representative_dataset = in_order
+            return conv.convert()
+        try:
+            return conv.convert()
+        except (ValueError, KeyError) as e:
+            if "signature" not in str(e).lower() and not isinstance(e, KeyError):
+                raise
+        conv.representative_dataset = in_order  # no signature to match names with
         return conv.convert()
 
 

@@ -1,6 +1,7 @@
 """ONNX → ``ir.Graph``, for QDQ int8 models (``onnxruntime.quantization.quantize_static``,
 QuantFormat.QDQ, int8 activations and weights), and with ``precision="float"`` (``--precision
-float``) for float models, which then map to the IR's float32 kernels (no QDQ; LSTM only there).
+float``) for float models, which then map to the IR's float32 kernels (no QDQ; LSTM and GRU only
+there).
 
 A QDQ model computes in float between QuantizeLinear / DequantizeLinear pairs; edgeneuro reads each
 ``DequantizeLinear → op → QuantizeLinear`` group as one int8 operator with the scales and zero
@@ -1313,6 +1314,160 @@ class _Importer:
         self.values[node.output[0]] = Value(self.concat(outs, dir_axis, node))
         if want_h:
             self.values[node.output[1]] = Value(self.concat(lasts, 0 if layout == 0 else 1, node))
+
+    def op_GRU(self, node: Any) -> None:
+        """float32 (``--precision float``): TFLite has no GRU kernel, so the GRU is unrolled over the
+        T steps of the bound input into float32 operators, following ONNX's definition (gates z, r, h
+        in W / R / B; f = Sigmoid, g = Tanh)::
+
+            z = f(x W_z^T + H R_z^T + Wb_z + Rb_z)        r = f(x W_r^T + H R_r^T + Wb_r + Rb_r)
+            h = g(x W_h^T + (r * H) R_h^T + Rb_h + Wb_h)   (linear_before_reset = 0)
+            h = g(x W_h^T + r * (H R_h^T + Rb_h) + Wb_h)   (linear_before_reset = 1)
+            H' = (1 - z) * h + z * H
+
+        The input terms of every step are two FULLY_CONNECTED over the whole sequence (z and r
+        together, then h; their biases Wb + Rb folded, but Rb_h with linear_before_reset 1), cut
+        into steps by UNPACK; each step is a BATCH_MATMUL of H by R_zr, ADD, LOGISTIC, SPLIT_V into
+        z and r, the h gate (MUL, a BATCH_MATMUL by R_h, ADD (+ ADD of Rb_h), TANH), and SUB / MUL
+        / MUL / ADD for H'. The recurrent products are BATCH_MATMULs because their constant R is
+        then one array in flash for all the steps (FULLY_CONNECTED keeps its weights per layer);
+        the float sums are the same (k ascending, then the bias added). initial_h may be
+        absent or zero (the first step then leaves out the products by H), a constant, or computed
+        (a model input: a streaming GRU run with --feedback). The reverse direction runs the steps
+        from the last to the first; Y is a PACK of the states in time order (directions
+        concatenated), Y_h the PACK of each direction's last state."""
+        if not self.float_mode:
+            raise self.unsupported(node, "GRU compiles in float32 (--precision float on a float model): "
+                                   "onnxruntime's quantize_static leaves GRU float (no int8 form, no scales "
+                                   "for its gates and state)")  # fmt: skip
+        direction = _attr(node, "direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        names = {"forward": ["fw"], "reverse": ["bw"], "bidirectional": ["fw", "bw"]}.get(direction)
+        if names is None:
+            raise self.unsupported(node, f"direction {direction!r}")
+        acts = [a.decode() if isinstance(a, bytes) else a for a in _attr(node, "activations", [])]
+        if acts and [a.lower() for a in acts] != ["sigmoid", "tanh"] * len(names):
+            raise self.unsupported(node, f"activations {acts}; only the default Sigmoid, Tanh")
+        if _attr(node, "clip") is not None:
+            raise self.unsupported(node, "clip is not supported")
+        if len(node.input) > 4 and node.input[4]:
+            raise self.unsupported(node, "sequence_lens is not supported (every sequence runs the T steps)")
+        w, r = self.const_input(node, 1, "W"), self.const_input(node, 2, "R")
+        b = self.const_input(node, 3, "B")
+        lbr = bool(_attr(node, "linear_before_reset", 0))
+        layout = _attr(node, "layout", 0)
+        x = self.to_layout(self.value(node.input[0], node), "onnx", node)
+        xs = self.tensors[x].shape
+        if len(xs) != 3:
+            raise self.unsupported(node, f"a {len(xs)}-D input")
+        steps, batch = (xs[0], xs[1]) if layout == 0 else (xs[1], xs[0])
+        dirs, hidden = w.shape[0], w.shape[1] // 3
+        if len(names) != dirs:
+            raise self.unsupported(node, f"direction {direction} with weights for {dirs} directions")
+        time_axis = 0 if layout == 0 else 1
+        base = node.output[0] or node.name or "gru"
+        read = [bool(o) and bool(self.users(o) or self.is_output(o)) for o in (*node.output, "", "")[:2]]
+        h0 = node.input[5] if len(node.input) > 5 and node.input[5] else None
+        if h0 in self.consts and not np.any(self.consts[h0] != 0):
+            h0 = None
+        starts: list[str | None] = [None] * dirs  # each direction's initial state [B, H]; None: zero
+        if h0 is not None:  # a constant, or a value the graph computes (a model input: streaming)
+            v = self.to_layout(self.value(h0, node), "onnx", node)
+            want = (dirs, batch, hidden) if layout == 0 else (batch, dirs, hidden)
+            if self.tensors[v].shape != want:
+                raise self.unsupported(node, f"initial_h of shape {list(self.tensors[v].shape)}, not {list(want)}")
+            if dirs == 1:
+                starts = [self.reshape(v, (batch, hidden), node)]
+            else:  # the direction axis is where the time axis is in X
+                starts = [self.add_tensor(f"{base}_h0_{d}", (batch, hidden), "float32") for d in range(dirs)]
+                self.emit("UNPACK", [v], starts, node, num=dirs, axis=0 if layout == 0 else 1)
+
+        def out(name: str, shape) -> str:
+            return self.add_tensor(name, shape, "float32")
+
+        def op(kind: str, inputs: list[str], name: str, shape, **attrs: Any) -> str:
+            y = out(name, shape)
+            self.emit(kind, inputs, [y], node, **attrs)
+            return y
+
+        def fc(src: str, wt: str, bt: str, name: str) -> str:  # weights and bias: constants made once
+            shape = (*self.tensors[src].shape[:-1], self.tensors[wt].shape[0])
+            return op("FULLY_CONNECTED", [src, wt, bt], name, shape, fused_activation_function="NONE",
+                      keep_num_dims=True)  # fmt: skip
+
+        def binary(kind: str, a: str, c: str, name: str) -> str:
+            shape = np.broadcast_shapes(self.tensors[a].shape, self.tensors[c].shape)
+            return op(kind, [a, c], name, shape, fused_activation_function="NONE")
+
+        def by_r(src: str, rt: str, name: str) -> str:
+            """``src R^T``: a BATCH_MATMUL, whose constant operand R is one array in flash for all the
+            steps (FULLY_CONNECTED keeps a copy of its weights per layer); the same float sums."""
+            shape = (*self.tensors[src].shape[:-1], self.tensors[rt].shape[0])
+            return op("BATCH_MATMUL", [src, rt], name, shape, adj_x=False, adj_y=True)
+
+        one = self.const(f"{base}_one", np.ones(1, np.float32))
+        halves = [self.const(f"{base}_sizes", np.array([hidden, hidden], np.int32)),
+                  self.const(f"{base}_axis", np.array([1], np.int32))]  # fmt: skip
+        ys, lasts = [], []
+        for d, tag in enumerate(names):
+            pre = f"{base}_{tag}"
+            bias = np.zeros(6 * hidden, np.float64) if b is None else np.asarray(b[d], np.float64)
+            wb, rb = bias[: 3 * hidden], bias[3 * hidden :]
+            wd, rd = np.asarray(w[d], np.float32), np.asarray(r[d], np.float32)
+            zr, hs = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
+            consts = {"w_zr": wd[zr], "wb_zr": wb[zr] + rb[zr], "w_h": wd[hs], "wb_h": wb[hs] + (0 if lbr else rb[hs]),
+                      "r_zr": rd[zr], "r_h": rd[hs], **({"rb_h": rb[hs]} if lbr else {})}  # fmt: skip
+            c = {k: self.const(f"{pre}_{k}", np.asarray(v, np.float32)) for k, v in consts.items()}
+            # the input terms of all steps: [T, B, 2H] and [T, B, H] (layout 1: [B, T, .])
+            x_zr = fc(x, c["w_zr"], c["wb_zr"], f"{pre}_x_zr")
+            x_h = fc(x, c["w_h"], c["wb_h"], f"{pre}_x_h")
+            per_step = []
+            for src, width in ((x_zr, 2 * hidden), (x_h, hidden)):
+                cut = [out(f"{src}_{t}", (batch, width)) for t in range(steps)]
+                self.emit("UNPACK", [src], cut, node, num=steps, axis=time_axis)
+                per_step.append(cut)
+            state = starts[d]
+            states = [""] * steps
+            order = range(steps) if tag == "fw" else range(steps - 1, -1, -1)
+            for t in order:
+                s = f"{pre}_{t}"
+                a_zr = per_step[0][t]
+                if state is not None:
+                    a_zr = binary("ADD", a_zr, by_r(state, c["r_zr"], f"{s}_h_zr"), f"{s}_a_zr")
+                g_zr = op("LOGISTIC", [a_zr], f"{s}_zr", (batch, 2 * hidden))
+                z, rg = out(f"{s}_z", (batch, hidden)), out(f"{s}_r", (batch, hidden))
+                self.emit("SPLIT_V", [g_zr, *halves], [z, rg], node, num_splits=2)
+                a_h = per_step[1][t]
+                if lbr:
+                    h_r = c["rb_h"]
+                    if state is not None:
+                        h_r = binary("ADD", by_r(state, c["r_h"], f"{s}_h_h"), h_r, f"{s}_h_hb")
+                    a_h = binary("ADD", a_h, binary("MUL", rg, h_r, f"{s}_r_h"), f"{s}_a_h")
+                elif state is not None:
+                    h_r = by_r(binary("MUL", rg, state, f"{s}_r_state"), c["r_h"], f"{s}_h_h")
+                    a_h = binary("ADD", a_h, h_r, f"{s}_a_h")
+                cand = op("TANH", [a_h], f"{s}_cand", (batch, hidden))
+                new = binary("MUL", binary("SUB", one, z, f"{s}_1_z"), cand, f"{s}_keep")
+                if state is not None:
+                    new = binary("ADD", new, binary("MUL", z, state, f"{s}_carry"), f"{s}_h")
+                states[t] = state = new
+            lasts.append(state)
+            if read[0]:  # [T, B, H] (layout 0) or [B, T, H] (layout 1)
+                shape = (steps, batch, hidden) if layout == 0 else (batch, steps, hidden)
+                ys.append(op("PACK", states, f"{pre}_y", shape, values_count=steps, axis=time_axis))
+        # the outputs keep their ONNX names (model.h, --feedback Y_h=initial_h)
+        if read[0]:  # [T, D, B, H] (layout 0) or [B, T, D, H] (layout 1)
+            four = (steps, 1, batch, hidden) if layout == 0 else (batch, steps, 1, hidden)
+            ys = [op("RESHAPE", [y], node.output[0] if dirs == 1 else f"{y}_r", four) for y in ys]
+            if dirs > 1:
+                axis = 1 if layout == 0 else 2
+                ys = [op("CONCATENATION", ys, node.output[0], (*four[:axis], dirs, *four[axis + 1 :]), axis=axis,
+                         fused_activation_function="NONE")]  # fmt: skip
+            self.values[node.output[0]] = Value(ys[0])
+        if read[1]:  # [D, B, H] (layout 0) or [B, D, H] (layout 1)
+            shape = (dirs, batch, hidden) if layout == 0 else (batch, dirs, hidden)
+            self.values[node.output[1]] = Value(op("PACK", lasts, node.output[1], shape, values_count=dirs,
+                                                   axis=time_axis))  # fmt: skip
 
     def reverse(self, name: str, axis: int, out: str, node: Any) -> str:
         t = self.tensors[name]
