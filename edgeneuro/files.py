@@ -1,4 +1,5 @@
-"""Writing what a command produces so that it appears complete or not at all."""
+"""Files a command reads and writes: the .npz convention for models with several inputs, and
+writing what a command produces so that it appears complete or not at all."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgeneuro.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where arrays are read: the command line starts without it
+    import numpy as np
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -21,3 +28,36 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def load_npz(path: Path, where: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz ``path`` by key; ``where`` starts the error messages."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{where}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:
+        raise InputError(f"{where}: not a .npz archive of arrays ({type(e).__name__}: {e})") from e
+
+
+def by_input(given: dict[str, np.ndarray], names: list[str] | tuple[str, ...], where: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npz for a model's inputs ``names``: each keyed by the input's name or its
+    index ("0", "1", ...), returned by name in the model's order; an unknown key, one given twice
+    or a missing input is an error (``where`` starts it) that lists what the model takes."""
+    wanted = ", ".join(f"'{n}' (or '{i}')" for i, n in enumerate(names))
+    arrays: dict[str, np.ndarray] = {}
+    for key, arr in given.items():
+        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
+        if name not in names:
+            raise InputError(f"{where}: '{key}' is not a model input; the model takes {wanted}")
+        if name in arrays:
+            raise InputError(f"{where}: input '{name}' is given twice (by name and by index)")
+        arrays[name] = arr
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise InputError(f"{where}: no array for input(s) {', '.join(map(repr, missing))}; the model takes {wanted}")
+    return {n: arrays[n] for n in names}

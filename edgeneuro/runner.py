@@ -16,6 +16,7 @@ from edgeneuro import build
 from edgeneuro.boards import Board
 from edgeneuro.compiler import Compiled, Prepared, compile_model
 from edgeneuro.errors import InputError
+from edgeneuro.files import by_input, load_npz
 from edgeneuro.ir import Graph
 from edgeneuro.targets import host, qemu, qemu_plugin, records
 
@@ -50,28 +51,7 @@ def read_npy(path: Path, graph: Graph) -> np.ndarray:
 def read_npz(path: Path, graph: Graph) -> dict[str, np.ndarray]:
     """The arrays of an input .npz, one per graph input, keyed by input name or by index ("0",
     "1", ...), returned by input name; a missing or unknown key is a clear error."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such input file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            given = {k: z[k] for k in z.files}
-    except Exception as e:
-        raise InputError(f"{path}: not a .npz archive of arrays ({e})") from e
-    wanted = ", ".join(f"'{n}' (or '{i}')" for i, n in enumerate(graph.inputs))
-    arrays: dict[str, np.ndarray] = {}
-    for key, arr in given.items():
-        name = graph.inputs[int(key)] if key.isdigit() and int(key) < len(graph.inputs) else key
-        if name not in graph.inputs:
-            raise InputError(f"{path}: '{key}' is not a model input; the model takes {wanted}")
-        if name in arrays:
-            raise InputError(f"{path}: input '{name}' is given twice (by name and by index)")
-        arrays[name] = arr
-    missing = [n for n in graph.inputs if n not in arrays]
-    if missing:
-        names = ", ".join(repr(n) for n in missing)
-        raise InputError(f"{path}: no array for input(s) {names}; the model takes {wanted}")
-    return arrays
+    return by_input(load_npz(path, str(path)), graph.inputs, str(path))
 
 
 def load_inputs(path: Path, graph: Graph) -> np.ndarray:

@@ -5,18 +5,12 @@ it, float32); TRANSPOSE_CONV also as firmware on QEMU."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opcheck import check, check_on_qemu, log_uniform, samples
+from opcheck import check, check_on_qemu, log_uniform, lowering_error, samples
 from tflite_builder import ACT, PAD, ModelBuilder, options
-
-from edgeneuro.compiler import load
-from edgeneuro.errors import UnsupportedOperator
 
 pytestmark = pytest.mark.tflm
 ACTS = st.sampled_from(["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
@@ -280,15 +274,6 @@ def test_svdf(case):
     check(*case)
 
 
-def _refusal(model: bytes) -> str:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "op.tflite"
-        path.write_bytes(model)
-        with pytest.raises(UnsupportedOperator) as e:
-            load(path)
-        return str(e.value)
-
-
 def _tflm_refuses(model: bytes) -> bool:
     from tflite_micro.python.tflite_micro import runtime
 
@@ -345,7 +330,7 @@ def _refused_models():
 def test_refused_with_a_clear_error(model, says, tflm_too):
     """What TFLM refuses, or edgeneuro does not compute, stops the compile with an error naming the
     operator and the reason (TFLM's own refusal checked where its interpreter can be asked)."""
-    msg = _refusal(model)
+    msg = lowering_error(model)
     assert says in msg, msg
     if tflm_too is not None:
         assert _tflm_refuses(model) == tflm_too

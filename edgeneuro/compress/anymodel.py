@@ -34,7 +34,7 @@ import numpy as np
 from edgeneuro.compress import patterns
 from edgeneuro.compress.patterns import UNSTRUCTURED, Layout, Pattern
 from edgeneuro.errors import EdgeNeuroError, InputError, ModelError
-from edgeneuro.files import write_atomic
+from edgeneuro.files import by_input, load_npz, write_atomic
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 REPORT = "compress_report.json"
@@ -79,13 +79,7 @@ def read_arrays(path: Path, flag: str) -> np.ndarray | dict[str, np.ndarray]:
     path = Path(path)
     if path.suffix.lower() != ".npz":
         return read_npy(path, flag)
-    if not path.is_file():
-        raise InputError(f"{flag} {path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:
-        raise InputError(f"{flag} {path}: not a .npz archive of arrays ({type(e).__name__}: {_first_line(e)})") from e
+    arrays = load_npz(path, f"{flag} {path}")
     if not arrays:
         raise InputError(f"{flag} {path}: an empty .npz; give one array per model input")
     for k, a in arrays.items():
@@ -150,18 +144,7 @@ def samples_for(raw: np.ndarray | dict[str, np.ndarray], inputs: tuple, flag: st
                              f"array per input, keyed by name or index: {inputs_text(inputs)}")  # fmt: skip
         return check_samples(raw, inputs[0][1], flag, path)
     names = [n for n, _ in inputs]
-    got: dict[str, np.ndarray] = {}
-    for key, a in raw.items():
-        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
-        if name not in names:
-            raise InputError(f"{flag} {path}: '{key}' is not a model input; the model takes {inputs_text(inputs)}")
-        if name in got:
-            raise InputError(f"{flag} {path}: input '{name}' is given twice (by name and by index)")
-        got[name] = a
-    missing = [n for n in names if n not in got]
-    if missing:
-        raise InputError(f"{flag} {path}: no array for input(s) {', '.join(map(repr, missing))}; the model takes "
-                         f"{inputs_text(inputs)}")  # fmt: skip
+    got = by_input(raw, names, f"{flag} {path}")
     checked = {n: check_samples(got[n], s, flag, path, n if len(inputs) > 1 else None) for n, s in inputs}
     counts = {n: len(a) for n, a in checked.items()}
     if len(set(counts.values())) > 1:

@@ -89,21 +89,12 @@ def quantize_onnx(float_model, calibration: np.ndarray | dict[str, np.ndarray], 
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     from edgeneuro.errors import InputError
+    from edgeneuro.files import by_input
 
     model = onnx.load(str(float_model))
     names = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     given = calibration if isinstance(calibration, dict) else {"0": calibration}
-    data: dict[str, np.ndarray] = {}
-    for key, arr in given.items():
-        name = names[int(key)] if key.isdigit() and int(key) < len(names) else key
-        if name not in names:
-            raise InputError(f"{float_model}: calibration array '{key}' is not a model input; the inputs are "
-                             f"{', '.join(f'{i}: {n!r}' for i, n in enumerate(names))}")  # fmt: skip
-        data[name] = np.asarray(arr, np.float32)
-    missing = [n for n in names if n not in data]
-    if missing:
-        raise InputError(f"{float_model}: no calibration samples for input(s) {', '.join(map(repr, missing))}; give "
-                         "an .npz with one array per input, keyed by input name or index")  # fmt: skip
+    data = {n: np.asarray(a, np.float32) for n, a in by_input(given, names, f"{float_model}: calibration").items()}
     counts = {len(a) for a in data.values()}
     if len(counts) != 1:
         raise InputError(f"{float_model}: the calibration arrays hold different numbers of samples "

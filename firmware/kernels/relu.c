@@ -3,70 +3,43 @@
 #include "en_fixedpoint.h"
 #include "relu.h"
 
-void en_relu_s8(const en_relu_s8_params *p, const int8_t *input, int8_t *output)
-{
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t y = p->out_zp + en_requant((int32_t)input[i] - p->in_zp, p->mult, p->shift);
-        output[i] = en_clamp_s8(y, p->act_min, p->act_max);
+/* The int8 and int16 forms share their loops: T the element type, CLAMP its saturating clamp. */
+#define EN_RELU_FAMILY(SUFFIX, T, CLAMP, T_MIN, T_MAX)                                                  \
+    void en_relu_##SUFFIX(const en_relu_##SUFFIX##_params *p, const T *input, T *output)                \
+    {                                                                                                 \
+        for (int32_t i = 0; i < p->size; ++i) {                                                       \
+            const int32_t y = p->out_zp + en_requant((int32_t)input[i] - p->in_zp, p->mult, p->shift); \
+            output[i] = CLAMP(y, p->act_min, p->act_max);                                             \
+        }                                                                                             \
+    }                                                                                                 \
+                                                                                                      \
+    void en_relu6_##SUFFIX(const en_relu6_##SUFFIX##_params *p, const T *input, T *output)              \
+    {                                                                                                 \
+        for (int32_t i = 0; i < p->size; ++i) {                                                       \
+            output[i] = CLAMP(input[i], p->zero, p->six);                                             \
+        }                                                                                             \
+    }                                                                                                 \
+                                                                                                      \
+    /* TFLM requantizes with |alpha multiplier| and negates the result for a negative alpha. */       \
+    void en_leaky_relu_##SUFFIX(const en_leaky_relu_##SUFFIX##_params *p, const T *input, T *output)    \
+    {                                                                                                 \
+        const int negative_alpha = p->alpha_mult < 0;                                                 \
+        const int32_t alpha_mult = negative_alpha ? -p->alpha_mult : p->alpha_mult;                   \
+        for (int32_t i = 0; i < p->size; ++i) {                                                       \
+            const int32_t x = (int32_t)input[i] - p->in_zp;                                           \
+            int32_t y;                                                                                \
+            if (x >= 0) {                                                                             \
+                y = en_requant(x, p->id_mult, p->id_shift);                                           \
+            } else {                                                                                  \
+                const int32_t scaled = en_requant(x, alpha_mult, p->alpha_shift);                     \
+                y = negative_alpha ? -scaled : scaled;                                                \
+            }                                                                                         \
+            output[i] = CLAMP(p->out_zp + y, T_MIN, T_MAX);                                           \
+        }                                                                                             \
     }
-}
 
-void en_relu6_s8(const en_relu6_s8_params *p, const int8_t *input, int8_t *output)
-{
-    for (int32_t i = 0; i < p->size; ++i) {
-        output[i] = en_clamp_s8(input[i], p->zero, p->six);
-    }
-}
-
-void en_leaky_relu_s8(const en_leaky_relu_s8_params *p, const int8_t *input, int8_t *output)
-{
-    /* TFLM requantizes with |alpha multiplier| and negates the result for a negative alpha. */
-    const int negative_alpha = p->alpha_mult < 0;
-    const int32_t alpha_mult = negative_alpha ? -p->alpha_mult : p->alpha_mult;
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t x = (int32_t)input[i] - p->in_zp;
-        int32_t y;
-        if (x >= 0) {
-            y = en_requant(x, p->id_mult, p->id_shift);
-        } else {
-            const int32_t scaled = en_requant(x, alpha_mult, p->alpha_shift);
-            y = negative_alpha ? -scaled : scaled;
-        }
-        output[i] = en_clamp_s8(p->out_zp + y, -128, 127);
-    }
-}
-
-void en_relu_s16(const en_relu_s16_params *p, const int16_t *input, int16_t *output)
-{
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t y = p->out_zp + en_requant((int32_t)input[i] - p->in_zp, p->mult, p->shift);
-        output[i] = en_clamp_s16(y, p->act_min, p->act_max);
-    }
-}
-
-void en_relu6_s16(const en_relu6_s16_params *p, const int16_t *input, int16_t *output)
-{
-    for (int32_t i = 0; i < p->size; ++i) {
-        output[i] = en_clamp_s16(input[i], p->zero, p->six);
-    }
-}
-
-void en_leaky_relu_s16(const en_leaky_relu_s16_params *p, const int16_t *input, int16_t *output)
-{
-    const int negative_alpha = p->alpha_mult < 0;
-    const int32_t alpha_mult = negative_alpha ? -p->alpha_mult : p->alpha_mult;
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t x = (int32_t)input[i] - p->in_zp;
-        int32_t y;
-        if (x >= 0) {
-            y = en_requant(x, p->id_mult, p->id_shift);
-        } else {
-            const int32_t scaled = en_requant(x, alpha_mult, p->alpha_shift);
-            y = negative_alpha ? -scaled : scaled;
-        }
-        output[i] = en_clamp_s16(p->out_zp + y, -32768, 32767);
-    }
-}
+EN_RELU_FAMILY(s8, int8_t, en_clamp_s8, -128, 127)
+EN_RELU_FAMILY(s16, int16_t, en_clamp_s16, -32768, 32767)
 
 void en_relu_f32(const en_relu_f32_params *p, const float *input, float *output)
 {
