@@ -338,12 +338,10 @@ def test_keras_lstm_f32_bitexact(keras_lstm_f32):
 @pytest.mark.parametrize("name", ["stacked", "bidirectional"])
 def test_float_recurrent_models(name, tmp_path):
     """The float32 forms of a stacked and a bidirectional LSTM model (sequences returned): TFLM ==
-    reference == host C, bit for bit, once edgeneuro has the float32 operators around the LSTMs;
-    until then the test skips and names the operator."""
+    reference == host C, bit for bit (float32 STRIDED_SLICE, CONCATENATION and REVERSE_V2 around
+    the LSTMs)."""
     import tensorflow as tf
     import tf_keras as keras
-
-    from edgeneuro.compiler import load
 
     if name == "stacked":
         layers = [keras.layers.LSTM(6, return_sequences=True), keras.layers.LSTM(4), keras.layers.Dense(3)]
@@ -352,12 +350,6 @@ def test_float_recurrent_models(name, tmp_path):
                   keras.layers.Dense(3)]  # fmt: skip
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(_keras(layers)).convert())
-    try:
-        load(path)
-    except UnsupportedOperator as e:
-        if e.op_name in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "REVERSE_V2"):
-            raise
-        pytest.skip(f"edgeneuro has no float32 {e.op_name} yet: {e}")
     check(path.read_bytes(), _calibration()[:3])
 
 

@@ -345,3 +345,54 @@ def sigmoid_f32(v: np.ndarray) -> np.ndarray:
     mid = (np.float32(1) / (np.float32(1) + libm_f32("expf", -v))).astype(np.float32)
     low = libm_f32("expf", v)
     return np.where(v > F32_SIGMOID_UPPER, np.float32(1), np.where(v < F32_SIGMOID_LOWER, low, mid)).astype(np.float32)
+
+
+# Broadcasting of the binary elementwise operators (ADD / SUB / MUL, MAXIMUM, DIV, the comparisons,
+# ...), numpy's rules, shapes padded to 5-D; the C loop nest is firmware/kernels/en_broadcast.h.
+BROADCAST_RANK = 5
+
+
+def broadcast_strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
+    """Element strides of ``shape`` broadcast to ``out`` (both padded to BROADCAST_RANK); 0 where broadcast."""
+    shape = (1,) * (BROADCAST_RANK - len(shape)) + tuple(shape)
+    strides, step = [0] * BROADCAST_RANK, 1
+    for i in reversed(range(BROADCAST_RANK)):
+        strides[i] = step if shape[i] == out[i] else 0
+        step *= shape[i]
+    return strides
+
+
+def broadcast(g: Graph, op: Op, a: Tensor, b: Tensor, y: Tensor, max_rank: int = BROADCAST_RANK) -> dict[str, int]:
+    """The output shape padded to 5-D (``d0..d4``) and each input's element strides (``a0..a4``,
+    ``b0..b4``, 0 along a broadcast axis), numpy's broadcasting rules; ``max_rank`` is TFLM's limit
+    for the operator."""
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError as e:
+        raise unsupported(g, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from e
+    if int(np.prod(shape, dtype=np.int64)) != y.size:
+        raise unsupported(g, op, f"output '{y.name}' has shape {list(y.shape)}, expected {list(shape)}")
+    if len(shape) > max_rank:
+        raise unsupported(g, op, f"rank {len(shape)} above {max_rank} (TFLM's limit for {op.kind})")
+    out = (1,) * (BROADCAST_RANK - len(shape)) + tuple(shape)
+    params = {f"d{i}": out[i] for i in range(BROADCAST_RANK)}
+    params.update({f"a{i}": s for i, s in enumerate(broadcast_strides(a.shape, out))})
+    params.update({f"b{i}": s for i, s in enumerate(broadcast_strides(b.shape, out))})
+    return params
+
+
+def broadcast_inputs(p: dict, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both inputs broadcast to the padded 5-D output shape of ``broadcast``'s parameters."""
+    out = tuple(p[f"d{i}"] for i in range(BROADCAST_RANK))
+    fa = np.broadcast_to(a.reshape((1,) * (BROADCAST_RANK - a.ndim) + a.shape), out)
+    fb = np.broadcast_to(b.reshape((1,) * (BROADCAST_RANK - b.ndim) + b.shape), out)
+    return fa, fb
+
+
+def same_types(g: Graph, op: Op, types: tuple[str, ...], *tensors: Tensor) -> str:
+    """The one dtype of ``tensors``, which must be among ``types``."""
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in types:
+        names = ", ".join(f"'{t.name}' {t.dtype}" for t in tensors)
+        raise unsupported(g, op, f"tensors {names}; TFLM's {op.kind} takes one type of {', '.join(types)}")
+    return next(iter(dtypes))

@@ -44,23 +44,21 @@ from edgeneuro.ir.quant import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
 )
-from edgeneuro.ops.base import Kernel, activation, float_activation_range, float_clamp, require_int8, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    activation,
+    broadcast,
+    broadcast_inputs,
+    float_activation_range,
+    float_clamp,
+    require_int8,
+    unsupported,
+)
 
 KINDS = ("ADD", "SUB", "MUL")
 C_FILE = "binary"
 MAX_VERSION = {"ADD": 4, "SUB": 5, "MUL": 6}  # newest TFLite op versions handled
-RANK = 5
 DSP_FN = "en_binary_s8_dsp"
-
-
-def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
-    """Element strides of ``shape`` broadcast to ``out`` (both padded to RANK); 0 where broadcast."""
-    shape = (1,) * (RANK - len(shape)) + tuple(shape)
-    strides, step = [0] * RANK, 1
-    for i in reversed(range(RANK)):
-        strides[i] = step if shape[i] == out[i] else 0
-        step *= shape[i]
-    return strides
 
 
 def _int_multipliers(kind: str, a: Tensor, b: Tensor, y: Tensor, left_shift: int) -> dict[str, int]:
@@ -90,18 +88,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     is_int16 = a.dtype == b.dtype == y.dtype == "int16" and all(t.quant for t in (a, b, y))
     if not is_float and not is_int16:
         require_int8(g, op, a, b, y)
-    try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-    except ValueError as e:
-        raise unsupported(g, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from e
-    if tuple(shape) != tuple(y.shape) and int(np.prod(shape)) != y.size:
-        raise unsupported(g, op, f"output '{y.name}' has shape {list(y.shape)}, expected {list(shape)}")
-    if len(shape) > RANK:
-        raise unsupported(g, op, f"rank {len(shape)} above {RANK}")
-    out = (1,) * (RANK - len(shape)) + tuple(shape)
-    params = {f"d{i}": out[i] for i in range(RANK)}
-    params.update({f"a{i}": s for i, s in enumerate(_strides(a.shape, out))})
-    params.update({f"b{i}": s for i, s in enumerate(_strides(b.shape, out))})
+    params = broadcast(g, op, a, b, y)
     params["op"] = KINDS.index(op.kind)  # 0 ADD, 1 SUB, 2 MUL
     if is_float:
         act_min, act_max = float_activation_range(op)
@@ -278,9 +265,7 @@ def reference(k: Kernel, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         y, fits = _dsp_compute(p, a.reshape(-1), b.reshape(-1))
         assert fits  # dsp_params made sure
         return y.astype(np.int8)
-    out = tuple(p[f"d{i}"] for i in range(RANK))
-    fa = np.broadcast_to(a.reshape((1,) * (RANK - a.ndim) + a.shape), out)
-    fb = np.broadcast_to(b.reshape((1,) * (RANK - b.ndim) + b.shape), out)
+    fa, fb = broadcast_inputs(p, a, b)
     if k.fn == "en_binary_f32":
         fa, fb = fa.astype(np.float32), fb.astype(np.float32)
         r = (fa + fb, fa - fb, fa * fb)[p["op"]]

@@ -22,12 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, check_shape, copy_operands, unsupported
+from edgeneuro.ops.base import BROADCAST_RANK, Kernel, broadcast_strides, check_shape, copy_operands, unsupported
 
 KINDS = ("BROADCAST_TO", "BROADCAST_ARGS")
 C_FILE = "broadcast_to"
 MAX_VERSION = {"BROADCAST_TO": 3, "BROADCAST_ARGS": 1}  # newest TFLite op versions handled
-RANK = 5
+RANK = BROADCAST_RANK
 DTYPES = ("int8", "int16", "int32", "float32", "bool")
 
 
@@ -72,11 +72,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             raise unsupported(g, op, f"input {list(x.shape)} does not broadcast to {shape}")
     check_shape(g, op, y, tuple(shape))
     out = [1] * (RANK - len(shape)) + shape
-    dims = [1] * (RANK - len(x.shape)) + list(x.shape)
-    strides, step = [0] * RANK, 1
-    for i in reversed(range(RANK)):
-        strides[i] = step if dims[i] == out[i] and dims[i] != 1 else 0
-        step *= dims[i]
+    strides = broadcast_strides(tuple(x.shape), tuple(out))
     params = {f"d{i}": out[i] for i in range(RANK)}
     params |= {f"s{i}": strides[i] for i in range(RANK)}
     params["esize"] = esize

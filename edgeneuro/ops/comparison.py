@@ -22,8 +22,8 @@ import numpy as np
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import quantize_multiplier, rounding_divide_by_pot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, unsupported
-from edgeneuro.ops.minmax import SUFFIX, broadcast, broadcast_inputs, same_types
+from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, same_types, unsupported
+from edgeneuro.ops.minmax import SUFFIX
 
 KINDS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "LOGICAL_AND", "LOGICAL_OR")
 C_FILE = "comparison"

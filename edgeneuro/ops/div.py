@@ -30,8 +30,17 @@ from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.gemmlowp import one_over_one_plus_x
 from edgeneuro.ir.quant import activation_range, quantize_multiplier
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, activation, float_activation_range, float_clamp, unsupported
-from edgeneuro.ops.minmax import SUFFIX, broadcast, broadcast_inputs, same_types
+from edgeneuro.ops.base import (
+    Kernel,
+    activation,
+    broadcast,
+    broadcast_inputs,
+    float_activation_range,
+    float_clamp,
+    same_types,
+    unsupported,
+)
+from edgeneuro.ops.minmax import SUFFIX
 
 KINDS = ("DIV",)
 C_FILE = "div"

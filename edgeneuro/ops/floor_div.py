@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, unsupported
-from edgeneuro.ops.minmax import broadcast, broadcast_inputs, same_types
+from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, same_types, unsupported
 
 KINDS = ("FLOOR_DIV", "FLOOR_MOD")
 C_FILE = "floor_div"

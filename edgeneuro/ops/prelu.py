@@ -17,8 +17,7 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, unsupported
-from edgeneuro.ops.minmax import broadcast, broadcast_inputs
+from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, unsupported
 
 KINDS = ("PRELU",)
 C_FILE = "prelu"

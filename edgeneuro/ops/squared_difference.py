@@ -20,8 +20,8 @@ import numpy as np
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, unsupported
-from edgeneuro.ops.minmax import SUFFIX, broadcast, broadcast_inputs, same_types
+from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, same_types, unsupported
+from edgeneuro.ops.minmax import SUFFIX
 
 KINDS = ("SQUARED_DIFFERENCE",)
 C_FILE = "squared_difference"
