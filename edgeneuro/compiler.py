@@ -99,7 +99,6 @@ def prepare(graph: Graph, options: CompileOptions | None = None, model: Path | N
     checked after each, its ops lowered to kernels (the first unsupported op raises naming its
     index) and its memory planned."""
     options = options or CompileOptions()
-    ops.refuse_control_flow(graph)  # subgraphs and resource variables: a hint, before the IR's rules
     verify(graph, "the front end")
     _check_io(graph)
     runs = []

@@ -95,6 +95,26 @@ def const_operands(graph: Graph, kernels: list[Kernel]) -> list[str]:
     return list(dict.fromkeys(n for k in kernels for n in k.inputs if graph.t(n).is_const))
 
 
+def const_copies(kernels: list[Kernel]) -> dict[tuple[int, str], tuple[int, str]]:
+    """Layer constants equal to an earlier layer's, byte for byte and of one type: (step, name) ->
+    the (step, name) of the first. They are stored once (an unrolled loop's steps share their
+    packed weights)."""
+    first: dict[tuple[str, int, bytes], tuple[int, str]] = {}
+    copies = {}
+    for s, k in enumerate(kernels):
+        for name, a in k.consts:
+            key = (str(a.dtype), int(a.size), a.tobytes())
+            if key in first:
+                copies[(s, name)] = first[key]
+            else:
+                first[key] = (s, name)
+    return copies
+
+
+def _const_bytes(s: int, k: Kernel, copies: dict[tuple[int, str], tuple[int, str]]) -> int:
+    return sum(int(a.nbytes) for n, a in k.consts if (s, n) not in copies)
+
+
 def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
     # Union views with their inputs: one buffer per group of aliasing tensors.
     root: dict[str, str] = {}
@@ -172,6 +192,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         for i, r in enumerate(sorted(members, key=lambda r: offsets_by_root[r]))
     )
     offsets = {m: offsets_by_root[r] for r, ms in members.items() for m in ms}
+    copies = const_copies(kernels)
     first_use: dict[int, list[str]] = {}  # constant operands, counted at the first layer that reads them
     for n in const_operands(graph, kernels):
         first_use.setdefault(next(s for s, k in enumerate(kernels) if n in k.inputs), []).append(n)
@@ -185,7 +206,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
             "output_shape": list(graph.t(k.outputs[0]).shape),
             **({"output_shapes": [list(graph.t(n).shape) for n in k.outputs]} if len(k.outputs) > 1 else {}),
             "macs": k.macs,
-            "weights_bytes": k.const_bytes + sum(graph.t(n).nbytes for n in first_use.get(s, ())),
+            "weights_bytes": _const_bytes(s, k, copies) + sum(graph.t(n).nbytes for n in first_use.get(s, ())),
             # a spiking network's synapse: dense or event-driven, and why (edgeneuro/passes/synapse_kernels.py)
             **({"kernel_choice": k.op.attrs["kernel_choice"]} if "kernel_choice" in k.op.attrs else {}),
             **({"variant_dropped": k.op.attrs["variant_dropped"]} if "variant_dropped" in k.op.attrs else {}),
@@ -204,7 +225,7 @@ def plan_memory(graph: Graph, kernels: list[Kernel]) -> Plan:
         state_offsets=state_offsets,
         arena_bytes=arena,
         lower_bound_bytes=lower,
-        weights_bytes=sum(k.const_bytes for k in kernels)
+        weights_bytes=sum(_const_bytes(s, k, copies) for s, k in enumerate(kernels))
         + sum(graph.t(n).nbytes for n in const_operands(graph, kernels)),
         buffers=buffers,
         offsets=offsets,

@@ -1,15 +1,22 @@
 /* The stream harness: the model is fed one window (of a spiking network: one time step) at a time
- * over the board's console UART. The protocol (version 2) is specified in
+ * over the board's console UART. The protocol (version 3) is specified in
  * edgeneuro/stream/protocol.py; in short, every frame is
  *     SYNC 0xA5 0x5A | type u8 | seq u8 | length u16 LE | payload | CRC-32 u32 LE (over type..payload)
  * host -> board: HELLO 0x01 (empty), INFER 0x02 (the input bytes), RESET 0x03 (empty: zero the
  * model's state with en_model_reset());
  * board -> host: INFO 0x81 (version, flags (bit 0: EN_HAS_STATE), sizes, SysTick rate, state bytes,
  * model id, board and model names), OUTPUT 0x82 (the output bytes + the inference's SysTick ticks,
- * u64), NAK 0x83 (reason, expected seq: the host retransmits), ERROR 0x84 (code, value), ACK 0x85
+ * u64 + the CRC-32 of the INFER it answers, u32), NAK 0x83 (reason, expected seq: the host retransmits), ERROR 0x84 (code, value), ACK 0x85
  * (empty: the answer to RESET).
- * INFER and RESET share the sequence: the last request's seq and type again is a retransmission,
- * answered from a copy (the model does not step twice, the state is not reset twice).
+ * INFER and RESET share the sequence: the last request's seq and type again (an INFER's: with the
+ * same CRC, so the same input) is a retransmission, answered from a copy (the model does not step
+ * twice, the state is not reset twice); an INFER of that seq with another CRC is run as a new one.
+ * OUTPUT carries the CRC of the INFER it answers, so the host never takes the answer to a frame it
+ * did not send (a truncated one completed by the next frame's SYNC byte matches its CRC 1 time in
+ * 256) for the answer to its own.
+ * A refused frame (bad type, length or CRC, or stopped mid-way) is NAKed and the hunt for SYNC
+ * resumes one byte after its SYNC, through the bytes it had taken, as the host's parser does: a
+ * request that began inside them (one sent after a truncated frame) is still found, not swallowed.
  * Nothing else is ever written to the UART, so text never interleaves with frames. The harness
  * never returns: it answers until the board is reset or QEMU is stopped.
  * The build writes stream_info.h beside the generated model: EN_STREAM_IN_BYTES,
@@ -29,18 +36,30 @@ enum { T_HELLO = 0x01, T_INFER = 0x02, T_RESET = 0x03 };
 enum { T_INFO = 0x81, T_OUTPUT = 0x82, T_NAK = 0x83, T_ERROR = 0x84, T_ACK = 0x85 };
 enum { NAK_CRC = 1, NAK_LENGTH = 2, NAK_SEQ = 3, NAK_TYPE = 4, NAK_TIMEOUT = 5 };
 enum { ERROR_INVOKE = 1 };
-#define VERSION 2u
+#define VERSION 3u /* 3: OUTPUT ends with the CRC of the INFER it answers */
 #define INFO_STATEFUL 0x01u /* INFO's flags: the model has state (one INFER is one time step) */
 /* A frame that stops mid-way is abandoned after 1 s of the board's clock without a byte (at
  * 115200 baud bytes are 87 us apart; under QEMU the poll loop runs through virtual time faster than
  * bytes arrive over the pty, so the margin is wide). */
 #define BYTE_TIMEOUT_TICKS ((uint64_t)EN_SYSTICK_HZ)
 
+/* A frame's length field is 16 bits (the host's build refuses larger models; so does this). */
+typedef char en_stream_in_fits_a_frame[EN_STREAM_IN_BYTES <= 0xFFFFu ? 1 : -1];
+typedef char en_stream_out_fits_a_frame[EN_STREAM_OUT_BYTES + 12u <= 0xFFFFu ? 1 : -1];
+
 /* Marks the image as the stream harness (the host checks the ELF for this symbol). */
 const uint32_t en_stream_protocol_version = VERSION;
 
-static uint8_t rx[EN_STREAM_IN_BYTES];                 /* the INFER payload being received */
-static uint8_t answer[EN_STREAM_OUT_BYTES + 8u];       /* the last OUTPUT: outputs + ticks */
+/* The frame being received, every byte after its SYNC: header (type, seq, length), payload (an
+ * INFER's input bytes at PAYLOAD), CRC. `got` bytes of it are filled. After a refused frame it
+ * holds the bytes to hunt through again, frame[replay_at..replay_end), which get() returns before
+ * the UART's; a frame found among them is written over the ones already hunted (at a lower index
+ * than it is read from), so one buffer serves both. */
+#define HEAD 4u
+#define PAYLOAD HEAD
+static uint8_t frame[HEAD + EN_STREAM_IN_BYTES + 4u];
+static uint32_t got, replay_at, replay_end;
+static uint8_t answer[EN_STREAM_OUT_BYTES + 12u]; /* the last OUTPUT: outputs + ticks + the INFER's CRC */
 static const uint8_t model_id[8] = EN_STREAM_MODEL_ID; /* SHA-256 of the model file, first 8 bytes */
 
 /* CRC-32 (IEEE 802.3, zlib's), four bits at a time. */
@@ -83,9 +102,14 @@ static void nak(uint8_t seq, uint8_t reason, uint8_t expected)
     send(T_NAK, seq, p, sizeof p);
 }
 
-/* The next byte; inside a frame, 0 if none came within BYTE_TIMEOUT_TICKS. */
+/* The next byte (a refused frame's bytes first, then the UART's); inside a frame, 0 if none came
+ * within BYTE_TIMEOUT_TICKS. */
 static int get(uint8_t *b, int in_frame)
 {
+    if (replay_at < replay_end) {
+        *b = frame[replay_at++];
+        return 1;
+    }
     const uint64_t t0 = in_frame ? en_timer_ticks() : 0u;
     for (;;) {
         const int c = en_uart_getc();
@@ -93,20 +117,38 @@ static int get(uint8_t *b, int in_frame)
             *b = (uint8_t)c;
             return 1;
         }
-        if (in_frame && en_timer_ticks() - t0 > BYTE_TIMEOUT_TICKS) {
-            return 0;
+        if (in_frame) {
+            const uint64_t now = en_timer_ticks();
+            if (now > t0 && now - t0 > BYTE_TIMEOUT_TICKS) { /* a clock read that went back never times out */
+                return 0;
+            }
         }
     }
 }
 
-static int get_n(uint8_t *p, uint32_t n)
+/* The frame's next n bytes into frame[got..]; 0 if it stopped mid-way. The callers' n keep `got`
+ * within frame[]: the header, then a payload of at most EN_STREAM_IN_BYTES (checked), then the CRC. */
+static int take(uint32_t n)
 {
-    for (uint32_t i = 0; i < n; ++i) {
-        if (!get(&p[i], 1)) {
+    for (; n; --n) {
+        if (!get(&frame[got], 1)) {
             return 0;
         }
+        ++got;
     }
     return 1;
+}
+
+/* The frame in frame[0..got) was refused: hunt again from the byte after its SYNC, through the
+ * bytes it took and then those still waiting to be hunted (moved down behind them; when any wait,
+ * every byte the frame took came from frame[] at an index at least 2 above where it was stored). */
+static void rehunt(void)
+{
+    const uint32_t rest = replay_end - replay_at;
+    memmove(&frame[got], &frame[replay_at], rest);
+    replay_at = 0;
+    replay_end = got + rest;
+    got = 0;
 }
 
 static void send_info(uint8_t seq)
@@ -133,12 +175,13 @@ static void send_info(uint8_t seq)
     send(T_INFO, seq, p, n);
 }
 
-/* Runs the model on rx[] and keeps its outputs and duration in answer[]; 0 or invoke's error. */
-static int infer(void)
+/* Runs the model on the INFER payload in frame[] and keeps its outputs, duration and the INFER's
+ * CRC in answer[]; 0 or invoke's error. */
+static int infer(uint32_t crc)
 {
-    uint32_t at = 0;
+    uint32_t at = PAYLOAD;
     for (int i = 0; i < EN_NUM_INPUTS; ++i) {
-        memcpy(en_model_inputs[i].data, &rx[at], en_model_inputs[i].bytes);
+        memcpy(en_model_inputs[i].data, &frame[at], en_model_inputs[i].bytes);
         at += en_model_inputs[i].bytes;
     }
     const uint64_t t0 = en_timer_ticks();
@@ -155,6 +198,7 @@ static int infer(void)
     const uint64_t dt = t1 - t0;
     put_u32(&answer[at], (uint32_t)dt);
     put_u32(&answer[at + 4], (uint32_t)(dt >> 32));
+    put_u32(&answer[at + 8], crc);
     return 0;
 }
 
@@ -166,6 +210,7 @@ int main(void)
     int have_last = 0;     /* an INFER or RESET has been answered since the last HELLO */
     uint8_t last = 0;      /* its seq */
     uint8_t last_type = 0; /* and its type */
+    uint32_t last_crc = 0; /* and its CRC */
     for (;;) {
         uint8_t b;
         get(&b, 0);
@@ -180,30 +225,34 @@ int main(void)
         if (b != SYNC1) {
             continue;
         }
-        uint8_t head[4];
-        if (!get_n(head, sizeof head)) {
-            continue; /* the seq is not known yet: the host's timeout retransmits */
+        got = 0;
+        if (!take(HEAD)) {
+            rehunt(); /* the seq is not known yet: the host's timeout retransmits */
+            continue;
         }
-        const uint8_t type = head[0], seq = head[1];
-        const uint32_t len = (uint32_t)head[2] | ((uint32_t)head[3] << 8);
+        const uint8_t type = frame[0], seq = frame[1];
+        const uint32_t len = (uint32_t)frame[2] | ((uint32_t)frame[3] << 8);
         if (type != T_HELLO && type != T_INFER && type != T_RESET) {
             nak(seq, NAK_TYPE, 0);
+            rehunt();
             continue;
         }
-        if (len != (type == T_INFER ? EN_STREAM_IN_BYTES : 0u)) {
+        if (len != (type == T_INFER ? EN_STREAM_IN_BYTES : 0u)) { /* so HEAD + len + 4 fits frame[] */
             nak(seq, NAK_LENGTH, 0);
+            rehunt();
             continue;
         }
-        uint8_t crc_bytes[4];
-        if (!get_n(rx, len) || !get_n(crc_bytes, sizeof crc_bytes)) {
+        if (!take(len + 4u)) {
             nak(seq, NAK_TIMEOUT, 0);
+            rehunt();
             continue;
         }
-        const uint32_t crc = crc_update(crc_update(0xFFFFFFFFu, head, sizeof head), rx, len) ^ 0xFFFFFFFFu;
-        const uint32_t got = (uint32_t)crc_bytes[0] | ((uint32_t)crc_bytes[1] << 8) | ((uint32_t)crc_bytes[2] << 16) |
-                             ((uint32_t)crc_bytes[3] << 24);
-        if (crc != got) {
+        const uint8_t *c = &frame[HEAD + len];
+        const uint32_t crc = crc_update(0xFFFFFFFFu, frame, HEAD + len) ^ 0xFFFFFFFFu;
+        const uint32_t sent = (uint32_t)c[0] | ((uint32_t)c[1] << 8) | ((uint32_t)c[2] << 16) | ((uint32_t)c[3] << 24);
+        if (crc != sent) {
             nak(seq, NAK_CRC, 0);
+            rehunt();
             continue;
         }
         if (type == T_HELLO) {
@@ -212,7 +261,7 @@ int main(void)
             continue;
         }
         /* a retransmission: the same answer again, not a second step or reset */
-        if (have_last && seq == last && type == last_type) {
+        if (have_last && seq == last && type == last_type && (type == T_RESET || crc == last_crc)) {
             if (type == T_RESET) {
                 send(T_ACK, seq, answer, 0u);
             } else {
@@ -220,7 +269,8 @@ int main(void)
             }
             continue;
         }
-        if (have_last && seq != (uint8_t)(last + 1u)) { /* also a late duplicate of an earlier RESET */
+        /* also a late duplicate of an earlier RESET; an INFER of the last seq with another CRC is new */
+        if (have_last && seq != (uint8_t)(last + 1u) && !(seq == last && type == T_INFER && last_type == T_INFER)) {
             nak(seq, NAK_SEQ, (uint8_t)(last + 1u));
             continue;
         }
@@ -229,10 +279,11 @@ int main(void)
             have_last = 1;
             last = seq;
             last_type = T_RESET;
+            last_crc = crc;
             send(T_ACK, seq, answer, 0u);
             continue;
         }
-        const int rc = infer();
+        const int rc = infer(crc);
         if (rc != 0) {
             uint8_t p[5] = {ERROR_INVOKE};
             put_u32(&p[1], (uint32_t)rc);
@@ -243,6 +294,7 @@ int main(void)
         have_last = 1;
         last = seq;
         last_type = T_INFER;
+        last_crc = crc;
         send(T_OUTPUT, seq, answer, sizeof answer);
     }
 }

@@ -30,6 +30,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 EXAMPLES_SCALE = float(os.environ.get("EDGENEURO_EXAMPLES", "0.4" if os.environ.get("CI") else "1"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``fuzz`` (long fuzzing runs) run only when the -m expression names fuzz."""
+    if "fuzz" in (config.option.markexpr or ""):
+        return
+    keep = [item for item in items if item.get_closest_marker("fuzz") is None]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("fuzz")])
+        items[:] = keep
+
+
 def examples(n: int) -> int:
     """``n`` hypothesis examples, scaled by EDGENEURO_EXAMPLES (see above), at least 5."""
     return max(5, round(n * EXAMPLES_SCALE))

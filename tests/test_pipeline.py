@@ -38,7 +38,7 @@ def test_the_pipeline_runs_every_pass_in_order_and_records_it(tmp_path):
     p = compiler.load(_two_layers(tmp_path / "m.tflite"))
     assert [r.name for r in p.passes] == [q.name for q in passes.PIPELINE]
     ran = {r.name: r.ran for r in p.passes}
-    assert ran == {"nir-fixed-point": False, "insert-encoder": False, "fold-constants": True,
+    assert ran == {"inline-subgraphs": False, "nir-fixed-point": False, "insert-encoder": False, "fold-constants": True,
                    "choose-synapse-kernels": False, "choose-kernel-variants": False}  # fmt: skip
     assert all(r.doc for r in p.passes)
     assert len(p.kernels) == 2 and p.plan.arena_bytes > 0 and len(p.sha256) == 64

@@ -9,10 +9,9 @@
 * tf_keras models converted to full int8 by TensorFlow (``to_int8_tflite``): a GRU classifier with
   ``unroll=True``, ``Bidirectional(LSTM)`` with and without ``return_sequences``, a stacked LSTM, a
   backward LSTM, an ``LSTM`` and a ``SimpleRNN`` with ``unroll=True``; each compiles and runs bit
-  for bit with TFLM. A GRU that is not unrolled converts to a WHILE loop over a subgraph (float;
-  TF 2.21's int8 converter crashes on it), which edgeneuro refuses with a hint to unroll. The
-  float32 forms of the stacked and bidirectional models skip until edgeneuro has float32
-  STRIDED_SLICE and CONCATENATION.
+  for bit with TFLM; so do the float32 forms of the stacked and bidirectional models. A GRU that is
+  not unrolled converts to a WHILE loop over a subgraph (float; TF 2.21's int8 converter crashes
+  on it): tests/test_control_flow.py.
 """
 
 from __future__ import annotations
@@ -297,21 +296,6 @@ def test_unrolled_rnn_int8(layer, tmp_path_factory):
                                                                 keras.layers.Dense(3)])  # fmt: skip
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in kinds and "WHILE" not in kinds and "TANH" in kinds
     check(path.read_bytes(), _int8_samples(9))
-
-
-def test_gru_not_unrolled_is_refused_with_a_hint(tmp_path):
-    """A GRU that is not unrolled converts to a WHILE loop over a subgraph (float here: TF 2.21's
-    full-int8 conversion of it crashes the converter); the error says to unroll."""
-    import tensorflow as tf
-    import tf_keras as keras
-
-    from edgeneuro.compiler import load
-
-    path = tmp_path / "gru.tflite"
-    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(_keras([keras.layers.GRU(5)])).convert())
-    assert "WHILE" in _op_kinds(path)
-    with pytest.raises(UnsupportedOperator, match="unroll=True"):
-        load(path)
 
 
 @pytest.fixture(scope="module")

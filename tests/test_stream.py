@@ -156,6 +156,11 @@ def answer(payload: bytes) -> bytes:
     return bytes(reversed(payload))
 
 
+def echo(f: P.Frame) -> bytes:
+    """What OUTPUT ends with: the CRC of the request frame it answers."""
+    return P.CRC.pack(P.crc32(P.HEADER.pack(f.kind, f.seq, len(f.payload)) + f.payload))
+
+
 class FaultyLine:
     """The far end of a serial line, in bytes: what the host writes is read with the real parser
     and answered with real frames, and ``faults`` (by the number of the request received) damage
@@ -175,7 +180,7 @@ class FaultyLine:
             if f.kind == P.HELLO:
                 self.to_host += P.encode(P.INFO, f.seq, INFO.pack())
                 continue
-            self.deliver(f, P.encode(P.OUTPUT, f.seq, answer(f.payload) + TICKS.pack(1000 + f.seq)))
+            self.deliver(f, P.encode(P.OUTPUT, f.seq, answer(f.payload) + TICKS.pack(1000 + f.seq) + echo(f)))
         return len(data)
 
     def deliver(self, f: P.Frame, good: bytes) -> None:
@@ -191,7 +196,7 @@ class FaultyLine:
         elif fault == "duplicate":
             self.to_host += good + good
         elif fault == "out_of_order":
-            self.to_host += P.encode(P.OUTPUT, f.seq + 1, b"XXXX" + TICKS.pack(7)) + good
+            self.to_host += P.encode(P.OUTPUT, f.seq + 1, b"XXXX" + TICKS.pack(7) + echo(f)) + good
         elif fault == "nak":
             self.to_host += P.encode(P.NAK, f.seq, bytes([P.NAK_CRC, 0]))
         elif fault == "stale_nak":
@@ -402,7 +407,8 @@ class SteppingLine(FaultyLine):
                     self.copy = P.encode(P.ACK, f.seq)
                 else:
                     self.state += 1
-                    self.copy = P.encode(P.OUTPUT, f.seq, bytes([self.state, 0, 0, 0]) + TICKS.pack(10 * self.state))
+                    out = bytes([self.state, 0, 0, 0]) + TICKS.pack(10 * self.state) + echo(f)
+                    self.copy = P.encode(P.OUTPUT, f.seq, out)
                 self.last = (f.seq, f.kind)
             self.deliver(f, self.copy)
         return len(data)
@@ -435,8 +441,9 @@ def test_firmware_of_an_older_protocol_is_refused():
             return len(data)
 
     link = P.Link(OldBoard({}), timeout=0.2, where="the fake line")
-    with pytest.raises(P.StreamError, match=r"the fake line runs stream firmware of protocol version 1; this host "
-                       r"speaks version 2 .*rebuild the stream firmware"):  # fmt: skip
+    with pytest.raises(P.StreamError, match=rf"the fake line runs stream firmware of protocol version 1; this host "
+                       rf"speaks version {P.VERSION} \(version 2 adds RESET.*; version 3 adds the request's CRC.*"
+                       r"rebuild the stream firmware"):  # fmt: skip
         link.hello()
 
 

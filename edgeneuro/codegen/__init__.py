@@ -16,7 +16,7 @@ from edgeneuro.codegen.cnames import Code
 from edgeneuro.ir import Graph
 from edgeneuro.ir.graph import C_TYPES
 from edgeneuro.ops import Kernel
-from edgeneuro.plan import Plan, const_operands, scratch_buffer, state_buffer
+from edgeneuro.plan import Plan, const_copies, const_operands, scratch_buffer, state_buffer
 from edgeneuro.resources import resource_dir
 
 KERNEL_SOURCES = "kernels"
@@ -92,17 +92,20 @@ def _operand(name: str, graph: Graph, bufs: _Buffers, const_syms: dict[str, str]
     return bufs.ref(name, C_TYPES[t.dtype])
 
 
-def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[str, str]) -> dict[str, Any]:
+def _layer(
+    step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[str, str], copies: dict
+) -> dict[str, Any]:
     sym = f"L{step}"
     x, y = graph.t(k.inputs[0]), graph.t(k.outputs[0])
-    consts = [
+    consts = [  # a constant equal to an earlier layer's is that layer's array (plan.const_copies)
         {"name": n, "ctype": C_TYPES[str(a.dtype)], "size": max(1, a.size), "body": _c_array_body(a)}
         for n, a in k.consts
+        if (step, n) not in copies
     ]
     args = []
     if k.fn:  # a view makes no call
         args = [_operand(n, graph, bufs, const_syms) for n in k.inputs]
-        args += [f"{sym}_{n}" for n, _ in k.consts]
+        args += ["L{}_{}".format(*copies.get((step, n), (step, n))) for n, _ in k.consts]
         args += [_operand(n, graph, bufs, const_syms) for n in k.outputs]
         if k.scratch:
             args.append(bufs.ref(scratch_buffer(step)))
@@ -132,6 +135,7 @@ def _layer(step: int, k: Kernel, graph: Graph, bufs: _Buffers, const_syms: dict[
 def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: Path, sha256: str) -> list[Path]:
     """Write model.c, model.h, memory.ld and the kernel sources into ``out`` (which must exist)."""
     const_syms = {n: f"T{i}" for i, n in enumerate(const_operands(graph, kernels))}
+    copies = const_copies(kernels)
     bufs = _Buffers(graph, plan)
     ctx = {
         "name": graph.name,
@@ -142,7 +146,7 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         "offsets": plan.offsets,
         "inputs": [graph.t(n) for n in graph.inputs],
         "outputs": [graph.t(n) for n in graph.outputs],
-        "layers": [_layer(s, k, graph, bufs, const_syms) for s, k in enumerate(kernels)],
+        "layers": [_layer(s, k, graph, bufs, const_syms, copies) for s, k in enumerate(kernels)],
         "buffers": list(bufs.used.values()),
         "const_tensors": [
             {

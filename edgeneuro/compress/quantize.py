@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -101,20 +102,40 @@ def quantize_onnx(float_model, calibration: np.ndarray | dict[str, np.ndarray], 
                          f"({', '.join(f'{n!r}: {len(a)}' for n, a in data.items())})")  # fmt: skip
     count = counts.pop()
 
+    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in model.graph.input}
+    # samples are [N, *input shape without batch], or [N, *input shape] when the input has no batch
+    # axis of 1 (a recurrent layer's [T, B, I] input), as `edgeneuro run` takes them
+    feeds = [{n: a[k] if a[k].ndim == ranks.get(n) else a[k][None] for n, a in data.items()} for k in range(count)]
+
     class Reader(CalibrationDataReader):
-        def __init__(self) -> None:  # samples are [N, *input shape without batch]
-            self.it = iter([{n: a[k][None] for n, a in data.items()} for k in range(count)])
+        def __init__(self) -> None:
+            self.it = iter(feeds)
 
         def get_next(self):
             return next(self.it, None)
 
+    from edgeneuro.frontends.onnx_recurrent import expand_recurrent, quantize_lstms
+
+    # GRUs (and LSTMs the fused int8 kernel cannot take) unrolled into operators the quantizer
+    # calibrates; the other LSTMs calibrated for the fused kernel after it (quantize_lstms)
+    source = Path(float_model)
+    recurrent = any(n.op_type in ("LSTM", "GRU") for n in model.graph.node)
+    if recurrent:
+        source = Path(out).with_name(f"{Path(out).stem}.unrolled.onnx")
+        onnx.save(expand_recurrent(model, float_model), str(source))
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer advertises pre-processing
     try:
-        quantize_static(str(float_model), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=quantized_op_types())  # fmt: skip
-    except Exception as e:
-        shapes = ", ".join(f"'{n}' [N, *its shape without batch]" for n in names)
-        raise InputError(f"{float_model}: calibration failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
-                         f"give samples shaped {shapes}") from e  # fmt: skip
+        try:
+            quantize_static(str(source), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=quantized_op_types())  # fmt: skip
+        except Exception as e:
+            shapes = ", ".join(f"'{n}' [N, *its shape without batch]" for n in names)
+            raise InputError(f"{float_model}: calibration failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
+                             f"give samples shaped {shapes}") from e  # fmt: skip
+        if recurrent:
+            quantize_lstms(out, source, feeds)
+    finally:
+        if recurrent:
+            source.unlink(missing_ok=True)
     return out

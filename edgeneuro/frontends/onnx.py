@@ -49,7 +49,7 @@ SHAPE_OF = {"Shape", "Size"}  # their result depends on the input's shape only
 # operators edgeneuro maps that onnxruntime's quantize_static leaves float unless op_types_to_quantize
 # names them (with its defaults, QLinearOpsRegistry and QDQRegistry)
 EXTRA_QUANTIZED_OPS = ("Tanh", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "Div", "Pow", "Max", "Min", "Neg",
-                       "Abs")  # fmt: skip
+                       "Abs", "Erf", "Gelu", "Sub")  # fmt: skip
 # operators edgeneuro computes only at compile time, on constants and shapes
 FOLDABLE_ONLY = {"Shape", "Size", "ConstantOfShape", "Range", "Expand", "Cast", "Equal", "Where",
                  "Floor", "Ceil", "Mod", "Sqrt", "Not", "NonZero",
@@ -329,13 +329,14 @@ class _Importer:
             batch += self.graph_input(inp)
         if batch:
             note(f"{self.path}: unbound batch dimension of {', '.join(batch)} set to 1 (bind it with --shape)")
+        self.find_gelus()  # fused patterns: their nodes skipped but the last, whose handler is in self.fused
         for node in self.g.node:
             if id(node) in self.skip or node.op_type == "Constant":
                 continue
             try:
                 if self.fold(node):
                     continue
-                handler = getattr(self, f"op_{node.op_type}", None)
+                handler = self.fused.get(id(node)) or getattr(self, f"op_{node.op_type}", None)
                 if handler is None:
                     raise self.unsupported(node, self.why_not(node))
                 handler(node)
@@ -820,6 +821,237 @@ class _Importer:
     def op_Tanh(self, node: Any) -> None:
         self.activation(node, "TANH", 1 / 128, 0)
 
+    # Erf, Gelu and the GELU patterns of PyTorch / TF exports (edgeneuro/ops/gelu.py) -------------
+    def table_op(self, node: Any, kind: str, x_name: str, last: Any, pattern: list | None = None,
+                 **attrs: Any) -> None:  # fmt: skip
+        """``kind`` (GELU, ERF) of ONNX value ``x_name``, its output that of node ``last`` (the
+        pattern's final node): int8 through a table from the input's and the output's quantization.
+        A fused QDQ ``pattern`` (its nodes, ``last`` included) gives the table as the model computes
+        it, the quantization between its nodes included (``pattern_table``)."""
+        x = self.value(x_name, node)
+        yq_name, yq, act = self.output_quant(last)
+        if act != "NONE":
+            raise self.unsupported(node, f"a {act} after it")
+        if pattern is not None and not self.float_mode:
+            attrs["table"] = self.pattern_table(x_name, pattern, yq).tolist()
+        y = self.add_tensor(yq_name, self.shape(x), self.adt, yq)
+        self.emit(kind, [x.name], [y], node, **attrs)
+        self.values[yq_name] = Value(y, x.layout)
+
+    def pattern_table(self, x_name: str, nodes: list, yq: QuantParams) -> np.ndarray:
+        """The int8 table of a QDQ pattern: its nodes (and the QuantizeLinear / DequantizeLinear pairs
+        between them) run by onnx's reference implementation on the 256 dequantized input bytes,
+        then quantized as QuantizeLinear does (halves to even, saturated), indexed by ``(uint8_t)q``."""
+        nodes = sorted(nodes, key=lambda n: self.index[id(n)])
+        made = {o for n in nodes for o in n.output}
+        xq = self.tensors[self.value(x_name, nodes[0]).name].quant
+        q = np.arange(-128, 128)
+        xs = (q - xq.zero_point[0]).astype(np.float32) * np.float32(xq.scale[0])
+        feeds: dict[str, np.ndarray] = {}
+        for i in (i for n in nodes for i in n.input if i and i not in made):
+            if self.qkey(i) == self.qkey(x_name):
+                feeds[i] = xs
+            elif i in self.consts:
+                feeds[i] = np.asarray(self.consts[i])
+            else:  # a DequantizeLinear of a constant
+                p = self.producers[i]
+                feeds[i] = self.evaluate(p, [self.consts[j] if j else None for j in p.input])[0]
+        for n in nodes:  # one node at a time: onnx's evaluator runs a lone node of any opset
+            feeds.update(zip(n.output, self.evaluate(n, [feeds[i] if i else None for i in n.input]), strict=False))
+        out = np.asarray(feeds[nodes[-1].output[0]], np.float32).reshape(-1)
+        ys = np.clip(np.rint(out / np.float32(yq.scale[0])) + yq.zero_point[0], -128, 127).astype(np.int8)
+        table = np.empty(256, np.int8)
+        table[q & 0xFF] = ys
+        return table
+
+    def op_Erf(self, node: Any) -> None:
+        self.table_op(node, "ERF", node.input[0], node)
+
+    def op_Gelu(self, node: Any) -> None:  # opset 20
+        mode = _attr(node, "approximate", b"none")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode not in ("none", "tanh"):
+            raise self.unsupported(node, f"approximate '{mode}'; ONNX has 'none' and 'tanh'")
+        self.table_op(node, "GELU", node.input[0], node, approximate=mode == "tanh")
+
+    def find_gelus(self) -> None:
+        """Finds the GELU patterns, ``x * 0.5 * (1 + erf(x / sqrt(2)))`` (x / sqrt(2) or x * (1 /
+        sqrt(2)); the 0.5 and x multiplied in any order, 0.5 * x first, or a division by 2) and the
+        tanh approximation ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`` (x^3 as
+        Pow or two Muls), in float models and in QDQ models (a QuantizeLinear → DequantizeLinear
+        pair may sit on any edge inside). Their nodes are skipped but the last, whose handler
+        (``self.fused``) emits one GELU: input the pattern's x, output the last node's."""
+        self.fused: dict[int, Any] = getattr(self, "fused", {})
+        self.producers = {o: n for n in self.g.node for o in n.output if o}
+        for node in self.g.node:
+            if node.op_type not in ("Erf", "Tanh") or id(node) in self.skip:
+                continue
+            found = self.gelu_at(node)
+            if found is None:
+                continue
+            x_name, approximate, inner, last = found
+            if any(id(n) in self.skip or id(n) in self.fused for n in (*inner, last)):
+                continue
+            self.skip.update(id(n) for n in inner)
+            self.fused[id(last)] = lambda n, x=x_name, a=approximate, p=(*inner, last): self.table_op(
+                n, "GELU", x, n, list(p), approximate=a
+            )
+
+    def pconst(self, name: str) -> float | None:
+        """The value of a one-element constant, also the DequantizeLinear of a constant; else None."""
+        arr = self.consts.get(name)
+        p = self.producers.get(name)
+        if arr is None and p is not None and p.op_type == "DequantizeLinear" and p.input[0] in self.consts:
+            arr = self.evaluate(p, [self.consts[i] if i else None for i in p.input])[0]
+        if arr is None or np.asarray(arr).size != 1 or np.asarray(arr).dtype.kind not in "fiu":
+            return None
+        return float(np.asarray(arr).reshape(-1)[0])
+
+    def qkey(self, name: str) -> str:
+        """What identifies a value across QDQ: the quantized tensor a DequantizeLinear reads, else the name."""
+        p = self.producers.get(name)
+        return p.input[0] if p is not None and p.op_type == "DequantizeLinear" else name
+
+    def sole_user(self, name: str) -> tuple[Any, list, str] | None:
+        """The one node reading ``name``'s value (through a QuantizeLinear → DequantizeLinear pair),
+        the pair's nodes and the name it reads; None where the value has other readers or is an output."""
+        chain: list = []
+        for _ in range(2):
+            users = self.consumers.get(name, [])
+            if len(users) != 1 or self.is_output(name):
+                return None
+            if users[0].op_type == "QuantizeLinear" and not chain:
+                chain.append(users[0])
+                name = users[0].output[0]
+                continue
+            if users[0].op_type == "DequantizeLinear" and len(chain) == 1:
+                chain.append(users[0])
+                name = users[0].output[0]
+                continue
+            break
+        users = self.consumers.get(name, [])
+        if len(chain) == 1 or len(users) != 1 or self.is_output(name):
+            return None
+        return users[0], chain, name
+
+    def source(self, name: str) -> str:
+        """The float value behind ``name``: through a DequantizeLinear ← QuantizeLinear pair."""
+        p = self.producers.get(name)
+        if p is not None and p.op_type == "DequantizeLinear":
+            q = self.producers.get(p.input[0])
+            if q is not None and q.op_type == "QuantizeLinear":
+                return q.input[0]
+        return name
+
+    def scaled(self, name: str, kinds: dict[str, float]) -> tuple[Any, str] | None:
+        """The node that makes ``name`` (Mul by a constant, or Div by one) when the constant is
+        ``kinds[op_type]`` (within 1e-3), and its other operand; else None."""
+        p = self.producers.get(self.source(name))
+        if p is None or p.op_type not in kinds or len(p.input) != 2:
+            return None
+        pairs = [(0, 1)] if p.op_type == "Div" else [(0, 1), (1, 0)]
+        for a, c in pairs:
+            v = self.pconst(p.input[c])
+            if v is not None and self.pconst(p.input[a]) is None and abs(v - kinds[p.op_type]) <= 1e-3 * abs(v):
+                return p, p.input[a]
+        return None
+
+    def feeds(self, p: Any, q: Any, inner: list) -> bool:
+        """Whether ``p``'s output is read by ``q`` alone; adds the pair between them to ``inner``."""
+        found = self.sole_user(p.output[0])
+        if found is None or found[0] is not q:
+            return False
+        inner += [p, *found[1]]
+        return True
+
+    def gelu_at(self, f: Any) -> tuple[str, bool, list, Any] | None:
+        """The GELU pattern around the Erf / Tanh node ``f``: (x, approximate, its nodes but the last,
+        the last) or None."""
+        inner: list = []
+        if f.op_type == "Erf":
+            found = self.scaled(f.input[0], {"Div": float(np.sqrt(2)), "Mul": float(1 / np.sqrt(2))})
+            if found is None or not self.feeds(found[0], f, inner):
+                return None
+            x = found[1]
+        else:
+            found = self.scaled(f.input[0], {"Mul": float(np.sqrt(2 / np.pi))})
+            if found is None or not self.feeds(found[0], f, inner):
+                return None
+            x = self.cubic_sum(found[0], found[1], inner)
+            if x is None:
+                return None
+        add = self.sole_user(f.output[0])
+        if add is None or add[0].op_type != "Add":
+            return None
+        a_node, chain, read = add
+        other = a_node.input[1] if a_node.input[0] == read else a_node.input[0]
+        one = self.pconst(other)
+        if one is None or abs(one - 1) > 1e-3:
+            return None
+        inner += [f, *chain]
+        last = self.times_half_x(a_node, x, inner)
+        return None if last is None else (x, f.op_type == "Tanh", inner, last)
+
+    def cubic_sum(self, k: Any, s_name: str, inner: list) -> str | None:
+        """x of ``s_name = x + 0.044715 * x^3`` (the input of the Mul ``k`` by sqrt(2 / pi)); the nodes
+        go to ``inner``."""
+        s = self.producers.get(self.source(s_name))
+        if s is None or s.op_type != "Add" or not self.feeds(s, k, inner):
+            return None
+        for xi, ti in ((0, 1), (1, 0)):
+            t = self.scaled(s.input[ti], {"Mul": 0.044715})
+            if t is None or not self.feeds(t[0], s, inner):
+                continue
+            x = self.qkey(s.input[xi])
+            cube = self.producers.get(self.source(t[1]))
+            if cube is None or not self.feeds(cube, t[0], inner):
+                return None
+            if cube.op_type == "Pow":
+                e = self.pconst(cube.input[1])
+                if e is not None and e == 3 and self.qkey(cube.input[0]) == x:
+                    return s.input[xi]
+                return None
+            if cube.op_type != "Mul":
+                return None
+            for a, b in ((0, 1), (1, 0)):  # x * (x * x) in either order
+                sq = self.producers.get(self.source(cube.input[b]))
+                if (self.qkey(cube.input[a]) == x and sq is not None and sq.op_type == "Mul"
+                        and all(self.qkey(i) == x for i in sq.input) and self.feeds(sq, cube, inner)):  # fmt: skip
+                    return s.input[xi]
+            return None
+        return None
+
+    def times_half_x(self, a_node: Any, x: str, inner: list) -> Any | None:
+        """The last of up to three Mul / Div nodes after ``a_node`` (1 + erf) that multiply it by x
+        and 0.5 in any order (also 0.5 * x made first, or a Div by 2); the ones before it and the
+        pairs between them go to ``inner``. None if the chain is not that."""
+        has_x, factor, cur = False, 1.0, a_node
+        for _ in range(3):
+            found = self.sole_user(cur.output[0])
+            if found is None or found[0].op_type not in ("Mul", "Div") or len(found[0].input) != 2:
+                return None
+            m, chain, read = found
+            other = m.input[1] if m.input[0] == read else m.input[0]
+            if m.op_type == "Div":
+                d = self.pconst(m.input[1]) if m.input[0] == read else None
+                if d is None or d == 0:
+                    return None
+                factor /= d
+            elif self.qkey(other) == self.qkey(x) and not has_x:
+                has_x = True
+            elif self.pconst(other) is not None:
+                factor *= self.pconst(other)
+            else:
+                half = self.scaled(other, {"Mul": 0.5})
+                if half is None or has_x or self.qkey(half[1]) != self.qkey(x) or not self.feeds(half[0], m, inner):
+                    return None
+                has_x, factor = True, factor * 0.5
+            inner += [cur, *chain]
+            if has_x and abs(factor - 0.5) <= 1e-3 * 0.5:
+                return m
+            cur = m
+        return None
+
     def const_input(self, node: Any, i: int, what: str) -> np.ndarray | None:
         """Input ``i`` of ``node`` as a constant (None when absent); an error when it is computed."""
         if len(node.input) <= i or not node.input[i]:
@@ -1085,10 +1317,57 @@ class _Importer:
         x = self.value(node.input[0], node)
         self.binary(node, "MUL", (x, x))
 
+    def transpose_pads(self, node: Any, in_sizes, ks: list, strides: list, opad: list, pads: list) -> list[int]:
+        """ConvTranspose's pads [begin..., end...] from ``auto_pad`` and ``output_shape``: the full
+        output ``s * (in - 1) + output_padding + k`` is cut to ``output_shape`` (given) or ``in * s``
+        (SAME_UPPER / SAME_LOWER), the odd step of the cut at the end for SAME_UPPER and at the begin
+        for SAME_LOWER (and for an ``output_shape`` without SAME_UPPER); VALID cuts nothing."""
+        auto = _attr(node, "auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        out = _attr(node, "output_shape")
+        if auto not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+            raise self.unsupported(node, f"auto_pad '{auto}'")
+        if out is None and auto in ("NOTSET", "VALID"):
+            return list(pads) if auto == "NOTSET" else [0] * (2 * len(ks))
+        full = [s * (i - 1) + p + k for i, s, p, k in zip(in_sizes, strides, opad, ks, strict=True)]
+        out = [i * s for i, s in zip(in_sizes, strides, strict=True)] if out is None else [int(d) for d in out]
+        out = out[-len(ks) :]
+        total = [f - o for f, o in zip(full, out, strict=True)]
+        if len(out) != len(ks) or min(total) < 0:
+            raise self.unsupported(node, f"an output of {out} from a full output of {full}; only smaller ones")
+        small, big = [t // 2 for t in total], [t - t // 2 for t in total]
+        return small + big if auto == "SAME_UPPER" else big + small
+
+    def ungroup(self, node: Any, wd: np.ndarray, quant: QuantParams | None) -> tuple[np.ndarray, QuantParams | None]:
+        """Grouped ConvTranspose weights [C_in, C_out / group, ...] as one block-diagonal [C_in, C_out,
+        ...] (zeros between the groups: group times the weights and multiplies of the grouped layer,
+        the same sums, TFLite's TRANSPOSE_CONV being ungrouped); per-channel scales repeat per group."""
+        if quant is not None and quant.per_channel and quant.axis != 1:
+            raise self.unsupported(node, "weights quantized per input channel")
+        group = int(_attr(node, "group", 1))
+        if group == 1:
+            return wd, quant
+        cin, per_out = wd.shape[:2]
+        if group < 1 or cin % group:
+            raise self.unsupported(node, f"group {group} does not divide the {cin} input channels")
+        if quant is not None and any(z != 0 for z in quant.zero_point):
+            raise self.unsupported(node, "grouped weights with a zero point other than 0")
+        per_in = cin // group
+        full = np.zeros((cin, per_out * group, *wd.shape[2:]), wd.dtype)
+        for k in range(group):
+            full[k * per_in : (k + 1) * per_in, k * per_out : (k + 1) * per_out] = wd[k * per_in : (k + 1) * per_in]
+        if quant is not None and quant.per_channel:
+            quant = QuantParams(tuple(quant.scale) * group, tuple(quant.zero_point) * group, 1)
+        note(f"{self.path}: ConvTranspose #{self.index[id(node)]} with group {group} runs as one TRANSPOSE_CONV with "
+             f"block-diagonal weights ({group}x the weights and multiply-accumulates)")  # fmt: skip
+        return full, quant
+
     def op_ConvTranspose(self, node: Any) -> None:
         """TRANSPOSE_CONV: weights [C_in, C_out, kH, kW] -> OHWI; ONNX's pads crop the full
         output (begin: the kernel's explicit pad_h / pad_w, end: a smaller output), output_padding
-        grows it at the end. Conv1d-like [N, C, L] runs as [N, 1, L, C], as Conv does."""
+        grows it at the end; auto_pad and output_shape set the pads (``transpose_pads``), groups
+        become block-diagonal weights (``ungroup``). Conv1d-like [N, C, L] runs as [N, 1, L, C], as
+        Conv does."""
         x = self.value(node.input[0], node)
         w = self.tensors[self.value(node.input[1], node).name]
         if w.data is None:
@@ -1096,10 +1375,6 @@ class _Importer:
         rank = len(w.shape)
         if rank not in (3, 4):
             raise self.unsupported(node, f"{rank - 2}-D transposed convolution")
-        if _attr(node, "group", 1) != 1:
-            raise self.unsupported(node, "group != 1 (TFLite's TRANSPOSE_CONV is not grouped)")
-        if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or _attr(node, "output_shape") is not None:
-            raise self.unsupported(node, "auto_pad / output_shape are not supported; export with explicit pads")
         sp = rank - 2
         if any(d != 1 for d in _attr(node, "dilations", [1] * sp)):
             raise self.unsupported(node, "dilations (TFLite's TRANSPOSE_CONV has none)")
@@ -1107,7 +1382,8 @@ class _Importer:
         pads = list(_attr(node, "pads", [0] * (2 * sp)))
         opad = list(_attr(node, "output_padding", [0] * sp))
         ks = list(w.shape[2:])
-        wd = w.data
+        pads = self.transpose_pads(node, self.onnx_shape(x)[2:], ks, strides, opad, pads)
+        wd, wquant = self.ungroup(node, w.data, w.quant)
         if rank == 3:
             wd = wd[:, :, None, :]
             ks, strides, opad = [1, ks[0]], [1, strides[0]], [0, opad[0]]
@@ -1121,11 +1397,7 @@ class _Importer:
         ow = strides[1] * (iw - 1) + opad[1] + ks[1] - pads[1] - pads[3]
         if min(pads) < 0 or oh < 1 or ow < 1:
             raise self.unsupported(node, f"pads {pads} leave an output of {oh}x{ow}")
-        wq = None
-        if w.quant is not None:
-            if w.quant.per_channel and w.quant.axis != 1:
-                raise self.unsupported(node, "weights quantized per input channel")
-            wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
+        wq = wquant and QuantParams(wquant.scale, wquant.zero_point, 0)
         wname = self.const(f"{w.name}_transpose_conv", np.transpose(wd, (1, 2, 3, 0)), wq)  # [I, O, H, W] -> OHWI
         yq_name, yq, act = self.output_quant(node)
         bias = self.bias(node, 2)
@@ -1236,9 +1508,10 @@ class _Importer:
         24 operands, gates reordered from ONNX's i, o, f, c; bias = Wb + Rb), the reverse one between
         two REVERSE_V2 on the time axis; bidirectional outputs are concatenated on the direction axis.
         Y_h is the last step each direction computed (a STRIDED_SLICE of its output)."""
-        if not self.float_mode:
-            raise self.unsupported(node, "LSTM compiles in float32 (--precision float on a float model): "
-                                   "onnxruntime's quantize_static leaves LSTM float (no int8 form)")  # fmt: skip
+        if not self.float_mode:  # int8: the fused kernel when calibrated, else float between DQ / Q
+            from edgeneuro.frontends.onnx_recurrent import lstm_int8
+
+            return lstm_int8(self, node)
         direction = _attr(node, "direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         acts = [a.decode() if isinstance(a, bytes) else a for a in _attr(node, "activations", [])]
@@ -1336,10 +1609,10 @@ class _Importer:
         (a model input: a streaming GRU run with --feedback). The reverse direction runs the steps
         from the last to the first; Y is a PACK of the states in time order (directions
         concatenated), Y_h the PACK of each direction's last state."""
-        if not self.float_mode:
-            raise self.unsupported(node, "GRU compiles in float32 (--precision float on a float model): "
-                                   "onnxruntime's quantize_static leaves GRU float (no int8 form, no scales "
-                                   "for its gates and state)")  # fmt: skip
+        if not self.float_mode:  # a QDQ model's float GRU (--calibrate unrolls GRUs before quantizing)
+            from edgeneuro.frontends.onnx_recurrent import in_float
+
+            return in_float(self, node)
         direction = _attr(node, "direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         names = {"forward": ["fw"], "reverse": ["bw"], "bidirectional": ["fw", "bw"]}.get(direction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,24 @@ def _parse(path: Path, buf: bytes) -> Graph:
     model = tflite.Model.GetRootAs(buf, 0)
     if model.SubgraphsLength() < 1:
         raise ModelError(f"{path}: the model has no subgraph")
-    sg = model.Subgraphs(0)
+    main = _subgraph(path, buf, model, 0)
+    if model.SubgraphsLength() == 1:
+        return main
+    # WHILE, IF and CALL_ONCE name other subgraphs by index: read those the main graph reaches
+    subs: list[Graph | None] = [None] * model.SubgraphsLength()
+    todo = [main]
+    while todo:
+        for op in todo.pop().ops:
+            for key, index in op.attrs.items():
+                if key.endswith("subgraph_index") and isinstance(index, int) and 0 < index < len(subs):
+                    if subs[index] is None:
+                        subs[index] = _subgraph(path, buf, model, index)
+                        todo.append(subs[index])
+    return dataclasses.replace(main, subgraphs=tuple(subs))
+
+
+def _subgraph(path: Path, buf: bytes, model: Any, index: int) -> Graph:
+    sg = model.Subgraphs(index)
     tensors: dict[str, Tensor] = {}
     names: list[str] = []
     int4_errors: dict[int, str] = {}  # tensor index -> what is wrong with its packed data
@@ -146,10 +164,11 @@ def _parse(path: Path, buf: bytes) -> Graph:
         attrs["version"] = int(code.Version())
         ops.append(Op(kind=kind, inputs=ins, outputs=outs, attrs=attrs, index=i))
 
-    inputs = tuple(names[j] for j in sg.InputsAsNumpy())
-    outputs = tuple(names[j] for j in sg.OutputsAsNumpy())
+    inputs = tuple(names[j] for j in (sg.InputsAsNumpy() if sg.InputsLength() else []))
+    outputs = tuple(names[j] for j in (sg.OutputsAsNumpy() if sg.OutputsLength() else []))
     _check_int4(path, tensors, ops, {names[i]: why for i, why in int4_errors.items()}, inputs)
-    return Graph(name=path.stem, source=str(path), tensors=tensors, ops=tuple(ops), inputs=inputs, outputs=outputs)
+    name = path.stem if index == 0 else (sg.Name() or b"").decode() or f"subgraph{index}"
+    return Graph(name=name, source=str(path), tensors=tensors, ops=tuple(ops), inputs=inputs, outputs=outputs)
 
 
 INT4_LAYERS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")  # TFLM unpacks int4 filters here

@@ -122,6 +122,9 @@ class Graph:
     # the previous step) until the application resets them to zero.
     temporal: bool = False
     state: tuple[str, ...] = ()
+    # The other subgraphs of a TFLite model (index 0 is this graph's own place, left empty), which
+    # its WHILE and IF operators name; the ``inline-subgraphs`` pass copies them in and clears this.
+    subgraphs: tuple[Graph | None, ...] = ()
 
     def t(self, name: str) -> Tensor:
         return self.tensors[name]

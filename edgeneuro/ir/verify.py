@@ -27,7 +27,8 @@ def verify(graph: Graph, after: str) -> None:
             continue  # e.g. a TFLite LSTM's intermediates, which no operator names
         if t.name != name:
             raise bad(f"tensor '{name}' is stored under another name '{t.name}'")
-        if t.dtype not in DTYPE_BYTES:
+        # a VAR_HANDLE's "resource" handle, which the inline-subgraphs pass turns into a state tensor
+        if t.dtype not in DTYPE_BYTES and t.dtype != "resource":
             raise bad(f"tensor '{name}' has an unknown type {t.dtype!r}")
         if any(not isinstance(d, int) or d < 1 or d > MAX_DIM for d in t.shape) or t.size > MAX_ELEMENTS:
             raise bad(f"tensor '{name}' has shape {list(t.shape)}: every dimension must be a positive integer "

@@ -66,7 +66,10 @@ def _discover() -> dict[str, ModuleType]:
 
 
 MODULES: dict[str, ModuleType] = _discover()
-SUPPORTED = tuple(sorted(MODULES))
+# Control flow and resource variables that the ``inline-subgraphs`` pass (edgeneuro/passes/subgraphs.py)
+# turns into the graph's own operators and state: supported, with no kernel of their own
+INLINED = ("CALL_ONCE", "IF", "VAR_HANDLE", "WHILE")
+SUPPORTED = tuple(sorted((*MODULES, *INLINED)))
 
 
 def trait(kind: str, name: str, default: Any = None) -> Any:
@@ -88,42 +91,8 @@ def kinds_with(name: str) -> tuple[str, ...]:
     return tuple(kind for kind in SUPPORTED if trait(kind, name))
 
 
-# Operators that run other subgraphs of the model (TFLM has WHILE, IF and CALL_ONCE) or keep state in
-# resource variables between invocations (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE); edgeneuro
-# compiles one stateless graph without subgraphs, so they get this hint instead of the operator list
-# (``refuse_control_flow``, before the IR is checked: a resource tensor is no IR type).
-RESOURCE_HINT = (
-    "the model keeps state in resource variables (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE), which TFLM "
-    "carries from one Invoke to the next; edgeneuro compiles stateless models: convert the model without "
-    "variables it updates (no stateful=True RNN, no tf.Variable assigned in the call), passing any state as "
-    "a model input and output"
-)
-CONTROL_FLOW = {
-    "WHILE": "a loop over a subgraph, what the TFLite converter emits for a Keras GRU or SimpleRNN layer "
-    "(and an LSTM it cannot fuse) that is not unrolled; edgeneuro compiles models without subgraphs: "
-    "build the layer with unroll=True (a fixed sequence length) before converting, or use LSTM, which "
-    "the converter turns into UNIDIRECTIONAL_SEQUENCE_LSTM",
-    "IF": "a branch between subgraphs (tf.cond); edgeneuro compiles models without subgraphs: compute both "
-    "branches and choose with tf.where (SELECT_V2), or convert the branch the deployment takes",
-    "CALL_ONCE": "a subgraph run once, to initialize resource variables; edgeneuro compiles models without "
-    "subgraphs: " + RESOURCE_HINT,
-    "VAR_HANDLE": RESOURCE_HINT,
-    "READ_VARIABLE": RESOURCE_HINT,
-    "ASSIGN_VARIABLE": RESOURCE_HINT,
-}
-
-
-def refuse_control_flow(graph: Graph) -> None:
-    """Raise for the first operator of ``CONTROL_FLOW``, naming it and what to do instead."""
-    for op in graph.ops:
-        if op.kind in CONTROL_FLOW and op.kind not in MODULES:
-            raise unsupported(graph, op, CONTROL_FLOW[op.kind])
-
-
 def lower(op: Op, graph: Graph) -> Kernel:
     module = MODULES.get(op.kind)
-    if module is None and op.kind in CONTROL_FLOW:
-        raise unsupported(graph, op, CONTROL_FLOW[op.kind])
     if module is None:
         raise unsupported(graph, op, f"edgeneuro compiles {', '.join(SUPPORTED)}")
     newest = getattr(module, "MAX_VERSION", {}).get(op.kind)
@@ -146,5 +115,5 @@ def c_header(kernel: Kernel) -> str | None:
     return f"{c_file}.h" if c_file else None
 
 
-__all__ = ["Kernel", "MODULES", "SUPPORTED", "TRAITS", "c_header", "kinds_with", "lower", "reference",
-           "refuse_control_flow", "trait"]  # fmt: skip
+__all__ = ["INLINED", "Kernel", "MODULES", "SUPPORTED", "TRAITS", "c_header", "kinds_with", "lower", "reference",
+           "trait"]  # fmt: skip

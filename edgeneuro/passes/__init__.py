@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from edgeneuro.ir import Graph
 from edgeneuro.options import CompileOptions
-from edgeneuro.passes import encoder, fold, kernel_variants, nir_fixed_point, synapse_kernels
+from edgeneuro.passes import encoder, fold, kernel_variants, nir_fixed_point, subgraphs, synapse_kernels
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ def _always(graph: Graph, options: CompileOptions) -> bool:
 
 
 PIPELINE: tuple[Pass, ...] = (
+    Pass("inline-subgraphs", subgraphs.run, subgraphs.applies),
     Pass("nir-fixed-point", nir_fixed_point.run, nir_fixed_point.applies),
     Pass("insert-encoder", encoder.run, encoder.applies),
     Pass("fold-constants", fold.run, _always),

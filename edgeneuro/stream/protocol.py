@@ -34,9 +34,14 @@ board -> host
   model has state (``EN_HAS_STATE``: one INFER is one time step); the other bits are 0.
   ``state_bytes`` is ``EN_STATE_BYTES``, the persistent state that RESET zeroes (0 without state).
   The host reads ``version`` first and stops, saying which version each end speaks, on any version
-  but its own: version 1 firmware (no RESET, no flags or state_bytes in INFO) must be rebuilt.
+  but its own: version 1 firmware (no RESET, no flags or state_bytes in INFO) and version 2 (no
+  request CRC in OUTPUT) must be rebuilt.
 - ``OUTPUT`` 0x82, the answer to INFER: the output bytes (all outputs back to back, ``out_bytes``),
-  then the inference's duration in SysTick ticks as u64 LE.
+  then the inference's duration in SysTick ticks as u64 LE, then the CRC-32 of the INFER frame it
+  answers as u32 LE (the frame's own CRC field): the host takes the answer only to the INFER it
+  sent. Without it, a truncated INFER of another input with the same seq, completed by the first
+  byte (0xA5) of the next frame, matches its CRC once in 256 times when only its last byte is
+  missing, and its answer would be taken for the answer to the next frame.
 - ``NAK`` 0x83: the request was rejected, retransmit it. Payload ``reason u8 | expected seq u8``;
   its seq is the rejected frame's seq as received. Reasons: 1 bad CRC, 2 bad length (INFER's must
   be ``in_bytes``, HELLO's and RESET's 0), 3 unexpected seq (``expected`` says which), 4 unknown
@@ -46,21 +51,32 @@ board -> host
 - ``ACK`` 0x85, the answer to RESET: empty payload; the state is zero.
 
 Sequence rules on the board: INFER and RESET share one sequence. After HELLO any seq is accepted;
-then a request with the seq and the type of the last one answered is a retransmission and gets the
-same answer again, from a copy (an INFER does not run twice, so a time step never advances the
-state twice; a RESET is not redone, although redoing it would be harmless since no step ran since);
-seq + 1 (mod 256) is the next request; any other seq, or the last seq with another type, gets
-NAK 3. A late duplicate of a RESET (after a step ran) therefore never zeroes the state mid-sample.
+then a request with the seq and the type of the last one answered (an INFER's also with its CRC,
+so its input) is a retransmission and gets the same answer again, from a copy (an INFER does not
+run twice, so a time step never advances the state twice; a RESET is not redone, although redoing
+it would be harmless since no step ran since); an INFER with the last INFER's seq and another CRC
+is run as a new request; seq + 1 (mod 256) is the next request; any other seq, or the last seq
+with another type, gets NAK 3. A late duplicate of a RESET (after a step ran) therefore never
+zeroes the state mid-sample.
+
+The board's parser hunts for SYNC, refuses a frame by its header (unknown type: NAK 4; a length
+other than the type's: NAK 2, before reading any payload, so no length can overrun its buffer),
+by silence mid-frame (NAK 5) or by its CRC (NAK 1), and after any refusal resumes the hunt one
+byte after that frame's SYNC, through the bytes the frame had taken, as ``Parser`` does: a request
+sent after a truncated frame is found among them, not swallowed.
 
 The host (``Link``) has one request in flight. It takes as the answer only a frame whose CRC is
-right, whose type answers the request, whose seq is the request's and whose length is what INFO
-announced. Everything else is counted and dropped: frames with a bad CRC (it then retransmits at
-once, since the answer may be the frame that was damaged), frames of another seq (a duplicate or
-a late answer to an earlier retransmission, or one out of order, and NAKs of those: a request
-whose seq arrived damaged is retransmitted after the timeout), frames of the wrong length or type.
-A NAK of the request, or no answer within ``timeout`` seconds, makes it retransmit the same
-request with the same seq; after ``retries`` retransmissions it stops with an error that says
-what it tried.
+right, whose type answers the request, whose seq is the request's, whose length is what INFO
+announced and, for OUTPUT, whose request CRC is the one of the INFER it sent. Everything else is
+counted and dropped: frames with a bad CRC (it then retransmits at once, since the answer may be
+the frame that was damaged), frames of another seq (a duplicate or a late answer to an earlier
+retransmission, or one out of order, and NAKs of those: a request whose seq arrived damaged is
+retransmitted after the timeout), frames of the wrong length or type, OUTPUTs of the request's seq
+with another request's CRC (``foreign``: the answer to a frame the host did not send, which took
+the request's first byte; it retransmits at once, and the board runs the retransmission as a new
+request since its CRC differs). A NAK of the request, or no answer within ``timeout`` seconds,
+makes it retransmit the same request with the same seq; after ``retries`` retransmissions it stops
+with an error that says what it tried.
 
 A spiking network's sample of T steps is streamed as RESET, then T INFERs (``Link.sample``).
 """
@@ -81,7 +97,11 @@ SYNC = b"\xa5\x5a"
 HEADER = struct.Struct("<BBH")  # type, seq, length
 CRC = struct.Struct("<I")
 TICKS = struct.Struct("<Q")
-VERSION = 2  # 2: RESET / ACK, and INFO's flags and state_bytes (spiking networks)
+VERSION = 3  # 2: RESET / ACK, and INFO's flags and state_bytes (spiking networks); 3: the request CRC in OUTPUT
+VERSIONS = {
+    2: "RESET and the model's state to INFO, for spiking networks",
+    3: "the request's CRC to OUTPUT, so that the answer to a frame the host did not send is never taken",
+}
 MAX_PAYLOAD = 0xFFFF
 
 HELLO, INFER, RESET = 0x01, 0x02, 0x03
@@ -231,7 +251,8 @@ def version_mismatch(version: int, where: str) -> str:
     """What to do when the board's firmware speaks another protocol version than this host."""
     text = f"{where} runs stream firmware of protocol version {version}; this host speaks version {VERSION}"
     if version < VERSION:
-        return (f"{text} (version {VERSION} adds RESET and the model's state to INFO, for spiking networks): "
+        adds = "; ".join(f"version {v} adds {what}" for v, what in VERSIONS.items() if v > version)
+        return (f"{text} ({adds}): "
                 "rebuild the stream firmware with this edgeneuro (`edgeneuro stream MODEL --build DIR`) and "
                 "flash it (`edgeneuro flash DIR`)")  # fmt: skip
     return f"{text}: stream to it with the edgeneuro that built its firmware, or upgrade this one"
@@ -268,7 +289,7 @@ class Link:
         self.seq = (self.seq + 1) & 0xFF
         frame = self._request(HELLO, b"", INFO, timeout)
         self.info = Info.unpack(frame.payload, self.where)  # stops on another protocol version
-        self.parser.max_payload = max(self.info.out_bytes + TICKS.size, INFO_MAX)  # OUTPUT, or INFO again
+        self.parser.max_payload = max(self.info.out_bytes + TICKS.size + CRC.size, INFO_MAX)  # OUTPUT, or INFO
         return self.info
 
     def infer(self, data: bytes) -> tuple[bytes, int]:
@@ -298,7 +319,7 @@ class Link:
 
     def _valid_length(self, frame: Frame) -> bool:
         if frame.kind == OUTPUT:
-            return self.info is not None and len(frame.payload) == self.info.out_bytes + TICKS.size
+            return self.info is not None and len(frame.payload) == self.info.out_bytes + TICKS.size + CRC.size
         if frame.kind == NAK:
             return len(frame.payload) == 2
         if frame.kind == ERROR:
@@ -311,13 +332,14 @@ class Link:
         timeout = self.timeout if timeout is None else timeout
         name = TYPE_NAMES[kind]
         frame = encode(kind, self.seq, payload)
+        (echo,) = CRC.unpack_from(frame, len(frame) - CRC.size)  # what OUTPUT must carry
         why = []
         for attempt in range(self.retries + 1):
             if attempt:
                 self.stats["retransmits"] += 1
             self.transport.write(frame)
             self.stats["sent"] += 1
-            got, reason = self._await(answer, time.monotonic() + timeout)
+            got, reason = self._await(answer, time.monotonic() + timeout, echo)
             if got is not None:
                 return got
             why.append(reason)
@@ -327,7 +349,7 @@ class Link:
         raise StreamError(f"no valid answer from {self.where} to {name} (seq {self.seq}) after {tried}: "
                           f"{', '.join(why)}")  # fmt: skip
 
-    def _await(self, answer: int, deadline: float) -> tuple[Frame | None, str]:
+    def _await(self, answer: int, deadline: float, echo: int) -> tuple[Frame | None, str]:
         """The answer to the request in flight, or (None, why it is to be retransmitted)."""
         data = b""  # first the bytes already buffered: frames that came after a damaged one
         while True:
@@ -357,6 +379,9 @@ class Link:
                 if not self._valid_length(item):
                     self.stats["bad_length"] += 1
                     return None, f"{item.name} of {len(item.payload)} B"
+                if item.kind == OUTPUT and CRC.unpack_from(item.payload, len(item.payload) - CRC.size)[0] != echo:
+                    self.stats["foreign"] += 1  # the answer to a frame this host did not send
+                    return None, "the answer to another frame of this seq"
                 return item, ""
             if time.monotonic() >= deadline:
                 self.stats["timeouts"] += 1

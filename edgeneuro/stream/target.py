@@ -17,7 +17,7 @@ from typing import Any
 
 from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ToolError
-from edgeneuro.stream.protocol import MAX_PAYLOAD, TICKS, StreamError
+from edgeneuro.stream.protocol import CRC, MAX_PAYLOAD, TICKS, StreamError
 
 STREAM_JSON = "stream.json"
 CALIBRATION = "stream_calibration.npy"  # a NIR graph's calibration samples, as the firmware was built with them
@@ -70,10 +70,10 @@ def build(prepared, board: Board, out: Path) -> StreamBuild:
     model = Path(prepared.model)
     graph = prepared.graph
     in_bytes, out_bytes = io_bytes(graph)
-    if max(in_bytes, out_bytes + TICKS.size) > MAX_PAYLOAD:
+    if max(in_bytes, out_bytes + TICKS.size + CRC.size) > MAX_PAYLOAD:
         raise InputError(
             f"{model}: {in_bytes:,} B in and {out_bytes:,} B out per inference; a frame carries at most "
-            f"{MAX_PAYLOAD:,} B (with the 8-byte tick count for the output)"
+            f"{MAX_PAYLOAD:,} B (with the 8-byte tick count and the 4-byte request CRC for the output)"
         )
     c = compile_model(prepared, board, out)
     mid = model_id(model)
