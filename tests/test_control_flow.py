@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import host_c_run, reference_run
-from opcheck import check
+from opcheck import check, refused
+from tflite_builder import ModelBuilder, options
 
 from edgeneuro import reference
 from edgeneuro.compiler import load
-from edgeneuro.errors import UnsupportedOperator
+from edgeneuro.errors import ModelError, UnsupportedOperator
 
 pytestmark = pytest.mark.tflm
 T, F = 6, 3
@@ -206,4 +207,74 @@ def test_variable_starting_at_non_zero_values_is_refused(tmp_path):
 
     path = _convert(_variable_module(tf.ones([1, 4])), tmp_path / "ones.tflite")
     with pytest.raises(UnsupportedOperator, match="starts at non-zero values"):
+        load(path)
+
+
+def test_assign_add_then_read(tmp_path):
+    """What the converter writes for ``v.assign_add(x); return v.read_value() * 2``: the read after
+    the assignment sees the new value, as in TFLM."""
+    import tensorflow as tf
+
+    class Accumulate(tf.Module):
+        def __init__(self):
+            self.v = tf.Variable(tf.zeros([1, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
+        def __call__(self, x):
+            self.v.assign_add(x)
+            return self.v.read_value() * 2.0
+
+    m = Accumulate()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([m.__call__.get_concrete_function()], m)
+    conv.experimental_enable_resource_variables = True
+    path = tmp_path / "accumulate.tflite"
+    path.write_bytes(conv.convert())
+    steps = _x(4, (4,))
+    _check_sequence(path, steps, tmp_path)
+    ref = reference.run_steps(load(path).graph, list(load(path).kernels), steps)[0]
+    np.testing.assert_allclose(ref.reshape(4, 4), 2 * np.cumsum(steps, axis=0), rtol=1e-5)
+
+
+def _variable_ops(call_once: bool) -> bytes:
+    """VAR_HANDLE, ASSIGN_VARIABLE(x), READ_VARIABLE -> y, written by hand (CALL_ONCE naming a
+    subgraph the model does not have, when asked)."""
+    from tflite_builder import S
+
+    b = ModelBuilder()
+    x, y = b.tensor([1, 4], "float32"), b.tensor([1, 4], "float32")
+    h = b.tensor([], "int32")
+    b.tensors[h].type = S.TensorType.RESOURCE
+    if call_once:
+        b.op("CALL_ONCE", [], [], options("CallOnceOptions", initSubgraphIndex=1), "CallOnceOptions")
+    b.op("VAR_HANDLE", [], [h], options("VarHandleOptions", sharedName="state"), "VarHandleOptions")
+    b.op("ASSIGN_VARIABLE", [h, x], [])
+    b.op("READ_VARIABLE", [h], [y])
+    return b.build([x], [y])
+
+
+def test_hand_written_variable_model(tmp_path):
+    """A variable assigned, then read, with no CALL_ONCE: y is x, call after call, as in TFLM."""
+    path = tmp_path / "assign_read.tflite"
+    path.write_bytes(_variable_ops(call_once=False))
+    _check_sequence(path, _x(3, (4,)), tmp_path)
+
+
+def test_broken_subgraph_references_are_refused(tmp_path):
+    """Operators naming subgraphs or variables the model does not have: one line naming them."""
+    refused(_variable_ops(call_once=True), r"#0 CALL_ONCE .*init_subgraph_index 1 names no subgraph")
+    for kind, opts in (("WHILE", options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2)),
+                       ("IF", options("IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2))):  # fmt: skip
+        b = ModelBuilder()
+        c, x, y = b.tensor([], "bool"), b.tensor([1, 4], "float32"), b.tensor([1, 4], "float32")
+        b.op(kind, [c, x] if kind == "IF" else [x], [y], opts, kind.capitalize() + "Options")
+        refused(b.build([c, x] if kind == "IF" else [x], [y]), rf"#0 {kind} .*subgraph_index 1 names no subgraph")
+    from tflite_builder import S
+
+    b = ModelBuilder()  # READ_VARIABLE of a handle that no VAR_HANDLE made
+    h, x, y = b.tensor([], "int32"), b.tensor([1, 4], "float32"), b.tensor([1, 4], "float32")
+    b.tensors[h].type = S.TensorType.RESOURCE
+    b.op("READ_VARIABLE", [h], [y])
+    path = tmp_path / "read.tflite"
+    path.write_bytes(b.build([x], [y]))
+    with pytest.raises(ModelError, match=r"READ_VARIABLE #0 reads 't0' before any operator writes it"):
         load(path)

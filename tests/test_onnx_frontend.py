@@ -344,7 +344,7 @@ def test_unconvertible_opset_is_one_line(tmp_path):
 @pytest.mark.parametrize(
     "nodes, inits, extra, expect",
     [
-        ([N("Erf", ["x"], ["y"])], {}, ("Erf",), "operator #2 Erf is not supported: no ONNX mapping"),
+        ([N("Celu", ["x"], ["y"])], {}, ("Celu",), "operator #2 Celu is not supported: no ONNX mapping"),
         (
             [
                 N("NonZero", ["x"], ["nz"]),

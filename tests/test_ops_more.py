@@ -466,44 +466,6 @@ def test_converter_float_activations(tmp_path):
 # refusals ----------------------------------------------------------------------------------------
 
 
-def _resource_model(kinds: tuple[str, ...]) -> bytes:
-    from tflite_builder import S
-
-    b = ModelBuilder()
-    x, y = b.tensor([1, 4], "float32"), b.tensor([1, 4], "float32")
-    h = b.tensor([], "int32")
-    b.tensors[h].type = S.TensorType.RESOURCE
-    if "CALL_ONCE" in kinds:
-        b.op("CALL_ONCE", [], [], options("CallOnceOptions", initSubgraphIndex=1), "CallOnceOptions")
-    b.op("VAR_HANDLE", [], [h], options("VarHandleOptions", sharedName="state"), "VarHandleOptions")
-    b.op("ASSIGN_VARIABLE", [h, x], [])
-    b.op("READ_VARIABLE", [h], [y])
-    return b.build([x], [y])
-
-
-def test_control_flow_and_resource_variables_refused():
-    """Subgraph and resource-variable operators stop the compile with one line naming the operator
-    and what to do, before the IR's rules (a resource tensor has no IR type)."""
-    refused(_resource_model(()), r"#0 VAR_HANDLE .*resource variables.*stateless")
-    refused(_resource_model(("CALL_ONCE",)), r"#0 CALL_ONCE .*initialize resource variables")
-    loops = (
-        ("WHILE", options("WhileOptions", condSubgraphIndex=1, bodySubgraphIndex=2), "unroll"),
-        ("IF", options("IfOptions", thenSubgraphIndex=1, elseSubgraphIndex=2), "tf.where"),
-    )
-    for kind, opts, hint in loops:
-        b = ModelBuilder()
-        x, y = b.tensor([1, 4], "float32"), b.tensor([1, 4], "float32")
-        b.op(kind, [x], [y], opts, kind.capitalize() + "Options")
-        refused(b.build([x], [y]), rf"#0 {kind} .*{hint}")
-    b = ModelBuilder()  # READ_VARIABLE alone (a handle from outside the graph)
-    from tflite_builder import S
-
-    h, y = b.tensor([], "int32"), b.tensor([1, 4], "float32")
-    b.tensors[h].type = S.TensorType.RESOURCE
-    b.op("READ_VARIABLE", [h], [y])
-    refused(b.build([h], [y]), r"#0 READ_VARIABLE .*resource variables")
-
-
 def test_refusals():
     """What TFLM rejects, or edgeneuro does not do, gives an error naming the operator."""
     # int16 RELU with a zero point (TFLM requires 0)
@@ -575,23 +537,3 @@ def test_on_qemu(family, data):
     from opcheck import check_on_qemu
 
     check_on_qemu(*data.draw(QEMU_CASES[family]))
-
-
-def test_converted_resource_variable_model_refused():
-    """What the TFLite converter writes for a tf.Module that updates a tf.Variable (CALL_ONCE to
-    initialize it, VAR_HANDLE, ASSIGN_VARIABLE, READ_VARIABLE): refused with the hint, one line."""
-    import tensorflow as tf
-
-    class Accumulate(tf.Module):
-        def __init__(self):
-            self.v = tf.Variable(tf.zeros([1, 4]))
-
-        @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32)])
-        def __call__(self, x):
-            self.v.assign_add(x)
-            return self.v.read_value() * 2.0
-
-    m = Accumulate()
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([m.__call__.get_concrete_function()], m)
-    conv.experimental_enable_resource_variables = True
-    refused(conv.convert(), r"CALL_ONCE is not supported: .*resource variables")
