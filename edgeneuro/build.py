@@ -3,6 +3,8 @@ or a host executable (gcc) that runs the same generated C on the development mac
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -15,9 +17,10 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from edgeneuro.boards import Board
-from edgeneuro.codegen import render_board_h
+from edgeneuro.codegen import KERNEL_SOURCES, render_board_h
 from edgeneuro.errors import BoardError, ToolError
 from edgeneuro.resources import resource_dir
+from edgeneuro.targets import host
 
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
 RUNTIME = ["startup.c", "stack.c", "semihost.c", "timer.c", "uart.c", "main.c"]
@@ -128,11 +131,17 @@ def build_firmware(
     return out
 
 
-def build_host(src: Path, out: Path | None = None, feedback: Sequence[tuple[int, int, int]] = ()) -> Path:
-    """Build the same generated C and harness for the host (gcc), for bit-exactness tests."""
+def build_host(
+    src: Path, out: Path | None = None, feedback: Sequence[tuple[int, int, int]] = (), checks: bool | None = None
+) -> Path:
+    """Build the same generated C and harness for the host (gcc), for bit-exactness tests.
+    ``checks`` (None: ``host.checks_wanted()``, on in the tests): see ``_build_host_checked``."""
     fw = resource_dir("firmware")
     src = src.resolve()
     out = (out or src / "model_host").resolve()
+    host.debug_twin(out).unlink(missing_ok=True)
+    if host.checks_wanted() if checks is None else checks:
+        return _build_host_checked(src, out, feedback)
     cmd = [
         "gcc",
         *CFLAGS,
@@ -149,6 +158,52 @@ def build_host(src: Path, out: Path | None = None, feedback: Sequence[tuple[int,
     ]
     _run(cmd, src, "building the host executable")
     return out
+
+
+def _build_host_checked(src: Path, out: Path, feedback: Sequence[tuple[int, int, int]]) -> Path:
+    """The host build with host.CHECK_FLAGS (more warnings, ASan and UBSan, at -O1, ASan's advice:
+    a third of -O2's compile time under the sanitizers), twice: ``out`` in the arena layout of the
+    plan and ``host.debug_twin(out)`` in the host debug layout (model.c with -DEN_DEBUG_LAYOUT),
+    which ``host.run`` runs too. The kernels are the same in both, compiled once; their objects are
+    cached by content (``host.object_cache``): tests build hundreds of models from a few kernels."""
+    fw = resource_dir("firmware")
+    flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
+    include = ["-I.", "-Ikernels", f"-I{fw}"]
+    objs = out.parent / f"{out.name}.objects"
+    objs.mkdir(exist_ok=True)
+    kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[1:]]
+    main_o = _cached_object(src, fw / "main.c", [*flags, *feedback_flags(feedback), *include])
+    for exe, layout in ((out, []), (host.debug_twin(out), ["-DEN_DEBUG_LAYOUT"])):
+        model_o = objs / f"model{'_debug' if layout else ''}.o"
+        what = "building the host executable" + (" (debug layout)" if layout else "")
+        _run(["gcc", *flags, *layout, *include, "-c", "model.c", "-o", str(model_o)], src, what)
+        _run(["gcc", *flags, str(model_o), *map(str, kernels), str(main_o), "-o", str(exe), "-lm"], src, what)
+    return out
+
+
+def _cached_object(src: Path, path: Path, flags: list[str]) -> Path:
+    """The object of the C source ``path`` (a kernel, or the harness, which includes model.h)
+    compiled in ``src`` with ``flags``, from the object cache when the source, the headers it
+    includes (quoted, found beside it, in ``src`` or in its kernels) and the flags are the same."""
+    seen: dict[str, bytes] = {}
+
+    def include(p: Path) -> None:
+        text = p.read_bytes()
+        seen[p.name] = text
+        for h in re.findall(rb'^\s*#\s*include\s+"([^"]+)"', text, re.M):
+            h = h.decode()
+            found = [d / h for d in (path.parent, src, src / KERNEL_SOURCES) if (d / h).is_file()]
+            if h not in seen and found:
+                include(found[0])
+
+    include(path)
+    key = hashlib.sha256(repr((host.compiler_version(), flags, sorted(seen.items()))).encode()).hexdigest()
+    obj = host.object_cache() / f"{path.stem}-{key[:24]}.o"
+    if not obj.exists():
+        tmp = obj.with_name(f"{obj.name}.{os.getpid()}.tmp")
+        _run(["gcc", *flags, "-c", str(path), "-o", str(tmp)], src, f"building the host object {path.name}")
+        os.replace(tmp, obj)  # atomic: parallel builds may race to write the same object
+    return obj
 
 
 def elf_sizes(elf: Path) -> Sizes:

@@ -8,21 +8,26 @@ import hashlib
 import json
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeneuro import codegen, frontends, ops
+import numpy as np
+
+from edgeneuro import codegen, frontends, ops, reference
 from edgeneuro.boards import Board
-from edgeneuro.errors import BoardError, InputError, ModelError
+from edgeneuro.errors import BoardError, EdgeNeuroError, InputError, ModelError
 from edgeneuro.ir import Graph, verify
 from edgeneuro.ops import Kernel
 from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
+from edgeneuro.plan import state_buffer as plan_state_buffer
 
 PLAN_FILE = "plan.json"
 # float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE; int32 and bool: ARG_MAX, comparisons
+C_NUMPY = {"bool": "bool", "int4": "int8"}  # IR dtypes numpy spells otherwise
 IO_DTYPES = ("int8", "int16", "float32", "int32", "bool")
 
 
@@ -111,9 +116,58 @@ def prepare(graph: Graph, options: CompileOptions | None = None, model: Path | N
         runs.append(PassRun(p.name, ran, before, len(graph.ops), p.doc))
     _check_io(graph)
     kernels = tuple(ops.lower(op, graph) for op in graph.ops)
+    check_output_sizes(graph, kernels)
     plan = plan_memory(graph, list(kernels))
     sha = hashlib.sha256(Path(model).read_bytes()).hexdigest() if model is not None else ""
     return Prepared(graph, kernels, plan, options, tuple(runs), Path(model) if model is not None else None, sha)
+
+
+# activation values summed over all tensors: twice the RAM of the largest board's (4 MiB, mps2); only
+# mps2-an500's 16 MiB PSRAM could hold more, and such a model is not checked here
+SHAPE_CHECK_VALUES = 1 << 23
+SHAPE_CHECK_MACS = 1 << 28  # 36x the MLPerf Tiny VWW model (7.5 M), which takes 45 ms
+
+
+def check_output_sizes(graph: Graph, kernels: tuple[Kernel, ...]) -> None:
+    """Each operator's declared outputs against what its shape rule computes: the numpy reference
+    kernels run once on zeros of the declared input shapes (tens of milliseconds for the MLPerf Tiny
+    models), and an output whose declared size differs from the computed one is refused. Without
+    this a SOFTMAX of 12 values declared [1, 15] would hand back 3 stale arena bytes, and one
+    declared smaller would write past its slot. Where a reference kernel cannot run on zeros the
+    check stops there (the lowering's own checks still hold). A graph too large for any board (its
+    activations beyond ``SHAPE_CHECK_VALUES``, or ``SHAPE_CHECK_MACS`` multiply-accumulates) is not
+    run: the reference would take minutes, and check_fits refuses it for nearly every board."""
+    activations = sum(t.size for n, t in graph.tensors.items() if not t.is_const)
+    if activations > SHAPE_CHECK_VALUES or sum(k.macs for k in kernels) > SHAPE_CHECK_MACS:
+        return
+    memory = reference.reset_state(graph, kernels)
+    values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
+    values.update({n: memory[n] for n in graph.state})
+    for name in graph.inputs:
+        t = graph.t(name)
+        values[name] = np.zeros(t.shape, np.dtype(C_NUMPY.get(t.dtype, t.dtype)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s, k in enumerate(kernels):
+            try:
+                args = [values[n] for n in k.inputs] + [a for _, a in k.consts]
+                if k.state:
+                    args.append(memory[plan_state_buffer(s)])
+                out = ops.reference(k, *args)
+            except EdgeNeuroError:
+                raise
+            except Exception:  # a reference that cannot run on zeros: nothing more to learn here
+                return
+            outs = out if len(k.outputs) > 1 else (out,)
+            for i, (name, o) in enumerate(zip(k.outputs, outs, strict=False)):
+                y, o = graph.t(name), np.asarray(o)
+                if o.size != y.size:
+                    raise ModelError(
+                        f"{graph.source}: operator {k.op.label()} declares output {i} '{name}' of shape "
+                        f"{list(y.shape)} ({y.size} values) but computes {o.size} values {list(o.shape)} from its "
+                        "inputs' shapes and options"
+                    )
+                values[name] = o.reshape(y.shape)
 
 
 def load(model: str | Path, options: CompileOptions | None = None) -> Prepared:

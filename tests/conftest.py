@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
@@ -10,11 +11,43 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from edgeneuro import boards, frontends, ops, reference
+from edgeneuro import boards, build, frontends, ops, reference, runner
 from edgeneuro.compiler import Prepared, compile_model, load
 from edgeneuro.options import CompileOptions
 from edgeneuro.plan import plan_memory
 from edgeneuro.runner import run_on_host
+from edgeneuro.targets import host
+
+# Every host build of the tests is checked (edgeneuro/targets/host.py): warnings as errors, ASan and
+# UBSan, and a second build in the host debug layout (each tensor its own array) whose output must
+# be the same bytes. EDGENEURO_HOST_CHECKS=0 turns it off for a quick local loop.
+os.environ.setdefault("EDGENEURO_HOST_CHECKS", "1")
+_HOST_CHECKED: set[str] = set()
+
+
+def _host_check_once(fw: runner.Firmware, x: np.ndarray) -> None:
+    """The checked host build of firmware's generated C, run once over (at most two of) the samples
+    the firmware ran: a model the tests run on a board only is checked on the host too. Once per
+    distinct model.c, kernels and feedback; no comparison with the board (float rounding may differ)."""
+    c = fw.compiled
+    kernels = sorted(p.name for p in (c.out_dir / "kernels").glob("*.c"))
+    key = hashlib.sha256((c.out_dir / "model.c").read_bytes() + repr((kernels, fw.feedback)).encode()).hexdigest()
+    if key in _HOST_CHECKED:
+        return
+    exe = build.build_host(c.out_dir, c.out_dir / "model_host_checked", feedback=fw.feedback, checks=True)
+    host.run(exe, runner.encode_inputs(c.graph, runner.check_inputs(x, c.graph)[:2]))
+    _HOST_CHECKED.add(key)
+
+
+def _run_firmware_and_host(fw: runner.Firmware, x: np.ndarray, *args, **kwargs):
+    result = _run_firmware(fw, x, *args, **kwargs)
+    if host.checks_wanted():
+        _host_check_once(fw, x)
+    return result
+
+
+# installed before the test modules import it (run_on_board finds it in the module at each call)
+_run_firmware, runner.run_firmware = runner.run_firmware, _run_firmware_and_host
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MLPERF = SHARED / "models" / "mlperf_tiny"

@@ -126,8 +126,8 @@ def test_buffers_are_named_after_their_tensors(tmp_path, mps2):
     c = compile_model(load(MLPERF / "ad01_int8.tflite"), mps2, tmp_path / "gen")
     src = (c.out_dir / "model.c").read_text()
     invoke = src[src.index("int en_model_invoke(void)") :]
-    assert "&arena[" not in invoke  # the calls name buffers, not offsets
+    assert "EN_ARENA(" not in invoke  # the calls name buffers, not offsets
     for t in (c.graph.inputs[0], c.graph.outputs[0]):
         ident = cnames.c_identifier(t)
-        assert re.search(rf"static int8_t \*const {ident} = &arena\[{c.plan.offsets[t]}\];", src)
+        assert re.search(rf"static int8_t \*const {ident} = EN_ARENA\({c.plan.offsets[t]}, \d+\);", src)
         assert ident in invoke

@@ -62,17 +62,23 @@ def _macs_text(n: int) -> str:
 
 class _Buffers:
     """The named pointers of model.c: one per arena or state buffer a kernel call passes, named
-    after its tensor (``cnames.c_identifier``), so the calls read ``t_conv1_out``, not an offset."""
+    after its tensor (``cnames.c_identifier``), so the calls read ``t_conv1_out``, not an offset.
+    Each points through ``EN_ARENA(offset, buffer)`` or ``EN_STATE(offset, slot)``: into the one
+    arena (and state block) of the plan, or with -DEN_DEBUG_LAYOUT into an array of its own."""
 
     def __init__(self, graph: Graph, plan: Plan) -> None:
         self.graph, self.plan = graph, plan
         self.idents = cnames.unique_identifiers([*plan.offsets, *plan.state_offsets])
         self.used: dict[str, dict[str, Any]] = {}
+        self.buffer_ids = buffer_ids(plan)
+        self.state_slots = {name: i for i, name in enumerate(plan.state_offsets)}
 
     def ref(self, name: str, ctype: str = "int8_t") -> str:
         if name not in self.used:
-            state = name in self.plan.state_offsets
-            where = f"&en_state[{self.plan.state_offsets[name]}]" if state else f"&arena[{self.plan.offsets[name]}]"
+            if name in self.plan.state_offsets:
+                where = f"EN_STATE({self.plan.state_offsets[name]}, {self.state_slots[name]})"
+            else:
+                where = f"EN_ARENA({self.plan.offsets[name]}, {self.buffer_ids[name]})"
             t = self.graph.tensors.get(name)
             self.used[name] = {
                 "ident": self.idents[name],
@@ -82,6 +88,31 @@ class _Buffers:
                 "what": f"{t.dtype} {list(t.shape)}" if t is not None else "working memory",
             }
         return self.idents[name]
+
+
+def buffer_ids(plan: Plan) -> dict[str, int]:
+    """Each arena tensor (and scratch buffer) -> the id of its buffer in ``plan``: the tensors the
+    plan puts in one buffer on purpose (a view and its input, an output written in place over an
+    input) share it, and the debug layout gives each buffer an array of its own."""
+    return {name: b.id for b in plan.buffers for name in b.tensors}
+
+
+def _debug_layout(graph: Graph, kernels: list[Kernel], plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """The arrays of the host debug layout (model.c with -DEN_DEBUG_LAYOUT): one per plan buffer,
+    one per state slot, each of its tensor's bytes, without the alignment padding of the arena
+    (at least 1 byte: C has no empty arrays)."""
+    state_bytes = {n: graph.t(n).nbytes for n in graph.state}
+    state_bytes.update({state_buffer(s): k.state for s, k in enumerate(kernels) if k.state})
+    return {
+        "debug_buffers": [
+            {"id": b.id, "size": max(1, b.nbytes), "nbytes": b.nbytes, "offset": b.offset, "tensors": b.tensors}
+            for b in plan.buffers
+        ],
+        "debug_state": [
+            {"slot": i, "name": name, "offset": o, "size": max(1, state_bytes[name])}
+            for i, (name, o) in enumerate(plan.state_offsets.items())
+        ],
+    }
 
 
 def _operand(name: str, graph: Graph, bufs: _Buffers, const_syms: dict[str, str]) -> str:
@@ -144,6 +175,8 @@ def render(graph: Graph, kernels: list[Kernel], plan: Plan, board: Board, out: P
         "sha256": sha256,
         "plan": plan,
         "offsets": plan.offsets,
+        "buffer_ids": bufs.buffer_ids,
+        **_debug_layout(graph, kernels, plan),
         "inputs": [graph.t(n) for n in graph.inputs],
         "outputs": [graph.t(n) for n in graph.outputs],
         "layers": [_layer(s, k, graph, bufs, const_syms, copies) for s, k in enumerate(kernels)],

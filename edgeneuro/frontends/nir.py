@@ -134,7 +134,11 @@ def read(path: str | Path) -> Net:
         kind = type(node).__name__
         if kind not in SUPPORTED:
             raise _err(path, name, kind, f"not supported yet; edgeneuro imports {', '.join(SUPPORTED)}")
+    seen: set[tuple[str, str]] = set()
     for a, b in edges:
+        if (a, b) in seen:
+            raise ModelError(f"{path}: edge ({a!r}, {b!r}) appears twice")
+        seen.add((a, b))
         for end in (a, b):
             if end not in nodes:
                 raise ModelError(f"{path}: edge ({a!r}, {b!r}) names no node {end!r}")
@@ -268,6 +272,11 @@ def _node(path, name: str, node, into: list[tuple[str, bool]], done: dict[str, N
                 raise _err(path, name, kind, f"{p} has {v.size} values for {size} neurons (input {list(x)})")
             params[p] = np.broadcast_to(v, (size,)).copy()
         shape = x
+    for p, v in params.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(v, np.float64)))
+        if bad.size:
+            raise _err(path, name, kind, f"{p}[{bad[0]}] is {np.asarray(v).reshape(-1)[bad[0]]}: parameters must be "
+                                         "finite")  # fmt: skip
     return Node(name, kind, params, tuple(int(d) for d in shape), list(into), tuple(x))
 
 
@@ -598,5 +607,11 @@ def net_of(graph: Graph) -> Net:
 
 
 def load(path: str | Path) -> Graph:
-    """Read a NIR file into the IR (``read``, ``to_ir``)."""
-    return to_ir(read(path))
+    """Read a NIR file into the IR (``read``, ``to_ir``). A file that breaks the reader in a way no
+    check foresaw is refused on one line naming it, never with a traceback."""
+    try:
+        return to_ir(read(path))
+    except ModelError:
+        raise
+    except Exception as e:
+        raise ModelError(f"{path}: cannot read this NIR graph ({type(e).__name__}: {e})") from e

@@ -100,7 +100,17 @@ class _Importer:
         self.dequantized: dict[str, Value] = {}  # a graph output that is a DequantizeLinear's -> its float value
         self.cache: dict[tuple[str, str], str] = {}  # (IR name, layout) -> converted IR name
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), MIN_OPSET)
-        self.consts = {i.name: numpy_helper.to_array(i) for i in self.g.initializer}
+        self.consts = {}
+        for i in self.g.initializer:
+            try:
+                self.consts[i.name] = numpy_helper.to_array(i)
+            except Exception as e:  # data that does not fit its dims or type: a corrupt file
+                raise ModelError(
+                    f"{path}: initializer '{i.name}' (type {i.data_type}, dims {list(i.dims)}) cannot "
+                    f"be read: {type(e).__name__}: {e}"
+                ) from e
+            if any(d < 0 for d in i.dims):
+                raise ModelError(f"{path}: initializer '{i.name}' has dims {list(i.dims)}")
         self.consumers: dict[str, list[Any]] = {}
         for n in self.g.node:
             for i in n.input:
@@ -339,6 +349,7 @@ class _Importer:
                 handler = self.fused.get(id(node)) or getattr(self, f"op_{node.op_type}", None)
                 if handler is None:
                     raise self.unsupported(node, self.why_not(node))
+                self.check_arity(node)
                 handler(node)
             except EdgeNeuroError:
                 raise
@@ -351,6 +362,25 @@ class _Importer:
             inputs=tuple(self.inputs), outputs=tuple(self.outputs),
         )  # fmt: skip
 
+    def check_arity(self, node: Any) -> None:
+        """As many inputs and outputs as the operator's ONNX schema allows (a Transpose with three
+        inputs is a corrupt file, not a Transpose)."""
+        from onnx import defs
+
+        if node.domain not in ("", "ai.onnx") or id(node) in self.fused:
+            return
+        try:
+            schema = defs.get_schema(node.op_type, self.opset, "")
+        except Exception:  # an operator onnx does not know at this opset: its handler decides
+            return
+        n_in = len(node.input)
+        if not schema.min_input <= n_in <= schema.max_input:
+            raise self.unsupported(node, f"{n_in} inputs; the ONNX operator takes {schema.min_input} to "
+                                         f"{schema.max_input}")  # fmt: skip
+        n_out = len(node.output)
+        if not 1 <= n_out <= schema.max_output:
+            raise self.unsupported(node, f"{n_out} outputs; the ONNX operator has 1 to {schema.max_output}")
+
     def graph_input(self, inp: Any) -> list[str]:
         """Adds the float input; returns ``["'x' ('N')"]`` when its unbound leading (batch)
         dimension was set to 1, else ``[]``. Other unbound dimensions need ``--shape``."""
@@ -359,6 +389,9 @@ class _Importer:
         batch: list[str] = []
         rank = len(inp.type.tensor_type.shape.dim)
         for i, d in enumerate(inp.type.tensor_type.shape.dim):
+            if d.HasField("dim_value") and d.dim_value <= 0 and not d.dim_param:
+                raise ModelError(f"{self.path}: input '{inp.name}' has dimension {i} = {d.dim_value}; a dimension "
+                                 "is positive (or a name, bound with --shape)")  # fmt: skip
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(d.dim_value)
                 continue
@@ -445,6 +478,10 @@ class _Importer:
         if self.float_mode:
             raise self.unsupported(node, QDQ_IN_FLOAT)
         src = node.input[0]
+        zp = node.input[2] if len(node.input) > 2 and node.input[2] else None
+        if zp is not None and zp in self.consts and np.asarray(self.consts[zp]).dtype != np.int8:
+            raise self.unsupported(node, f"zero point '{zp}' is {np.asarray(self.consts[zp]).dtype}: it quantizes to "
+                                         "that type, and edgeneuro computes int8 activations")  # fmt: skip
         if src in self.float_values:
             quant = self.qparams(node.input[1], node.input[2] if len(node.input) > 2 else None)
             v = self.values[src]
@@ -460,6 +497,15 @@ class _Importer:
         src, out = node.input[0], node.output[0]
         axis = _attr(node, "axis", 1)
         quant = self.qparams(node.input[1], node.input[2] if len(node.input) > 2 else None, axis)
+        if quant.per_channel:  # one scale per element along a real axis of the input (ONNX's rule)
+            shape = tuple(np.shape(self.consts[src])) if src in self.consts else self.onnx_shape(self.value(src, node))
+            if not -len(shape) <= axis < len(shape):
+                raise self.unsupported(node, f"axis {axis} is outside the rank {len(shape)} of '{src}'")
+            if len(quant.scale) != shape[axis % len(shape)]:
+                raise self.unsupported(node, f"{len(quant.scale)} scales for the {shape[axis % len(shape)]} "
+                                             f"elements of '{src}' {list(shape)} on axis {axis}")  # fmt: skip
+        if len(quant.zero_point) not in (1, len(quant.scale)):
+            raise self.unsupported(node, f"{len(quant.zero_point)} zero points for {len(quant.scale)} scales")
         if src in self.consts:
             arr = self.consts[src]
             self.values[out] = Value(self.const(src, arr, quant))
@@ -488,6 +534,7 @@ class _Importer:
         pads = _attr(node, "pads", [0] * (2 * (rank - 2)))
         if _attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise self.unsupported(node, "auto_pad is not supported; export with explicit pads")
+        self.check_window(node, rank - 2, list(w.shape[2:]), ks, strides, dil, pads)
         wd = w.data
         if rank == 3:  # Conv1d: [O, I, K] runs as a 2-D conv over [N, 1, L, C]
             wd = wd[:, :, None, :]
@@ -501,6 +548,9 @@ class _Importer:
             layout = "nhwc"
         n, ih, iw, ic = self.tensors[xin].shape
         oc = wd.shape[0]
+        if not isinstance(group, int) or group < 1 or ic != wd.shape[1] * group or oc % group:
+            raise self.unsupported(node, f"group {group} with {ic} input channels and weights {list(w.shape)} "
+                                         "(the group must divide both channel counts)")  # fmt: skip
         attrs = dict(padding="EXPLICIT", pads=pads, stride_h=strides[0], stride_w=strides[1],
                      dilation_h_factor=dil[0], dilation_w_factor=dil[1])  # fmt: skip
         oh = (ih + pads[0] + pads[2] - ((ks[0] - 1) * dil[0] + 1)) // strides[0] + 1
@@ -508,7 +558,7 @@ class _Importer:
         bn = self.batchnorm_after(node)
         yq_name, yq, act = self.output_quant(bn or node)
         attrs["fused_activation_function"] = act
-        bias = self.bias(node, 2)
+        bias = self.bias(node, 2, oc)
         if group == 1 or (group == ic and wd.shape[1] == 1 and oc % ic == 0 and group > 1):
             if group == 1:
                 kind, wdata, axis = "CONV_2D", np.transpose(wd, (0, 2, 3, 1)), 0  # OIHW -> OHWI
@@ -527,10 +577,27 @@ class _Importer:
         self.emit(kind, [xin, wname, bias or ""], [y], node, **attrs)
         self.values[yq_name] = Value(y, layout)
 
-    def bias(self, node: Any, i: int) -> str | None:
+    def check_window(self, node: Any, dims: int, w_kernel: list[int], ks, strides, dil, pads) -> None:
+        """A convolution's window attributes: one per spatial dimension (pads two), kernel_shape
+        equal to the weights', strides and dilations at least 1, pads not negative."""
+        for what, v, n in (("kernel_shape", ks, dims), ("strides", strides, dims), ("dilations", dil, dims),
+                           ("pads", pads, 2 * dims)):  # fmt: skip
+            if len(v) != n or not all(isinstance(d, int) for d in v):
+                raise self.unsupported(node, f"{what} {list(v)}: {n} integers for a {dims}-D convolution")
+        if list(ks) != list(w_kernel):
+            raise self.unsupported(node, f"kernel_shape {list(ks)} but the weights' kernel is {list(w_kernel)}")
+        for what, v in (("strides", strides), ("dilations", dil)):
+            if min(v) < 1:
+                raise self.unsupported(node, f"{what} {list(v)}: each at least 1")
+        if min(pads) < 0:
+            raise self.unsupported(node, f"pads {list(pads)}: negative padding (a crop) is not supported")
+
+    def bias(self, node: Any, i: int, count: int | None = None) -> str | None:
         if len(node.input) <= i or not node.input[i]:
             return None
         b = self.tensors[self.value(node.input[i], node).name]
+        if count is not None and b.size != count:
+            raise self.unsupported(node, f"bias '{node.input[i]}' holds {b.size} values for {count} outputs")
         if self.float_mode:
             if b.data is None or b.dtype != "float32":
                 raise self.unsupported(node, "bias must be a constant float32 tensor")
@@ -540,6 +607,9 @@ class _Importer:
         return b.name
 
     def op_Gemm(self, node: Any) -> None:
+        for flag in ("transA", "transB"):
+            if _attr(node, flag, 0) not in (0, 1):
+                raise self.unsupported(node, f"{flag} {_attr(node, flag)}: 0 or 1")
         if _attr(node, "alpha", 1.0) != 1.0 or _attr(node, "beta", 1.0) != 1.0 or _attr(node, "transA", 0):
             raise self.unsupported(node, "only alpha = beta = 1 and transA = 0")
         self.fully_connected(node, transposed=bool(_attr(node, "transB", 0)))
@@ -565,8 +635,11 @@ class _Importer:
             wq = QuantParams(w.quant.scale, w.quant.zero_point, 0)
         xin = self.to_layout(x, "onnx", node)
         xs = self.tensors[xin].shape
+        if not xs or xs[-1] != wd.shape[1]:
+            raise self.unsupported(node, f"input {list(xs)} and weights {list(w.shape)} (transB {int(transposed)}) "
+                                         f"do not multiply: {xs[-1] if xs else 0} != {wd.shape[1]}")  # fmt: skip
         bn = self.batchnorm_after(node) if len(xs) == 2 else None
-        bias = self.bias(node, 2)
+        bias = self.bias(node, 2, wd.shape[0])
         if bn is not None:
             wd, wq, bias = self.fold_batchnorm(bn, wd, wq, 0, bias, self.tensors[xin].quant.scale[0])
         wname = self.const(f"{w.name}_fc", wd, wq)
@@ -1400,7 +1473,7 @@ class _Importer:
         wq = wquant and QuantParams(wquant.scale, wquant.zero_point, 0)
         wname = self.const(f"{w.name}_transpose_conv", np.transpose(wd, (1, 2, 3, 0)), wq)  # [I, O, H, W] -> OHWI
         yq_name, yq, act = self.output_quant(node)
-        bias = self.bias(node, 2)
+        bias = self.bias(node, 2, oc)
         shape_t = self.const(f"{yq_name}_output_shape", np.array([n, oh, ow, oc], np.int32))
         y = self.add_tensor(yq_name, (n, oh, ow, oc), self.adt, yq)
         self.emit("TRANSPOSE_CONV", [shape_t, wname, xin, *([bias] if bias else [])], [y], node,
@@ -1824,10 +1897,15 @@ def load(path: Path, shapes: dict[str, tuple[int, ...]] | None = None, precision
         model = onnx.load(str(path))
     except Exception as e:
         raise ModelError(f"{path}: not an ONNX model ({type(e).__name__}: {e})") from e
-    model = upgrade(path, model)
-    if precision == "float":
-        model = fold_batchnorm_float(model)
-    return _Importer(path, model, shapes or {}, precision).run()
+    try:
+        model = upgrade(path, model)
+        if precision == "float":
+            model = fold_batchnorm_float(model)
+        return _Importer(path, model, shapes or {}, precision).run()
+    except EdgeNeuroError:
+        raise
+    except Exception as e:  # a model that breaks the reader in a way no check foresaw: one line, no traceback
+        raise ModelError(f"{path}: cannot read this ONNX model ({type(e).__name__}: {e})") from e
 
 
 def prepare_float(path: Path, out: Path) -> Path:
@@ -1906,9 +1984,12 @@ def fold_batchnorm_float(model: Any) -> Any:
 
 def upgrade(path: Path, model: Any) -> Any:
     """``model`` at opset 13 or newer: older opsets are converted by ``onnx.version_converter``."""
-    from onnx import version_converter
+    from onnx import defs, version_converter
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset > defs.onnx_opset_version():
+        raise ModelError(f"{path}: opset {opset} is newer than the onnx package knows ({defs.onnx_opset_version()}); "
+                         "export the model with an opset onnx knows")  # fmt: skip
     if opset >= MIN_OPSET:
         return model
     try:

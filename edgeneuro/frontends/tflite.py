@@ -42,6 +42,31 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+class Options(dict):
+    """An operator's options: a dict that names the file, the operator and the field when an op
+    module reads a field the file does not have (options left out, or a table of another type),
+    instead of a bare KeyError."""
+
+    def __init__(self, values: dict[str, Any], where: str, kind: str) -> None:
+        super().__init__(values)
+        self.where, self.kind = where, kind
+
+    def __missing__(self, key: str) -> Any:
+        raise ModelError(f"{self.where}: its options have no '{key}' (options {self.kind}); the file is corrupt "
+                         "or was written for another operator")  # fmt: skip
+
+    def copy(self) -> Options:
+        return Options(dict(self), self.where, self.kind)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower().removesuffix("options"))
+
+
+# an options table named after another builtin operator (CONV_2D <- Conv2DOptions): a wrong table
+OPTION_OWNER = {_norm(kind): kind for kind in OP_NAMES.values()}
+
+
 def _attrs(op: Any) -> dict[str, Any]:
     """The operator's builtin options as a dict with the schema's field names in snake_case
     (``StrideH`` -> ``stride_h``), enums as their names and vectors as lists. Generic, so a new
@@ -71,14 +96,22 @@ def _attrs(op: Any) -> dict[str, Any]:
     return attrs
 
 
-def _buffer(model: Any, buf: bytes, index: int) -> np.ndarray | None:
+def _buffer(model: Any, buf: bytes, index: int, label: str) -> np.ndarray | None:
     b = model.Buffers(index)
     if b is None:
         return None
     if b.Offset() > 1:  # large models keep buffers after the flatbuffer
+        if b.Offset() + b.Size() > len(buf):
+            raise ModelError(f"{label}: buffer {index} ({b.Size()} bytes at {b.Offset()}) ends beyond the file "
+                             f"({len(buf)} bytes)")  # fmt: skip
         return np.frombuffer(buf, np.uint8, count=b.Size(), offset=b.Offset())
     if b.DataLength() == 0:
         return None
+    o = b._tab.Offset(4)  # the data vector: its elements must lie inside the file
+    start = b._tab.Vector(o)
+    if start + b.DataLength() > len(buf):
+        raise ModelError(f"{label}: buffer {index} ({b.DataLength()} bytes at {start}) ends beyond the file "
+                         f"({len(buf)} bytes)")  # fmt: skip
     return b.DataAsNumpy()
 
 
@@ -98,6 +131,8 @@ def _parse(path: Path, buf: bytes) -> Graph:
     model = tflite.Model.GetRootAs(buf, 0)
     if model.SubgraphsLength() < 1:
         raise ModelError(f"{path}: the model has no subgraph")
+    for b in range(model.BuffersLength()):  # every buffer inside the file, those no tensor names too
+        _buffer(model, buf, b, f"{path}")
     main = _subgraph(path, buf, model, 0)
     if model.SubgraphsLength() == 1:
         return main
@@ -135,9 +170,17 @@ def _subgraph(path: Path, buf: bytes, model: Any, index: int) -> Graph:
                 zero_point=tuple(int(z) for z in zps),
                 axis=int(q.QuantizedDimension()),
             )
-        raw = _buffer(model, buf, t.Buffer())
+        label = f"{path}: tensor {i} '{name}'"
+        if not 0 <= t.Buffer() < model.BuffersLength():
+            raise ModelError(f"{label}: buffer {t.Buffer()} does not exist (the file has {model.BuffersLength()})")
+        raw = _buffer(model, buf, t.Buffer(), label)
         data = None
         if raw is not None and dtype in NP_TYPES:
+            count = int(np.prod(shape, dtype=np.int64)) if all(d >= 0 for d in shape) else -1
+            if count < 0 or len(raw) != count * np.dtype(NP_TYPES[dtype]).itemsize:
+                raise ModelError(f"{label}: buffer {t.Buffer()} holds {len(raw)} bytes, not the "
+                                 f"{max(count, 0) * np.dtype(NP_TYPES[dtype]).itemsize} of a {dtype} tensor of shape "
+                                 f"{list(shape)}")  # fmt: skip
             data = np.frombuffer(raw.tobytes(), NP_TYPES[dtype]).reshape(shape)
         elif raw is not None and dtype == "int4":  # two a byte; the IR holds them unpacked
             count = int(np.prod(shape, dtype=np.int64))
@@ -153,22 +196,46 @@ def _subgraph(path: Path, buf: bytes, model: Any, index: int) -> Graph:
     ops: list[Op] = []
     for i in range(sg.OperatorsLength()):
         o = sg.Operators(i)
-        code = model.OperatorCodes(o.OpcodeIndex())
+        code = model.OperatorCodes(o.OpcodeIndex()) if 0 <= o.OpcodeIndex() < model.OperatorCodesLength() else None
+        if code is None:
+            raise ModelError(f"{path}: operator #{i}: opcode index {o.OpcodeIndex()} is not one of the file's "
+                             f"{model.OperatorCodesLength()} operator codes")  # fmt: skip
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         kind = OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
         if kind == "CUSTOM":
             kind = f"CUSTOM:{(code.CustomCode() or b'').decode()}"
-        ins = tuple(names[j] if j >= 0 else "" for j in (o.InputsAsNumpy() if o.InputsLength() else []))
-        outs = tuple(names[j] for j in (o.OutputsAsNumpy() if o.OutputsLength() else []))
-        attrs = _attrs(o)
+        ins = tuple(names[j] if j >= 0 else "" for j in _indices(path, f"operator #{i} {kind} input", o, "Inputs",
+                                                                  len(names), optional=True))  # fmt: skip
+        outs = tuple(names[j] for j in _indices(path, f"operator #{i} {kind} output", o, "Outputs", len(names)))
+        where = f"{path}: operator #{i} {kind}"
+        options = OPTION_TYPES.get(o.BuiltinOptionsType(), f"type {o.BuiltinOptionsType()}")
+        if o.BuiltinOptionsType() not in OPTION_TYPES:
+            raise ModelError(f"{where}: its options are of type {o.BuiltinOptionsType()}, which the TFLite schema "
+                             "does not have; the file is corrupt")  # fmt: skip
+        owner = OPTION_OWNER.get(_norm(options))
+        if owner is not None and owner != kind and not kind.startswith(owner + "_"):  # CONV_3D_TRANSPOSE: Conv3D's
+            raise ModelError(f"{where}: its options are {options}, the options of {owner}; the file is corrupt")
+        attrs = Options(_attrs(o), where, "NONE (left out)" if options == "NONE" else options)
         attrs["version"] = int(code.Version())
         ops.append(Op(kind=kind, inputs=ins, outputs=outs, attrs=attrs, index=i))
 
-    inputs = tuple(names[j] for j in (sg.InputsAsNumpy() if sg.InputsLength() else []))
-    outputs = tuple(names[j] for j in (sg.OutputsAsNumpy() if sg.OutputsLength() else []))
+    inputs = tuple(names[j] for j in _indices(path, "graph input", sg, "Inputs", len(names)))
+    outputs = tuple(names[j] for j in _indices(path, "graph output", sg, "Outputs", len(names)))
     _check_int4(path, tensors, ops, {names[i]: why for i, why in int4_errors.items()}, inputs)
     name = path.stem if index == 0 else (sg.Name() or b"").decode() or f"subgraph{index}"
     return Graph(name=name, source=str(path), tensors=tensors, ops=tuple(ops), inputs=inputs, outputs=outputs)
+
+
+def _indices(path: Path, role: str, table: Any, field: str, count: int, optional: bool = False) -> list[int]:
+    """A vector of tensor indices, each checked: ``-1`` (an optional input left out) where
+    ``optional``, else ``0 <= index < count``."""
+    if not getattr(table, field + "Length")():
+        return []
+    out = [int(j) for j in getattr(table, field + "AsNumpy")()]
+    for slot, j in enumerate(out):
+        if not (0 <= j < count or (optional and j == -1)):
+            raise ModelError(f"{path}: {role} {slot} is tensor {j}, not one of the {count} tensors of the graph")
+    return out
 
 
 INT4_LAYERS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")  # TFLM unpacks int4 filters here

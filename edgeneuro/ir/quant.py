@@ -15,8 +15,26 @@ import math
 
 import numpy as np
 
+from edgeneuro.errors import ModelError
+
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+# The shifts the kernels apply (firmware/kernels/en_fixedpoint.h ``en_requant``): a left shift as
+# ``x * (int32_t)(1u << left)``, defined for left <= 30 (and only while the shifted value fits
+# int32, which the accumulator bounds of edgeneuro/ops/base.py check), a right shift
+# (``en_rdbpot``) of at most 31 bits. ``quantize_multiplier`` flushes multipliers below 2^-32 to
+# zero (TFLite does the same), so only the left side needs a limit.
+MAX_LEFT_SHIFT = 30
+# ``en_requant64`` (the 16x8 kernels) shifts right by ``15 - shift`` bits, which must be >= 1.
+MAX_LEFT_SHIFT_64 = 14
+
+
+class QuantRangeError(ModelError):
+    """A quantization parameter the integer kernels cannot apply without undefined behaviour (a
+    multiplier needing a shift of 31 bits or more, a scale that is not a finite number). The
+    operator modules' ``lower`` add the operator and its tensors' scales (edgeneuro/ops/__init__.py)."""
 
 
 def round_half_away(x: float) -> int:
@@ -24,10 +42,18 @@ def round_half_away(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite's ``QuantizeMultiplier``: real = q * 2**(shift - 31), q in [2**30, 2**31)."""
+def quantize_multiplier(real: float, max_shift: int = MAX_LEFT_SHIFT) -> tuple[int, int]:
+    """TFLite's ``QuantizeMultiplier``: real = q * 2**(shift - 31), q in [2**30, 2**31).
+
+    Raises QuantRangeError where the kernels could not apply the result: ``real`` not a finite
+    number, or a left shift above ``max_shift`` (by default ``MAX_LEFT_SHIFT``, a multiplier of 2^30
+    or more: some scale of the operator is far out of range; TFLite would shift by that many bits,
+    undefined in C). SOFTMAX and LOG_SOFTMAX take 31: they shift only a difference of 0 that far."""
+    real = float(real)
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real):
+        raise QuantRangeError(f"requantization multiplier {real} is not a finite number (a scale is 0, inf or NaN)")
     frac, shift = math.frexp(real)
     q = round_half_away(frac * (1 << 31))
     if q == (1 << 31):
@@ -35,13 +61,18 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
+    if shift > max_shift:
+        raise QuantRangeError(
+            f"requantization multiplier {real:.6g} needs a left shift of {shift} bits; the kernels shift by at "
+            f"most {max_shift} (multipliers below 2^{max_shift}): a scale is out of range"
+        )
     return int(q), int(shift)
 
 
-def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
-    q, shift = quantize_multiplier(real)
+def quantize_multiplier_greater_than_one(real: float, max_shift: int = MAX_LEFT_SHIFT) -> tuple[int, int]:
+    q, shift = quantize_multiplier(real, max_shift)
     if shift < 0:
-        raise ValueError(f"multiplier {real} is below one")
+        raise QuantRangeError(f"multiplier {real:.6g} is below one (a scale is out of range)")
     return q, shift
 
 

@@ -43,7 +43,8 @@ from types import ModuleType
 from typing import Any
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ops.base import Kernel, unsupported
+from edgeneuro.ir.quant import QuantRangeError
+from edgeneuro.ops.base import Kernel, check_zero_points, scales_note, unsupported
 
 TRAITS = ("SPIKES", "VIEW", "COUNTS", "EVENT_VARIANT", "BREAK_EVEN", "SHAPE_ONLY")
 
@@ -103,7 +104,11 @@ def lower(op: Op, graph: Graph) -> Kernel:
             op,
             f"version {version} is newer than edgeneuro knows (1 to {newest}); convert with an older converter",
         )
-    return module.lower(op, graph)
+    check_zero_points(graph, op)
+    try:
+        return module.lower(op, graph)
+    except QuantRangeError as e:  # a multiplier the kernels cannot apply: name the op and its scales
+        raise unsupported(graph, op, f"{e} ({scales_note(graph, op)})") from e
 
 
 def reference(kernel: Kernel, *arrays):

@@ -22,7 +22,7 @@ import numpy as np
 
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
-from edgeneuro.ir.quant import activation_range, quantize_multiplier
+from edgeneuro.ir.quant import INT32_MAX, INT64_MAX, MAX_LEFT_SHIFT_64, activation_range, quantize_multiplier
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,129 @@ class Kernel:
 
 def unsupported(graph: Graph, op: Op, why: str) -> UnsupportedOperator:
     return UnsupportedOperator(graph.source, op.kind, op.index, why)
+
+
+# The values a quantized integer tensor holds; kernels compute ``x - zero_point`` in int32, so a zero
+# point outside its type's range (which no converter writes) could overflow it.
+INT_RANGES = {"int4": (-8, 7), "int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+
+
+def check_zero_points(graph: Graph, op: Op) -> None:
+    """Refuses an operator with an int4/int8/uint8/int16 tensor whose zero point lies outside the
+    tensor type's range (weights included): the kernels' ``x - zp`` and ``zp * sum`` terms assume it."""
+    for name in (*op.inputs, *op.outputs):
+        t = graph.tensors.get(name) if name else None
+        if t is None or t.quant is None or t.dtype not in INT_RANGES:
+            continue
+        lo, hi = INT_RANGES[t.dtype]
+        bad = [int(z) for z in t.quant.zero_point if not lo <= int(z) <= hi]
+        if bad:
+            raise unsupported(graph, op, f"tensor '{t.name}' ({t.dtype}) has zero point {bad[0]}, outside [{lo}, {hi}]")
+
+
+def scales_note(graph: Graph, op: Op) -> str:
+    """The scales of an operator's quantized tensors, for a message: ``'x' 0.1, 'w' 0.002..0.01``."""
+    parts = []
+    for name in (*op.inputs, *op.outputs):
+        t = graph.tensors.get(name) if name else None
+        if t is None or t.quant is None or not t.quant.scale:
+            continue
+        lo, hi = min(t.quant.scale), max(t.quant.scale)
+        parts.append(f"'{t.name}' {lo:.6g}" + (f"..{hi:.6g}" if hi != lo else ""))
+    return "scales " + ", ".join(parts) if parts else "no quantized tensors"
+
+
+def deviation(t: Tensor) -> int:
+    """The largest ``|x - zp|`` of a quantized integer tensor's values, exactly."""
+    lo, hi = INT_RANGES.get(t.dtype, (-128, 127))
+    zp = int(t.zero_point) if t.quant is not None else 0
+    return max(hi - zp, zp - lo)
+
+
+def requant_limit(out_zp: int = 0) -> int:
+    """The largest ``|v << left|`` ``en_requant`` may take in a kernel that adds ``out_zp`` to its
+    result: ``|en_requant(v)| <= |v << left|`` (its multiplier is below 2^31), so the sum stays in
+    int32 when ``|v << left| <= 2^31 - 1 - |out_zp|``."""
+    return INT32_MAX - abs(int(out_zp))
+
+
+def input_deviation(t: Tensor) -> int:
+    """The largest ``|x - zp|`` an input of an integer kernel can give, over-approximated as
+    ``|qmin| + |zp|`` (int8: 128 + |zp|, int16: 32768 + |zp|): it also bounds the DSP kernels' form,
+    whose accumulator starts at ``bias - zp * sum(w)`` and adds ``x * w`` with raw x."""
+    lo, _ = INT_RANGES.get(t.dtype, (-128, 127))
+    zp = int(t.zero_point) if t.quant is not None else 0
+    return abs(lo) + abs(zp)
+
+
+def check_accumulator(
+    graph: Graph,
+    op: Op,
+    bound: int,
+    what: str,
+    *,
+    left_shift: int = 0,
+    limit: int = INT32_MAX,
+    acc_type: str = "int32",
+    fix: str = "the weights, bias or scales are far beyond what a converter writes: re-quantize the model",
+) -> None:
+    """Refuses ``op`` when the worst case ``bound`` of an accumulator (or intermediate) ``what``,
+    computed at compile time, shifted left by ``left_shift`` bits in the requantization, can pass
+    ``limit``: the C would overflow a signed integer (undefined behaviour; TFLM shares it)."""
+    shifted = int(bound) << max(int(left_shift), 0)
+    if shifted > limit:
+        shift_note = f", shifted left {left_shift} bits by the requantization: {shifted:,}" if left_shift > 0 else ""
+        limit_note = " (2^31 - 1 less the output zero point)" if acc_type == "int32" and limit < INT32_MAX else ""
+        raise unsupported(
+            graph,
+            op,
+            f"the {acc_type} accumulator {what} can reach {int(bound):,}{shift_note}, above {limit:,}{limit_note}: "
+            f"the C would overflow (undefined behaviour); {fix}",
+        )
+
+
+def check_layer_accumulators(
+    graph: Graph,
+    op: Op,
+    x: Tensor,
+    w: np.ndarray,
+    bias: np.ndarray,
+    shift: np.ndarray,
+    channel_axis: int,
+    out_zp: int = 0,
+) -> None:
+    """The accumulator bound of a weighted layer (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D,
+    TRANSPOSE_CONV; dense, sparse, int4 and DSP kernels alike), per output channel c:
+    ``|bias[c]| + input_deviation(x) * sum |w[c, ...]|`` (exact in Python integers), which bounds
+    every partial sum of the portable kernels (bias added last) and of the DSP kernels (folded bias
+    first). TRANSPOSE_CONV: an output takes only some of the taps, so the sum over all of them
+    over-approximates. int8 kernels accumulate in int32 and shift it left by ``max(shift, 0)``
+    (en_requant); the 16x8 kernels in int64, multiplied by a 16-bit multiplier (en_requant64)."""
+    rows = np.moveaxis(np.abs(w.astype(np.int64)), channel_axis, 0).reshape(w.shape[channel_axis], -1)
+    sums = rows.sum(axis=1)
+    dev = input_deviation(x)
+    wide = x.dtype == "int16"
+    for c in range(len(sums)):
+        b = abs(int(bias[c]))
+        bound = b + dev * int(sums[c])
+        what = f"of output channel {c} (|bias| {b:,} + {dev} x sum|w| {int(sums[c]):,})"
+        if wide:
+            check_wide_requant(graph, op, bound, what, int(shift[c]))
+        else:
+            check_accumulator(graph, op, bound, what, left_shift=int(shift[c]), limit=requant_limit(out_zp))
+
+
+def check_wide_requant(graph: Graph, op: Op, bound: int, what: str, shift: int) -> None:
+    """The int64 accumulator of a 16x8 kernel: ``en_requant64`` multiplies it by a 16-bit multiplier
+    and shifts it right by ``15 - shift`` bits (>= 1), in int64."""
+    if int(shift) > MAX_LEFT_SHIFT_64:
+        raise unsupported(
+            graph,
+            op,
+            f"the multiplier needs a left shift of {int(shift)} bits; the 16x8 kernels take at most "
+            f"{MAX_LEFT_SHIFT_64} ({scales_note(graph, op)})",
+        )
+    check_accumulator(graph, op, bound, what, left_shift=15, limit=INT64_MAX >> 1, acc_type="int64")
 
 
 def require_int8(graph: Graph, op: Op, *tensors: Tensor) -> None:
@@ -138,6 +261,7 @@ def layer_kernel(
     params: dict,
     variants: tuple[str, ...] = ("s8", "s16", "f32"),
     multipliers: tuple[np.ndarray, np.ndarray] | None = None,
+    channel_axis: int = 0,
 ) -> tuple[str, tuple[tuple[str, np.ndarray], ...]]:
     """The type-specific half of a weighted layer: adds the activation range (and zero points) to
     ``params`` and returns the kernel ``en_<name>_<s8|s16|f32>`` and its constants (weights, bias,
@@ -149,6 +273,7 @@ def layer_kernel(
         params.update(zip(("act_min", "act_max"), float_activation_range(op), strict=True))
         return f"en_{name}_f32", (("weights", w.data.astype(np.float32)), ("bias", bias))
     mult, shift = multipliers if multipliers is not None else channel_multipliers(x, w, y)
+    check_layer_accumulators(graph, op, x, w.data, bias, shift, channel_axis, y.zero_point)
     act_min, act_max = activation_range(activation(op), y.scale, y.zero_point, y.dtype)
     params.update(in_zp=x.zero_point, out_zp=y.zero_point, act_min=act_min, act_max=act_max)
     consts = (("weights", w.data.astype(np.int8)), ("bias", bias), ("mult", mult), ("shift", shift))

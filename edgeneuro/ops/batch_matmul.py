@@ -23,7 +23,16 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier_int64, quantize_multiplier
-from edgeneuro.ops.base import Kernel, check_shape, requantize, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    check_accumulator,
+    check_shape,
+    check_wide_requant,
+    deviation,
+    requant_limit,
+    requantize,
+    unsupported,
+)
 
 KINDS = ("BATCH_MATMUL",)
 C_FILE = "batch_matmul"
@@ -71,6 +80,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             raise unsupported(g, op, "int16 tensors must have zero point 0")
         product = float(np.float32(lhs.scale) * np.float32(rhs.scale))
         mult, shift = quantize_multiplier(product / y.scale)
+        _check_accumulator(g, op, lhs, rhs, y, variant, depth, shift)
         info = np.iinfo(np.int8 if variant == "s8" else np.int16)
         params |= dict(lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point, out_zp=y.zero_point, mult=mult, shift=shift,
                        act_min=int(info.min), act_max=int(info.max))  # fmt: skip
@@ -83,6 +93,22 @@ def lower(op: Op, g: Graph) -> Kernel:
         macs=int(np.prod(batch)) * rows * cols * depth,
         summary=f"{rows}x{depth} @ {depth}x{cols}" + (" adj_x" if adj_x else "") + (" adj_y" if adj_y else ""),
     )
+
+
+def _check_accumulator(g: Graph, op: Op, lhs, rhs, y, variant: str, depth: int, shift: int) -> None:
+    """Refuses a layer whose accumulator could overflow: ``depth`` terms of at most
+    ``deviation(lhs) * deviation(rhs)`` each (a constant operand's own values where it has them)."""
+    dl, dr = deviation(lhs), deviation(rhs)
+    bound = depth * dl * dr
+    for t, other in ((lhs, dr), (rhs, dl)):
+        if t.data is not None and t.data.size:  # a constant operand: its largest |v - zp| over all
+            v = np.abs(t.data.astype(np.int64) - t.zero_point)
+            bound = min(bound, depth * int(v.max()) * other)
+    what = f"over a depth of {depth} (|lhs - zp| <= {dl}, |rhs - zp| <= {dr})"
+    if variant == "s16":
+        check_wide_requant(g, op, bound, what, shift)
+    else:
+        check_accumulator(g, op, bound, what, left_shift=shift, limit=requant_limit(y.zero_point))
 
 
 def _strides(dims: tuple[int, ...], matrix: int) -> list[int]:

@@ -49,8 +49,11 @@ from edgeneuro.ops.base import (
     activation,
     broadcast,
     broadcast_inputs,
+    check_accumulator,
+    deviation,
     float_activation_range,
     float_clamp,
+    requant_limit,
     require_int8,
     unsupported,
 )
@@ -82,6 +85,25 @@ def _quant_params(kind: str, a: Tensor, b: Tensor, y: Tensor, act: str, left_shi
     return p
 
 
+def _check_intermediates(g: Graph, op: Op, a: Tensor, b: Tensor, y: Tensor, q: dict[str, int]) -> None:
+    """Refuses scales whose intermediates (binary.c ``combine``) could overflow int32: MUL's product
+    ``(x - a_zp) * (y - b_zp)``, ADD/SUB's ``(x - zp) << left_shift`` and the sum of the two rescaled
+    inputs, each shifted left by the output multiplier's shift (exact: the rescaling is monotone,
+    so its extremes are at the inputs' extremes)."""
+    da, db = deviation(a), deviation(b)
+    if op.kind == "MUL":
+        raw, what = da * db, f"product (|a - zp| <= {da}, |b - zp| <= {db})"
+    else:
+        left = q["left_shift"]
+        check_accumulator(g, op, max(da, db) << left, f"input shifted left {left} bits (|x - zp| <= {max(da, db)})")
+        ends = [
+            int(np.abs(multiply_by_quantized_multiplier(np.array([d << left, -(d << left)]), m, s)).max())
+            for d, m, s in ((da, q["a_mult"], q["a_shift"]), (db, q["b_mult"], q["b_shift"]))
+        ]
+        raw, what = ends[0] + ends[1], f"sum of the rescaled inputs ({ends[0]:,} + {ends[1]:,})"
+    check_accumulator(g, op, raw, what, left_shift=q["out_shift"], limit=requant_limit(y.zero_point))
+
+
 def lower(op: Op, g: Graph) -> Kernel:
     a, b, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     is_float = a.dtype == b.dtype == y.dtype == "float32"
@@ -95,6 +117,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         params.update(act_min=act_min, act_max=act_max)
     else:
         quant = _quant_params(op.kind, a, b, y, activation(op), left_shift=15 if is_int16 else 20)
+        _check_intermediates(g, op, a, b, y, quant)
         params.update(a_zp=quant["a_zp"], b_zp=quant["b_zp"], out_zp=quant["out_zp"])
         params.update({k: quant[k] for k in ("act_min", "act_max")})
         params.update({k: v for k, v in quant.items() if k.endswith(("_mult", "_shift"))})

@@ -70,7 +70,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         batches=n, in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, depth_mult=mult_depth, k_h=kh, k_w=kw,
         stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_h=pad_h, pad_w=pad_w,
     )  # fmt: skip
-    fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"))
+    fn, consts = layer_kernel(g, op, "depthwise_conv2d", x, w, bias, y, params, variants=("s8", "f32"), channel_axis=3)
     act = activation(op)
     c_file, scratch, inplace = None, 0, ()
     if w.dtype == "int4":  # TFLite INT4 weights stay two a byte (depthwise_conv2d_s4.c)

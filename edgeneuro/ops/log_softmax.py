@@ -56,7 +56,7 @@ def lower(op: Op, g: Graph) -> Kernel:
                 g, op, f"int8 output must have scale 16/256 and zero point 127 (has {y.scale}, {y.zero_point})"
             )
         real = min(1.0 * float(x.scale) * (1 << (31 - INPUT_BITS)), (1 << 31) - 1.0)
-        mult, left = quantize_multiplier(real)
+        mult, left = quantize_multiplier(real, max_shift=31)  # diff_min: only 0 is shifted 31 bits
         if left < 1:
             raise unsupported(g, op, f"input scale {x.scale} is below what TFLM's LOG_SOFTMAX takes (2^-26)")
         rmult, rshift = quantize_multiplier((1 << (31 - left)) / float(mult))

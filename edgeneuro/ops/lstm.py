@@ -46,7 +46,17 @@ import numpy as np
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, libm_f32, require_int8, sigmoid_f32, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    check_accumulator,
+    check_wide_requant,
+    deviation,
+    libm_f32,
+    requant_limit,
+    require_int8,
+    sigmoid_f32,
+    unsupported,
+)
 
 KINDS = ("UNIDIRECTIONAL_SEQUENCE_LSTM",)
 C_FILE = "lstm"
@@ -407,12 +417,12 @@ def _lower_portable(op: Op, g: Graph) -> Kernel:
     if abs(log2 - round(log2)) > 1e-3:
         raise unsupported(g, op, f"cell state scale {cell.scale} is not a power of two, as TFLM's LSTM requires")
     cell_power = round(log2)
-    act = op.attrs.get("fused_activation_function", "TANH")
+    act = op.attrs["fused_activation_function"]
     if act != "TANH":
         raise unsupported(g, op, f"cell activation {act}; TFLM's integer LSTM takes TANH")
     if len(x.shape) != 3:
         raise unsupported(g, op, f"input of rank {len(x.shape)}, expected [batch, time, features]")
-    time_major = bool(op.attrs.get("time_major", False))
+    time_major = bool(op.attrs["time_major"])
     steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     in_dim = x.shape[2]
     w_in, w_rec, biases, mult, shift = [], [], [], [], []
@@ -441,12 +451,13 @@ def _lower_portable(op: Op, g: Graph) -> Kernel:
     expected = (steps, batches, units) if time_major else (batches, steps, units)
     if tuple(y.shape) != expected or hidden.size != batches * units or cell.size != batches * units:
         raise unsupported(g, op, f"output {list(y.shape)} and state sizes do not match {list(expected)}")
-    cell_clip = float(op.attrs.get("cell_clip", 0.0))
+    cell_clip = float(op.attrs["cell_clip"])
     q_clip = int(min(max(cell_clip / cell.scale, -32768.0), 32767.0)) if cell_clip > 0 else 0
     forget_m, forget_e = quantize_multiplier(GATE_OUT_SCALE * cell.scale / cell.scale)
     input_m, input_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / cell.scale)
     hidden_m, hidden_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / hidden.scale)
     tanh_m, tanh_e = tanh_input_scaling(cell_power)
+    _check_accumulators(g, op, (x, hidden), w_in, w_rec, biases, shift, (forget_e, input_e, hidden_e))
     params = dict(
         batches=batches, steps=steps, in_dim=in_dim, units=units, time_major=int(time_major),
         in_zp=x.zero_point, h_zp=hidden.zero_point, cell_clip=q_clip,
@@ -886,12 +897,12 @@ def _lower_f32_s16(op: Op, g: Graph, dtype: str) -> Kernel:
     hidden, cell = _operand(g, op, 18), _operand(g, op, 19)
     if hidden is None or cell is None:
         raise unsupported(g, op, "the hidden and cell state operands (18, 19) are missing")
-    act = op.attrs.get("fused_activation_function", "TANH")
+    act = op.attrs["fused_activation_function"]
     if act != "TANH":
         raise unsupported(g, op, f"cell activation {act}; edgeneuro's LSTM takes TANH")
     if len(x.shape) != 3:
         raise unsupported(g, op, f"input of rank {len(x.shape)}, expected [batch, time, features]")
-    time_major = bool(op.attrs.get("time_major", False))
+    time_major = bool(op.attrs["time_major"])
     steps, batches = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     in_dim = x.shape[2]
     if dtype == "float32":
@@ -939,7 +950,7 @@ def _lower_f32_s16(op: Op, g: Graph, dtype: str) -> Kernel:
     expected = (steps, batches, units) if time_major else (batches, steps, units)
     if tuple(y.shape) != expected or hidden.size != batches * units or cell.size != batches * units:
         raise unsupported(g, op, f"output {list(y.shape)} and state sizes do not match {list(expected)}")
-    cell_clip = float(op.attrs.get("cell_clip", 0.0))
+    cell_clip = float(op.attrs["cell_clip"])
     params = dict(batches=batches, steps=steps, in_dim=in_dim, units=units, time_major=int(time_major))
     consts = [("w_in", np.stack(w_in)), ("w_rec", np.stack(w_rec)), ("bias", np.stack(biases))]
     if dtype == "float32":
@@ -952,6 +963,7 @@ def _lower_f32_s16(op: Op, g: Graph, dtype: str) -> Kernel:
         input_m, input_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / cell.scale)
         hidden_m, hidden_e = quantize_multiplier(GATE_OUT_SCALE * GATE_OUT_SCALE / hidden.scale)
         tanh_m, tanh_e = tanh_input_scaling(cell_power)
+        _check_accumulators(g, op, (x, hidden), w_in, w_rec, biases, shift, (forget_e, input_e, hidden_e))
         params.update(
             cell_clip=q_clip, forget_mult=forget_m, forget_shift=forget_e, input_mult=input_m, input_shift=input_e,
             hidden_mult=hidden_m, hidden_shift=hidden_e, tanh_mult=tanh_m, tanh_shift=tanh_e,
@@ -970,6 +982,32 @@ def _lower_f32_s16(op: Op, g: Graph, dtype: str) -> Kernel:
         summary=summary,
         scratch=scratch,
     )
+
+
+def _check_accumulators(g: Graph, op: Op, sources, w_in, w_rec, biases, shift, cell_shifts) -> None:
+    """Refuses weights or scales that could overflow an accumulator of lstm.c: each gate's two
+    fully connected sums per unit (int8: ``|bias| + |x - zp| * sum|w|`` in int32, shifted by the
+    gate's multiplier; 16x8: in int64, en_requant64) and the int16 x int16 products (at most 2^30)
+    of the cell and hidden updates, shifted by their multipliers (the hidden one plus its zero point)."""
+    x, hidden = sources
+    wide = x.dtype == "int16"
+    for gi, gate in enumerate(GATES):
+        for src, w, bias, sh in (
+            (x, w_in[gi], biases[gi], shift[2 * gi]),
+            (hidden, w_rec[gi], None, shift[2 * gi + 1]),
+        ):
+            sums = np.abs(w.astype(np.int64)).sum(axis=1)
+            dev = deviation(src)
+            for u in range(len(sums)):
+                b = abs(int(bias[u])) if bias is not None else 0
+                what = f"of the {gate} gate's unit {u} (|bias| {b:,} + {dev} x sum|w| {int(sums[u]):,})"
+                if wide:
+                    check_wide_requant(g, op, b + dev * int(sums[u]), what, sh)
+                else:
+                    check_accumulator(g, op, b + dev * int(sums[u]), what, left_shift=sh)
+    for name, sh in zip(("forget", "input", "hidden"), cell_shifts, strict=True):
+        limit = requant_limit(hidden.zero_point if name == "hidden" and not wide else 0)
+        check_accumulator(g, op, 1 << 30, f"of the {name} product (int16 x int16)", left_shift=sh, limit=limit)
 
 
 def _clamp_f32(v: np.ndarray) -> np.ndarray:

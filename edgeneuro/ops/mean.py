@@ -14,7 +14,7 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import quantize_multiplier
-from edgeneuro.ops.base import Kernel, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, check_accumulator, input_deviation, requant_limit, require_int8, unsupported
 
 KINDS = ("MEAN",)
 C_FILE = "mean"
@@ -52,7 +52,11 @@ def lower(op: Op, g: Graph) -> Kernel:
     )
     if not is_float:
         mult, shift = quantize_multiplier(x.scale / y.scale)
+        # the int32 sum of ``count`` inputs and ``sum - in_zp * count`` (mean.c), before the shift
         s = min(count.bit_length() - 1, 32, 31 + shift)
+        dev = input_deviation(x)
+        what = f"of a sum over {count:,} elements ({dev} x {count:,})"
+        check_accumulator(g, op, dev * count, what, left_shift=shift - s, limit=requant_limit(y.zero_point))
         params.update(mult=int((mult << s) // count), shift=shift - s, in_zp=x.zero_point, out_zp=y.zero_point)
     fn = "en_mean_f32" if is_float else "en_mean_s8"
     return Kernel(op=op, fn=fn, params=params, inputs=(x.name,), outputs=(y.name,), summary=f"axes {axes}")

@@ -17,6 +17,7 @@ from edgeneuro.ir.quant import activation_range
 from edgeneuro.ops.base import (
     Kernel,
     activation,
+    check_accumulator,
     check_shape,
     float_activation_range,
     float_clamp,
@@ -45,6 +46,8 @@ def lower(op: Op, g: Graph) -> Kernel:
     fh, fw, sh, sw = a["filter_height"], a["filter_width"], a["stride_h"], a["stride_w"]
     oh, ow, pad_h, pad_w = window(a, ih, iw, fh, fw, sh, sw)
     check_shape(g, op, y, (n, oh, ow, c))
+    if not is_float and op.kind == "AVERAGE_POOL_2D":  # the window's int32 sum of int8 values
+        check_accumulator(g, op, 128 * fh * fw, f"of a {fh}x{fw} window's sum (128 x {fh * fw})")
     if is_float:
         act_min, act_max = float_activation_range(op)
     else:

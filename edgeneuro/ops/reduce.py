@@ -23,7 +23,15 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import FLT_MAX, Kernel, same_quant, unsupported
+from edgeneuro.ops.base import (
+    FLT_MAX,
+    Kernel,
+    check_accumulator,
+    input_deviation,
+    requant_limit,
+    same_quant,
+    unsupported,
+)
 
 KINDS = ("SUM", "REDUCE_MAX", "REDUCE_MIN")
 C_FILE = "reduce"
@@ -80,6 +88,9 @@ def lower(op: Op, g: Graph) -> Kernel:
             raise unsupported(g, op, f"{x.dtype} input and output must be quantized per tensor")
         if op.kind == "SUM":
             mult, shift = quantize_multiplier(float(x.scale) / float(y.scale))
+            dev = input_deviation(x)  # the int32 sum and ``sum - in_zp * count`` (reduce.c), shifted
+            what = f"of a sum over {count:,} elements ({dev} x {count:,})"
+            check_accumulator(g, op, dev * count, what, left_shift=shift, limit=requant_limit(y.zero_point))
             params.update(count=count, in_zp=x.zero_point, out_zp=y.zero_point, mult=mult, shift=shift)
             params.update(zip(("qmin", "qmax"), RANGE[x.dtype], strict=True))
             suffix = f"sum_{suffix}"

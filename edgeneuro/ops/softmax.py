@@ -48,7 +48,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             g, op, f"int8 output must have scale 1/256 and zero point -128 (has {y.scale}, {y.zero_point})"
         )
     real = min(beta * x.scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
-    mult, left_shift = quantize_multiplier_greater_than_one(real)
+    mult, left_shift = quantize_multiplier_greater_than_one(real, max_shift=31)  # diff_min: 0 only
     max_rescaled = (
         1.0 * ((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)) / (1 << left_shift)
     )

@@ -43,7 +43,16 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, activation, check_shape, float_activation_range, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    activation,
+    check_accumulator,
+    check_shape,
+    deviation,
+    float_activation_range,
+    requant_limit,
+    unsupported,
+)
 
 KINDS = ("SVDF",)
 C_FILE = "svdf"
@@ -104,6 +113,7 @@ def lower(op: Op, g: Graph) -> Kernel:
     es1 = float(np.float32(np.float32(x.scale) * np.float32(wf.scale)) / np.float32(state.scale))
     es2 = float(np.float32(product) / np.float32(y.scale))
     (m1, e1), (m2, e2) = quantize_multiplier(es1), quantize_multiplier(es2)
+    _check_accumulators(g, op, x, wf.data, wt.data, bias.data.reshape(units), state, y, rank, e1, e2)
     info = np.iinfo(np.dtype(state.dtype))
     params |= dict(in_zp=x.zero_point, state_zp=state.zero_point, out_zp=y.zero_point,
                    reset=state.zero_point if state.dtype == "int8" else 0, state_min=int(info.min),
@@ -111,6 +121,29 @@ def lower(op: Op, g: Graph) -> Kernel:
     consts = (("weights_feature", wf.data.astype(np.int8)), ("weights_time", wt.data.astype(state.dtype)),
               ("bias", bias.data.astype(np.int32).reshape(units)))  # fmt: skip
     return Kernel(fn=f"en_svdf_{STATE_TYPES[state.dtype]}", consts=consts, **common)
+
+
+def _check_accumulators(g: Graph, op: Op, x, wf, wt, bias, state, y, rank: int, e1: int, e2: int) -> None:
+    """Refuses weights whose int32 sums (svdf.c) could overflow: each filter's feature product
+    ``sum_k wf[f, k] * (x[k] - in_zp)`` (shifted by ``e1``) and each unit's ``bias[u] + sum over its
+    filters' time products`` (shifted by ``e2``). Every inference starts from the reset state, so a
+    filter's memory holds the reset value but for its newest entry: the time product is exactly
+    ``sum_{j < m-1} wt[f, j] * (reset - zp) + wt[f, m-1] * (newest - zp)``, the newest any value of
+    the state's type; bounding it by the full state range at every entry would refuse real models."""
+    dx, ds = deviation(x), deviation(state)
+    feature = np.abs(wf.astype(np.int64)).sum(axis=1)
+    f = int(np.argmax(feature))
+    what = f"of filter {f}'s feature product ({dx} x sum|w| {int(feature[f]):,})"
+    check_accumulator(g, op, dx * int(feature[f]), what, left_shift=e1)
+    w = wt.astype(np.int64)
+    reset = (state.zero_point if state.dtype == "int8" else 0) - state.zero_point  # as svdf.py's params
+    older = np.abs(w[:, :-1].sum(axis=1) * reset)  # the reset entries, exactly
+    newest = np.abs(w[:, -1]) * ds
+    time = (older + newest).reshape(len(bias), rank).sum(axis=1)
+    for u in range(len(bias)):
+        b = abs(int(bias[u]))
+        what = f"of unit {u} (|bias| {b:,} + time products up to {int(time[u]):,})"
+        check_accumulator(g, op, b + int(time[u]), what, left_shift=e2, limit=requant_limit(y.zero_point))
 
 
 def reference(k: Kernel, x: np.ndarray, wf: np.ndarray, wt: np.ndarray, bias: np.ndarray) -> np.ndarray:

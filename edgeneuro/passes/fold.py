@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 
 from edgeneuro import ops
-from edgeneuro.ir import Graph
+from edgeneuro.errors import ModelError
+from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.options import CompileOptions
 
 
@@ -22,13 +23,21 @@ def fold_constants(graph: Graph) -> Graph:
         if not ins or not const or op.kind not in ops.MODULES:
             kept.append(op)
             continue
-        g = dataclasses.replace(graph, tensors=tensors)
-        k = ops.lower(op, g)
-        out = ops.reference(k, *[tensors[n].data for n in k.inputs], *[a for _, a in k.consts])
-        for name, o in zip(k.outputs, out if len(k.outputs) > 1 else (out,), strict=True):  # one array per output
-            y = tensors[name]
-            tensors[name] = dataclasses.replace(y, data=np.asarray(o).reshape(y.shape).astype(y.dtype))
+        fold_op(op, graph, tensors)
     return dataclasses.replace(graph, tensors=tensors, ops=tuple(kept))
+
+
+def fold_op(op: Op, graph: Graph, tensors: dict[str, Tensor]) -> None:
+    """Compute ``op`` (whose inputs are in ``tensors`` as constants) with its numpy reference; its
+    outputs become constants in ``tensors``."""
+    k = ops.lower(op, dataclasses.replace(graph, tensors=tensors))
+    out = ops.reference(k, *[tensors[n].data for n in k.inputs], *[a for _, a in k.consts])
+    for name, o in zip(k.outputs, out if len(k.outputs) > 1 else (out,), strict=True):  # one array per output
+        y, o = tensors[name], np.asarray(o)
+        if o.size != y.size:
+            raise ModelError(f"{graph.source}: operator {op.label()} computes {o.size} values for '{name}', "
+                             f"declared {list(y.shape)} ({y.size}); the file is corrupt")  # fmt: skip
+        tensors[name] = dataclasses.replace(y, data=o.reshape(y.shape).astype(y.dtype))
 
 
 def run(graph: Graph, options: CompileOptions) -> Graph:

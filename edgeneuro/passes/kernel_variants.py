@@ -54,8 +54,16 @@ def run(graph: Graph, options: CompileOptions) -> Graph:
         choose, sparse = _chooser(op.kind), _sparse_chooser(op.kind)
         variant = sparse(op, graph, options.features) if sparse and options.sparse == "auto" else None
         variant = variant or (choose(op, graph, options.features) if choose else None)
-        chosen.append(dataclasses.replace(op, attrs={**op.attrs, "variant": variant}) if variant else op)
+        chosen.append(dataclasses.replace(op, attrs=_with(op.attrs, variant=variant)) if variant else op)
     return _within_portable_arena(graph, dataclasses.replace(graph, ops=tuple(chosen)))
+
+
+def _with(attrs: dict, **more) -> dict:
+    """``attrs`` with ``more`` set, of the same class (a TFLite operator's options name their file
+    and operator when a field is missing: frontends/tflite.py ``Options``)."""
+    out = attrs.copy()
+    out.update(more)
+    return out
 
 
 def _plan(graph: Graph):

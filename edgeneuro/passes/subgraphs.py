@@ -33,6 +33,7 @@ from edgeneuro import ops
 from edgeneuro.errors import UnsupportedOperator
 from edgeneuro.ir import Graph, Op, Tensor
 from edgeneuro.options import CompileOptions
+from edgeneuro.passes.fold import fold_op
 
 # Integer and bool operators on constants, computed here with numpy whatever the kernels take: a
 # loop's counter and its condition are int32 scalars, which no int8 kernel needs to handle
@@ -179,11 +180,7 @@ class _Inliner:
             return True
         if op.kind not in ops.MODULES:
             return False
-        k = ops.lower(op, dataclasses.replace(self.graph, tensors=self.tensors))
-        out = ops.reference(k, *[self.tensors[n].data for n in k.inputs], *[a for _, a in k.consts])
-        for name, o in zip(k.outputs, out if len(k.outputs) > 1 else (out,), strict=True):
-            y = self.tensors[name]
-            self.tensors[name] = dataclasses.replace(y, data=np.asarray(o).reshape(y.shape).astype(y.dtype))
+        fold_op(op, self.graph, self.tensors)
         return True
 
     def subgraph(self, op: Op, attr: str) -> tuple[int, Graph]:

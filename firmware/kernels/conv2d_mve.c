@@ -125,16 +125,16 @@ static en_cv_runs en_cv_runs_of(int32_t runs, int32_t rlen, int32_t rx, const in
         }                                       \
     } while (0)
 
-/* a0..a3 (b0..b3) += the n whole chunks of 16 bytes from x (y) on, then when `tail` the run's
+/* a0..a3 (b0..b3) += the n whole chunks of 16 bytes from x (y) on, then when `tail_` the run's
  * last rlen % 16 bytes (predicated by pt); w advances past their weights. */
-#define EN_CV_RUN(x, y, n)                                                                 \
+#define EN_CV_RUN(x, y, n, tail_)                                                          \
     do {                                                                                   \
         const int8_t *x_ = (x), *y_ = (y);                                                 \
         for (int32_t k_ = (n); k_ > 0; --k_, x_ += 16, y_ += 16, w += 64) {                \
             const int8x16_t u_ = vldrbq_s8(x_), v_ = two ? vldrbq_s8(y_) : u_;              \
             EN_CV_DOT(EN_CV_ADD, u_, v_, w);                                               \
         }                                                                                  \
-        if (tail) {                                                                        \
+        if (tail_) {                                                                       \
             const int8x16_t u_ = vldrbq_z_s8(x_, pt), v_ = two ? vldrbq_z_s8(y_, pt) : u_;  \
             EN_CV_DOT(EN_CV_ADD, u_, v_, w);                                               \
             w += 64;                                                                       \
@@ -170,13 +170,10 @@ static en_cv_runs en_cv_runs_of(int32_t runs, int32_t rlen, int32_t rx, const in
             int32_t a0, a1, a2, a3, b0 = 0, b1 = 0, b2 = 0, b3 = 0;                                            \
             EN_CV_DOT(EN_CV_SET, u0, v0, w);                                                                   \
             w += 64;                                                                                           \
-            {                                                                                                  \
-                const int tail = tail0;                                                                        \
-                EN_CV_RUN(xa1, xb1, first);                                                                    \
-            }                                                                                                  \
+            EN_CV_RUN(xa1, xb1, first, tail0);                                                                 \
             if (MULTI) {                                                                                       \
                 for (int32_t r = 1; r < runs; ++r) {                                                           \
-                    EN_CV_RUN(xa + off[r], xb + off[r], whole);                                                \
+                    EN_CV_RUN(xa + off[r], xb + off[r], whole, tail);                                          \
                 }                                                                                              \
             }                                                                                                  \
             const int32x4_t va =                                                                               \

@@ -448,7 +448,7 @@ static inline __attribute__((always_inline)) void lstm_run(const en_lstm_s8_dsp_
             }
             gate_fc(acc, weights, x16, hidden, xp, up, rows, sparse);
             for (int32_t g = 0; g < 4; ++g) {
-                gate_activations(gate + g, acc + g * units, gate_rq + 6 * g, units, g == 2);
+                gate_activations(gate + g, (const int32_t(*)[2])(acc + g * units), gate_rq + 6 * g, units, g == 2);
             }
             if (clip) {
                 state_pass(p, gate, cell, hidden, output + row * units, 1);
