@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import host_c_run, reference_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opcheck import check, refused
@@ -123,3 +124,125 @@ def test_refused_exactly_above_the_bound(depth, weight, in_zp, slack):
     if not -(2**31) <= bias <= INT32_MAX:
         return
     assert compiles(fc_model(depth, weight, bias, in_zp)) == (abs(bias) + bound_w <= INT32_MAX)
+
+
+# ---- the elementwise and row kernels (issue 15, item 4, second part) --------------------------
+
+
+def softmax_model(kind: str, depth: int) -> bytes:
+    """int8 SOFTMAX / LOG_SOFTMAX over rows of ``depth``, with the output quantization TFLM takes."""
+    b = ModelBuilder()
+    x = b.tensor([1, depth], scale=0.1, zero_point=0)
+    if kind == "SOFTMAX":
+        y = b.tensor([1, depth], scale=1 / 256, zero_point=-128)
+        b.op("SOFTMAX", [x], [y], options("SoftmaxOptions", beta=1.0), "SoftmaxOptions", version=2)
+    else:
+        y = b.tensor([1, depth], scale=16 / 256, zero_point=127)
+        b.op("LOG_SOFTMAX", [x], [y], version=2)
+    return b.build([x], [y])
+
+
+@pytest.mark.parametrize("kind", ["SOFTMAX", "LOG_SOFTMAX"])
+def test_softmax_row_sum_bound(kind):
+    # every element equal to the row's maximum adds exp(0) = 2^19 in Q12.19: 4,096 of them reach 2^31
+    refused(
+        softmax_model(kind, 4096),
+        rf"{kind}.*int32 accumulator sum of a row's exponentials \(4,096 elements x 524,288.*\) "
+        r"can reach 2,147,483,648, above 2,147,483,647",
+    )
+    assert compiles(softmax_model(kind, 4095))
+    uniform = np.stack([np.full(511, -128), np.full(511, 127), np.arange(511) % 256 - 128]).astype(np.int8)
+    check(softmax_model(kind, 511), uniform)  # a sum of 511 x 2^19: TFLM's last shift is 31 bits
+
+
+def test_softmax_rows_summing_past_512_are_defined():
+    # 600 equal elements sum to 600 x 2^19 >= 2^28: TFLM's gemmlowp asserts on the 32-bit shift
+    # (undefined in a release build); edgeneuro's C gives the exact quotient, 0, as its reference
+    model = softmax_model("SOFTMAX", 600)
+    xs = np.stack([np.full(600, 5), np.where(np.arange(600) < 550, 3, -100)]).astype(np.int8)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "op.tflite"
+        path.write_bytes(model)
+        ref = reference_run(path, xs)
+        assert np.all(ref[0] == -128)
+        np.testing.assert_array_equal(host_c_run(path, xs, Path(d) / "gen"), ref)
+
+
+def l2norm_model(depth: int, zp: int) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor([1, depth], scale=0.02, zero_point=zp)
+    y = b.tensor([1, depth], scale=1 / 128, zero_point=0)
+    b.op("L2_NORMALIZATION", [x], [y], options("L2NormOptions", fusedActivationFunction=0), "L2NormOptions",
+         version=2)  # fmt: skip
+    return b.build([x], [y])
+
+
+def test_l2_normalization_sum_of_squares_bound():
+    # |x - zp| <= 255 (zp 127): 33,025 squares of 65,025 fit in int32, 33,026 do not
+    refused(
+        l2norm_model(33026, 127),
+        r"L2_NORMALIZATION.*sum of a row's squares \(33,026 x 255\^2\) can reach 2,147,515,650, above 2,147,483,647",
+    )
+    assert compiles(l2norm_model(33025, 127))
+    assert compiles(l2norm_model(131071, 0)) == (128 * 128 * 131071 <= INT32_MAX)  # zp 0: |v| <= 128
+
+
+def abs_model(s_out: float) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor([1, 8], scale=1.0, zero_point=0)
+    y = b.tensor([1, 8], scale=s_out, zero_point=0)
+    b.op("ABS", [x], [y], version=2)
+    return b.build([x], [y])
+
+
+def test_abs_shifted_deviation_bound():
+    # multiplier 2^23: en_requant shifts |x - zp| <= 128 left 24 bits, 2^31
+    refused(abs_model(2.0**-23), r"ABS.*\|x - zp\| \(<= 128\) can reach 128, shifted left 24 bits .*2,147,483,648")
+    model = abs_model(2.0**-22)
+    assert compiles(model)
+    check(model, np.array([[-128, -1, 0, 1, 5, 100, 127, -77]], np.int8))
+
+
+def prelu_model(alpha_max: int) -> bytes:
+    """PRELU with multipliers 2^17 (shift 18): the negative side's ``(x - zp) * (alpha - zp)``,
+    |x - zp| <= 128, shifted left 18 bits, fits int32 while ``|alpha| * 128 <= 2^13 - 1``."""
+    b = ModelBuilder()
+    x = b.tensor([1, 2, 4], scale=1.0, zero_point=0)
+    alpha = b.tensor([4], scale=1.0, zero_point=0, data=np.array([alpha_max, -alpha_max, 3, 0]))
+    y = b.tensor([1, 2, 4], scale=2.0**-17, zero_point=0)
+    b.op("PRELU", [x, alpha], [y])
+    return b.build([x], [y])
+
+
+def test_prelu_product_bound():
+    refused(
+        prelu_model(64),
+        r"PRELU.*product \(\|x - zp\| <= 128, \|alpha - zp\| <= 64\) can reach 8,192, shifted left 18 bits",
+    )
+    model = prelu_model(63)  # 128 * 63 << 18 = 2,113,929,216
+    assert compiles(model)
+    check(model, np.array([[[-128, -128, -128, -128], [-1, 0, 1, 127]]], np.int8))
+
+
+def test_squared_difference_worst_case_fits():
+    # int16, zero points 0: |d| <= 2^15, d * d = 2^30: the bound never refuses a legal model
+    b = ModelBuilder()
+    a = b.tensor([1, 4], "int16", scale=1.0, zero_point=0)
+    c = b.tensor([1, 4], "int16", scale=1.0, zero_point=0, data=np.array([32767, -32768, 0, 1]))
+    y = b.tensor([1, 4], "int16", scale=2.0**14, zero_point=0)
+    b.op("SQUARED_DIFFERENCE", [a, c], [y])
+    model = b.build([a], [y])
+    assert compiles(model)
+    check(model, np.array([[-32768, 32767, -32768, 32767]], np.int16))
+
+
+def test_add_n_wraps_as_tflm_without_refusing():
+    # 20 inputs of 255 << 19 each (zero point -128, x = 127) pass int32: TFLM's int32 sum wraps, and
+    # edgeneuro's unsigned one gives the same bits (no signed overflow in the C); not refused
+    b = ModelBuilder()
+    x = b.tensor([1, 6], scale=0.05, zero_point=-128)
+    y = b.tensor([1, 6], scale=0.5, zero_point=3)
+    b.op("ADD_N", [x] * 20, [y], version=2)
+    model = b.build([x], [y])
+    assert compiles(model)
+    check(model, np.array([[127, 127, -128, 0, 100, -100], [127, 126, 120, 127, 127, 64]], np.int8))

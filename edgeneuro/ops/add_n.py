@@ -10,8 +10,11 @@ Spec:
   ``acc = MBQM(-zp_in << 20, m_in, e_in)`` (TFLM starts the sum from the input offset itself, one
   extra term of ``-zp_in``, and edgeneuro does the same), then per input
   ``acc += MBQM((in_j[i] - zp_in) << 20, m_in, e_in)``; ``y = MBQM(acc, m_out, e_out) + zp_out``
-  clamped to int8. The int32 accumulator wraps as TFLM's would only past some 2^11 inputs;
-  edgeneuro takes at most 32.
+  clamped to int8. The int32 accumulator wraps as TFLM's does (its int32 arithmetic on x86 and
+  Arm): each term takes up to ``255 << 19``, so some 16 inputs far from the zero point can pass
+  int32; edgeneuro sums in unsigned arithmetic (no undefined behaviour in the C; ``+ zp_out`` too,
+  though it stays in int32) and takes at most 32 inputs. ``(x - zp_in) << 20`` stays in int32
+  (checked).
 
 C calling convention: variadic like PACK, ``en_add_n_<s8|f32>(params, in0, ..., in<n-1>, output)``.
 """
@@ -22,7 +25,7 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, same_quant, unsupported
+from edgeneuro.ops.base import Kernel, check_accumulator, deviation, same_quant, unsupported
 
 KINDS = ("ADD_N",)
 C_FILE = "add_n"
@@ -53,10 +56,16 @@ def lower(op: Op, g: Graph) -> Kernel:
         m_out, e_out = quantize_multiplier(twice / ((1 << LEFT_SHIFT) * float(y.scale)))
         if e_out > 0:
             raise unsupported(g, op, f"output scale {y.scale} is too small for TFLM's ADD_N (multiplier >= 1)")
+        dev = deviation(x0)
+        check_accumulator(g, op, dev, f"x - zp (<= {dev})", left_shift=LEFT_SHIFT)
         params.update(in_zp=x0.zero_point, out_zp=y.zero_point, m_in=m_in, e_in=e_in, m_out=m_out, e_out=e_out)
     fn = "en_add_n_f32" if y.dtype == "float32" else "en_add_n_s8"
     return Kernel(op=op, fn=fn, params=params, inputs=tuple(op.inputs), outputs=(y.name,),
                   summary=f"{len(xs)} inputs")  # fmt: skip
+
+
+def _wrap32(v):
+    return ((np.asarray(v, np.int64) + 2**31) % 2**32) - 2**31
 
 
 def reference(k: Kernel, *xs: np.ndarray) -> np.ndarray:
@@ -73,6 +82,6 @@ def reference(k: Kernel, *xs: np.ndarray) -> np.ndarray:
     acc = np.full(p["size"], scaled(-p["in_zp"]), np.int64)
     for x in xs:
         acc = acc + scaled(x.reshape(-1).astype(np.int64) - p["in_zp"])
-    acc = ((acc + 2**31) % 2**32) - 2**31  # int32
-    y = multiply_by_quantized_multiplier(acc, p["m_out"], p["e_out"]) + p["out_zp"]
+    acc = _wrap32(acc)
+    y = _wrap32(multiply_by_quantized_multiplier(acc, p["m_out"], p["e_out"]) + p["out_zp"])
     return np.clip(y, -128, 127).astype(np.int8)

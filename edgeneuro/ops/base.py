@@ -136,6 +136,22 @@ def check_accumulator(
         )
 
 
+EXP_TERM_Q12 = (INT32_MAX >> 12) + 1  # RoundingDivideByPOT(exp(0) = 2^31 - 1 in Q0.31, 12): 2^19
+
+
+def check_exp_sum(graph: Graph, op: Op, depth: int) -> None:
+    """SOFTMAX / LOG_SOFTMAX int8: the int32 sum of a row's ``exp(x - max)`` in Q12.19 (TFLM's
+    ``sum_of_exps``, int32 too) takes up to ``2^19`` per element (every element equal to the row's
+    maximum gives ``exp(0)``), so a row of ``depth`` elements can reach ``depth * 2^19``."""
+    check_accumulator(
+        graph,
+        op,
+        EXP_TERM_Q12 * int(depth),
+        f"sum of a row's exponentials ({depth:,} elements x {EXP_TERM_Q12:,}, all equal to the row's maximum)",
+        fix="TFLM's int32 sum overflows too; at most 4,095 elements per row (split the axis or use float32)",
+    )
+
+
 def check_layer_accumulators(
     graph: Graph,
     op: Op,

@@ -11,7 +11,9 @@ when ``exclusive``).
   (= 1/2: ``(x - zp_in) << 19`` exactly). The accumulator starts at ``s(0)`` (TFLM starts it at
   the scaled input offset, ``-zp_in``, not at zero) and adds in int32, wrapping on overflow (after
   some 16 elements far from the zero point; TFLM's int32 ``+=`` wraps on x86 and Arm alike).
-  ``y = MBQMSmallerThanOneExp(acc, m_out, shift_out) + zp_out`` clamped to int8, with
+  ``y = MBQMSmallerThanOneExp(acc, m_out, shift_out) + zp_out`` (added in unsigned arithmetic as
+  the accumulator, though it stays in int32: ``acc`` is a multiple of 2^19 and float32 scales keep
+  the multiplier at most ``1 - 2^-24``) clamped to int8, with
   ``QuantizeMultiplierSmallerThanOneExp(2 s_in / (2^20 s_out))`` in double; TFLM requires that
   below 1, and so does edgeneuro.
 """
@@ -23,7 +25,7 @@ import numpy as np
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import quantize_multiplier, rounding_divide_by_pot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, unsupported
+from edgeneuro.ops.base import Kernel, check_accumulator, deviation, unsupported
 
 KINDS = ("CUMSUM",)
 C_FILE = "cumsum"
@@ -60,6 +62,8 @@ def lower(op: Op, g: Graph) -> Kernel:
         if real_out >= 1:
             raise unsupported(g, op, f"output scale {y.scale} is too small for input scale {x.scale} (TFLM's limit)")
         m_out, s_out = quantize_multiplier(real_out)
+        dev = deviation(x)  # cumsum.c's ``(x - zp) * (1 << 20)`` (int32, before the wrapping sum)
+        check_accumulator(g, op, dev, f"x - zp (<= {dev})", left_shift=LEFT_SHIFT)
         params.update(in_zp=x.zero_point, out_zp=y.zero_point, in_mult=m_in, in_shift=s_in)
         params.update(out_mult=m_out, out_shift=s_out)
     return Kernel(op=op, fn=f"en_cumsum_{'f32' if x.dtype == 'float32' else 's8'}", params=params,
@@ -98,5 +102,5 @@ def reference(k: Kernel, x: np.ndarray) -> np.ndarray:
             out[:, i, :] = acc
     if is_float:
         return out.reshape(-1)
-    y = _scale(out, p["out_mult"], p["out_shift"]) + p["out_zp"]
+    y = _wrap32(_scale(out, p["out_mult"], p["out_shift"]) + p["out_zp"])  # as the C's unsigned sum
     return np.clip(y, -128, 127).astype(np.int8).reshape(-1)

@@ -19,7 +19,11 @@ Spec (TFLM ``div.cc``, ``reference_ops::DivElementwise`` / ``BroadcastDivSlow``)
   which gives -128 / 127 / ``zp_out + 1`` for those elements; edgeneuro reproduces that on every
   target (``_wide_rdbpot``, spelled out in the C kernel), so its output equals the pinned TFLM's
   (a TFLM built for Arm, whose shifts by 32 or more give 0 or -1, would differ there). edgeneuro
-  refuses multipliers whose shift leaves -24..23 (exponents beyond 63).
+  refuses multipliers whose shift leaves -24..23 (exponents beyond 63). No int32 intermediate
+  can overflow (issue 15, item 4): ``|u|, |v| <= 255``, ``|u << h| <= 2^31``, and the two doubling
+  high multiplies do not grow it; the exponent is ``>= 1`` unless ``h == 23`` (8 significant bits,
+  ``|u << h| <= 255 << 23``), ``v == 1`` and ``shift == 23``, so ``zp_out + ...`` stays within
+  ``2^30 + 1 + 128`` or ``(255 << 23) + 128``, below 2^31.
 """
 
 from __future__ import annotations

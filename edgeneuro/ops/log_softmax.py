@@ -31,7 +31,7 @@ from edgeneuro.ir.gemmlowp import exp_on_negative_values, one_over_one_plus_x, s
 from edgeneuro.ir.quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier
 from edgeneuro.ir.quant import rounding_divide_by_pot as rdbpot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, unsupported
+from edgeneuro.ops.base import Kernel, check_exp_sum, unsupported
 
 KINDS = ("LOG_SOFTMAX",)
 C_FILE = "log_softmax"
@@ -55,6 +55,7 @@ def lower(op: Op, g: Graph) -> Kernel:
             raise unsupported(
                 g, op, f"int8 output must have scale 16/256 and zero point 127 (has {y.scale}, {y.zero_point})"
             )
+        check_exp_sum(g, op, depth)
         real = min(1.0 * float(x.scale) * (1 << (31 - INPUT_BITS)), (1 << 31) - 1.0)
         mult, left = quantize_multiplier(real, max_shift=31)  # diff_min: only 0 is shifted 31 bits
         if left < 1:

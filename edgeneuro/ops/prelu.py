@@ -17,7 +17,15 @@ import numpy as np
 
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier
-from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    broadcast,
+    broadcast_inputs,
+    check_accumulator,
+    deviation,
+    requant_limit,
+    unsupported,
+)
 
 KINDS = ("PRELU",)
 C_FILE = "prelu"
@@ -39,9 +47,27 @@ def lower(op: Op, g: Graph) -> Kernel:
         params.update(in_zp=x.zero_point, alpha_zp=alpha.zero_point, out_zp=y.zero_point)
         params.update(mult1=m1, shift1=s1, mult2=m2, shift2=s2)
         params.update(zip(("qmin", "qmax"), RANGE[x.dtype], strict=True))
+        _check_intermediates(g, op, x, alpha, y, s1, s2)
     fn = {"float32": "en_prelu_f32", "int8": "en_prelu_s8", "int16": "en_prelu_s16"}[x.dtype]
     return Kernel(op=op, fn=fn, params=params, inputs=(x.name, alpha.name), outputs=(y.name,),
                   inplace=(0,) if x.size == y.size else (), summary=f"alpha {list(alpha.shape)}")  # fmt: skip
+
+
+def _check_intermediates(g: Graph, op: Op, x, alpha, y, s1: int, s2: int) -> None:
+    """prelu.c's int32 ``v`` (``x - zp_in >= 0``) and ``v * (alpha - zp_alpha)`` (``v < 0``), each
+    shifted left by its multiplier's shift in en_requant, then ``+ zp_out``: exact, from the input's
+    range and alpha's values where constant (TFLM computes the same in int32)."""
+    lo, hi = RANGE[x.dtype]
+    pos, neg = max(hi - x.zero_point, 0), max(x.zero_point - lo, 0)
+    if alpha.data is not None:
+        da = int(np.abs(alpha.data.astype(np.int64) - alpha.zero_point).max(initial=0))
+    else:
+        da = deviation(alpha)
+    limit = requant_limit(y.zero_point)
+    fix = f"scales {float(x.scale):g} (x), {float(alpha.scale):g} (alpha), {float(y.scale):g} (output) are far apart"
+    check_accumulator(g, op, pos, f"x - zp (<= {pos})", left_shift=s1, limit=limit, fix=fix)
+    check_accumulator(g, op, neg * da, f"product (|x - zp| <= {neg}, |alpha - zp| <= {da})", left_shift=s2,
+                      limit=limit, fix=fix)  # fmt: skip
 
 
 def reference(k: Kernel, x: np.ndarray, alpha: np.ndarray) -> np.ndarray:

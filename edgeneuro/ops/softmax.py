@@ -10,6 +10,11 @@ difference to the row maximum is scaled into Q5.26 by ``PreprocessSoftmaxScaling
 exponentiated with ``exp_on_negative_values``, summed in Q12.19, and divided with a Newton-Raphson
 reciprocal (``one_over_one_plus_x_for_x_in_0_1``); edgeneuro/ir/gemmlowp.py has that arithmetic in
 numpy, scalar by scalar where gemmlowp is, vectorized over the row.
+
+Bounds: the Q12.19 sum of a row takes up to 2^19 per element (int32 in TFLM too), so edgeneuro
+refuses rows of 4,096 or more. A row whose sum reaches 2^28 (512 or more elements at or near the
+maximum) makes the final rounding shift 32 bits or more, where TFLM's gemmlowp asserts (undefined in
+a release build); edgeneuro gives the exact quotient there, 0 (output -128), in C as in numpy.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from edgeneuro.ir.quant import (
     rounding_divide_by_pot,
 )
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, require_int8, unsupported
+from edgeneuro.ops.base import Kernel, check_exp_sum, require_int8, unsupported
 
 KINDS = ("SOFTMAX",)
 C_FILE = "softmax"
@@ -43,6 +48,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         return Kernel(op=op, fn="en_softmax_f32", params=dict(rows=x.size // depth, depth=depth, beta=beta),
                       inputs=(x.name,), outputs=(y.name,), summary=f"beta {beta:g}")  # fmt: skip
     require_int8(g, op, x, y)
+    check_exp_sum(g, op, depth)
     if y.zero_point != -128 or abs(y.scale - 1 / 256) > 1e-3 / 256:
         raise unsupported(
             g, op, f"int8 output must have scale 1/256 and zero point -128 (has {y.scale}, {y.zero_point})"

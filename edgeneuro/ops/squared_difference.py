@@ -20,7 +20,16 @@ import numpy as np
 from edgeneuro.ir import Graph, Op
 from edgeneuro.ir.quant import multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, broadcast, broadcast_inputs, same_types, unsupported
+from edgeneuro.ops.base import (
+    Kernel,
+    broadcast,
+    broadcast_inputs,
+    check_accumulator,
+    deviation,
+    requant_limit,
+    same_types,
+    unsupported,
+)
 from edgeneuro.ops.minmax import SUFFIX
 
 KINDS = ("SQUARED_DIFFERENCE",)
@@ -49,6 +58,7 @@ def lower(op: Op, g: Graph) -> Kernel:
         params.update(a_zp=a.zero_point, b_zp=b.zero_point, out_zp=y.zero_point, left_shift=left)
         params.update(a_mult=am, a_shift=ash, b_mult=bm, b_shift=bsh, out_mult=om, out_shift=osh)
         params.update(zip(("qmin", "qmax"), RANGE[dtype], strict=True))
+        _check_intermediates(g, op, (a, b), y, params)
     return Kernel(
         op=op,
         fn=f"en_squared_difference_{SUFFIX[dtype]}",
@@ -58,6 +68,22 @@ def lower(op: Op, g: Graph) -> Kernel:
         inplace=tuple(i for i, t in enumerate((a, b)) if t.size == y.size),
         summary=f"({list(a.shape)} - {list(b.shape)})^2",
     )
+
+
+def _check_intermediates(g: Graph, op: Op, ab, y, p: dict) -> None:
+    """squared_difference.c's int32 ``(x - zp) << L`` per input, ``d = s_a - s_b`` and ``d * d``
+    (then en_requant: no left shift, the multiplier is below 1; ``+ zp_out``): exact, the rescaling
+    being monotone, so its extremes are at the inputs' extremes. Never above int32 for int8 / int16
+    (|d| <= 2^15 at most), checked all the same."""
+    left = p["left_shift"]
+    ends = []
+    for t, m, s in zip(ab, (p["a_mult"], p["b_mult"]), (p["a_shift"], p["b_shift"]), strict=True):
+        dev = deviation(t)
+        check_accumulator(g, op, dev, f"input '{t.name}' - zp (<= {dev})", left_shift=left)
+        ends.append(int(np.abs(multiply_by_quantized_multiplier(np.array([dev << left, -(dev << left)]), m, s)).max()))
+    d = ends[0] + ends[1]
+    check_accumulator(g, op, d * d, f"squared difference (|d| <= {ends[0]:,} + {ends[1]:,})",
+                      left_shift=p["out_shift"], limit=requant_limit(y.zero_point))  # fmt: skip
 
 
 def reference(k: Kernel, a: np.ndarray, b: np.ndarray) -> np.ndarray:

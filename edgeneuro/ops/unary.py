@@ -49,7 +49,7 @@ from edgeneuro.ir.gemmlowp import sat_shl
 from edgeneuro.ir.quant import INT32_MAX, multiply_by_quantized_multiplier, quantize_multiplier
 from edgeneuro.ir.quant import rounding_divide_by_pot as rdbpot
 from edgeneuro.ir.quant import saturating_rounding_doubling_high_mul as srdhm
-from edgeneuro.ops.base import Kernel, activation, unsupported
+from edgeneuro.ops.base import Kernel, activation, check_accumulator, deviation, requant_limit, unsupported
 
 KINDS = ("ABS", "NEG", "RSQRT", "SQRT", "EXP", "LOG", "LOGICAL_NOT", "L2_NORMALIZATION", "CEIL", "FLOOR", "ROUND",
          "SIN", "COS", "SQUARE")  # fmt: skip
@@ -79,6 +79,9 @@ def _lower_l2norm(op: Op, g: Graph) -> Kernel:
                 g, op, f"int8 output must have scale 1/128 and zero point 0 (has {y.scale}, {y.zero_point})"
             )
         params["in_zp"] = x.zero_point
+        dev = deviation(x)  # en_l2norm_s8's int32 ``acc += v * v`` over a row (TFLM's int32 too)
+        check_accumulator(g, op, dev * dev * depth, f"sum of a row's squares ({depth:,} x {dev}^2)",
+                          fix="TFLM's int32 sum overflows too; split the axis or use float32")  # fmt: skip
     return Kernel(op=op, fn=f"en_l2norm_{'f32' if x.dtype == 'float32' else 's8'}", params=params,
                   inputs=(x.name,), outputs=(y.name,), summary=f"rows of {depth}")  # fmt: skip
 
@@ -129,6 +132,10 @@ def lower(op: Op, g: Graph) -> Kernel:
             rescale = np.float32(s_in) != np.float32(s_out)
             m, e = quantize_multiplier(s_in / s_out) if rescale else (0, 0)
             params.update(rescale=int(rescale), mult=m, shift=e)
+            if rescale:  # ``|x - zp_in|`` shifted left by the multiplier's shift (en_requant), + zp_out
+                dev = deviation(x)
+                check_accumulator(g, op, dev, f"|x - zp| (<= {dev})", left_shift=e, limit=requant_limit(y.zero_point),
+                                  fix=f"the output scale {s_out:g} is far below the input's {s_in:g}")  # fmt: skip
             fn = f"en_abs_{'s8' if x.dtype == 'int8' else 's16'}"
         else:  # RSQRT int8
             m, e = quantize_multiplier(1.0 / (math.sqrt(s_in) * s_out))

@@ -38,6 +38,8 @@ void en_add_n_s8(const en_add_n_s8_params *p, ...)
         for (int32_t j = 0; j < p->n; ++j) {
             acc += (uint32_t)en_requant((int32_t)((uint32_t)(in[j][i] - p->in_zp) << 20), p->m_in, p->e_in);
         }
-        output[i] = en_clamp_s8(en_requant((int32_t)acc, p->m_out, p->e_out) + p->out_zp, -128, 127);
+        /* + out_zp unsigned too (it stays in int32: acc is a multiple of 2^19, the multiplier below 1) */
+        const uint32_t y = (uint32_t)en_requant((int32_t)acc, p->m_out, p->e_out) + (uint32_t)p->out_zp;
+        output[i] = en_clamp_s8((int32_t)y, -128, 127);
     }
 }

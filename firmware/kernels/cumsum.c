@@ -41,7 +41,7 @@ void en_cumsum_s8(const en_cumsum_s8_params *p, const int8_t *input, int8_t *out
 {
 #define TERM(x) scale_in(p, (int32_t)(x) - p->in_zp)
 #define ADD(a, b) ((int32_t)((uint32_t)(a) + (uint32_t)(b))) /* wraps, as TFLM's int32 += does */
-#define STORE(acc) en_clamp_s8(en_rdbpot(en_srdhm(acc, p->out_mult), -p->out_shift) + p->out_zp, -128, 127)
+#define STORE(acc) en_clamp_s8(ADD(en_rdbpot(en_srdhm(acc, p->out_mult), -p->out_shift), p->out_zp), -128, 127)
     EN_CUMSUM_LOOPS(int32_t, scale_in(p, -p->in_zp), TERM, ADD, STORE)
 #undef TERM
 #undef ADD

@@ -21,6 +21,15 @@ static int count_leading_zeros(uint32_t x)
     return n;
 }
 
+/* RoundingDivideByPOT of a non-negative value, also by 2^32 or more: a row whose exponentials sum
+ * to 512 or more (Q12.19 sum >= 2^28) gives an exponent of 32 or more, where TFLM's gemmlowp
+ * asserts (undefined in a release build) and a 32-bit shift would be undefined here; the exact
+ * quotient, below 1/2, rounds to 0, as the numpy reference's int64 arithmetic gives. */
+static inline int32_t rdbpot_nonneg(int32_t x, int exponent)
+{
+    return exponent >= 32 ? 0 : en_rdbpot(x, exponent);
+}
+
 void en_softmax_s8(const en_softmax_s8_params *p, const int8_t *input, int8_t *output)
 {
     for (int32_t r = 0; r < p->rows; ++r) {
@@ -48,7 +57,7 @@ void en_softmax_s8(const en_softmax_s8_params *p, const int8_t *input, int8_t *o
             if (diff >= p->diff_min) {
                 const int32_t scaled = en_requant(diff, p->mult, p->left_shift);
                 const int32_t e = en_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
-                const int32_t unsat = en_rdbpot(en_srdhm(shifted_scale, e), num_bits_over_unit + 31 - 8);
+                const int32_t unsat = rdbpot_nonneg(en_srdhm(shifted_scale, e), num_bits_over_unit + 31 - 8);
                 out[c] = en_clamp_s8(unsat - 128, -128, 127);
             } else {
                 out[c] = -128;

@@ -23,11 +23,11 @@ from .mutate import FORMAT_WEIGHTS, mutant  # noqa: E402
 
 
 def run(count: int, seed: int = 0, start: int = 0, out: Path | None = None, timeout: float = 20.0,
-        progress: Callable[[int, Result], None] | None = None) -> list[Result]:  # fmt: skip
+        progress: Callable[[int, Result], None] | None = None, sanitize: bool = False) -> list[Result]:  # fmt: skip
     results = []
     with tempfile.TemporaryDirectory(prefix="edgeneuro-fuzz-") as d:
         for k in range(start, start + count):
-            r = run_one(mutant(seed, k), Path(d), timeout)
+            r = run_one(mutant(seed, k), Path(d), timeout, sanitize)
             results.append(r)
             if out is not None and r.outcome in FAILURES:
                 save(r, out)
@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("out/fuzz"), help="folder for failing mutants")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds before a mutant counts as a hang")
     p.add_argument("--verbose", "-v", action="store_true", help="one line per mutant")
+    p.add_argument(
+        "--sanitize",
+        action="store_true",
+        help="build each accepted mutant for the host under ASan/UBSan and run it once (slow)",
+    )
     a = p.parse_args(argv)
     t0 = time.perf_counter()
 
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         elif k % 500 == 499:
             print(f"  ... {k + 1 - a.start} mutants, {time.perf_counter() - t0:.0f} s", flush=True)
 
-    results = run(a.count, a.seed, a.start, a.out, a.timeout, progress)
+    results = run(a.count, a.seed, a.start, a.out, a.timeout, progress, a.sanitize)
     print(f"\n{len(results)} mutants of seed {a.seed} (from {a.start}) in {time.perf_counter() - t0:.0f} s\n")
     print(table(results))
     print("\naccepted, by mutation:\n" + accepted_by_kind(results))
