@@ -126,7 +126,8 @@ def lower(op: Op, g: Graph) -> Kernel:
 def _check_accumulators(g: Graph, op: Op, x, wf, wt, bias, state, y, rank: int, e1: int, e2: int) -> None:
     """Refuses weights whose int32 sums (svdf.c) could overflow: each filter's feature product
     ``sum_k wf[f, k] * (x[k] - in_zp)`` (shifted by ``e1``) and each unit's ``bias[u] + sum over its
-    filters' time products`` (shifted by ``e2``). Every inference starts from the reset state, so a
+    filters' time products`` (shifted by ``e2``; svdf.c sums it in int64 and saturates it to int32,
+    where TFLM's int32 sum of a rank > 1 unit could overflow). Every inference starts from the reset state, so a
     filter's memory holds the reset value but for its newest entry: the time product is exactly
     ``sum_{j < m-1} wt[f, j] * (reset - zp) + wt[f, m-1] * (newest - zp)``, the newest any value of
     the state's type; bounding it by the full state range at every entry would refuse real models."""
@@ -139,11 +140,15 @@ def _check_accumulators(g: Graph, op: Op, x, wf, wt, bias, state, y, rank: int, 
     reset = (state.zero_point if state.dtype == "int8" else 0) - state.zero_point  # as svdf.py's params
     older = np.abs(w[:, :-1].sum(axis=1) * reset)  # the reset entries, exactly
     newest = np.abs(w[:, -1]) * ds
-    time = (older + newest).reshape(len(bias), rank).sum(axis=1)
-    for u in range(len(bias)):
-        b = abs(int(bias[u]))
-        what = f"of unit {u} (|bias| {b:,} + time products up to {int(time[u]):,})"
-        check_accumulator(g, op, b + int(time[u]), what, left_shift=e2, limit=requant_limit(y.zero_point))
+    per_filter = older + newest
+    k = int(np.argmax(per_filter))
+    check_accumulator(g, op, int(per_filter[k]), f"of filter {k}'s time product", left_shift=0)
+    if e2 > 0:  # the unit sum is summed in int64 and saturated to int32: only a left shift could overflow
+        time = per_filter.reshape(len(bias), rank).sum(axis=1)
+        for u in range(len(bias)):
+            b = abs(int(bias[u]))
+            what = f"of unit {u} (|bias| {b:,} + time products up to {int(time[u]):,})"
+            check_accumulator(g, op, b + int(time[u]), what, left_shift=e2, limit=requant_limit(y.zero_point))
 
 
 def reference(k: Kernel, x: np.ndarray, wf: np.ndarray, wt: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -171,6 +176,6 @@ def reference(k: Kernel, x: np.ndarray, wf: np.ndarray, wt: np.ndarray, bias: np
     state = np.full((b, f, m), p["reset"], np.int64)
     state[:, :, -1] = (feat + p["state_zp"]).astype(wrap)
     t = ((state - p["state_zp"]) * wt.astype(np.int64)[None]).sum(axis=2)
-    out = bias.astype(np.int64) + t.reshape(b, u, r).sum(axis=2)
+    out = np.clip(bias.astype(np.int64) + t.reshape(b, u, r).sum(axis=2), -(2**31), 2**31 - 1)  # int64, saturated
     y = multiply_by_quantized_multiplier(out, p["mult2"], p["shift2"]) + p["out_zp"]
     return np.clip(y, -128, 127).astype(np.int8)

@@ -39,7 +39,10 @@ static inline int32_t en_svdf_feature(const en_svdf_s8_params *p, const int8_t *
 #define EN_SVDF_FEATURE_S8(f) ((int32_t)(int8_t)en_svdf_feature(p, x, weights_feature, (f)))
 #define EN_SVDF_FEATURE_S16(f) ((int32_t)(int16_t)en_svdf_feature(p, x, weights_feature, (f)))
 #define EN_SVDF_TERM_INT(w, v) ((int32_t)(w) * ((v) - p->state_zp))
-#define EN_SVDF_FINISH_INT(acc) en_clamp_s8(en_requant((acc), p->mult2, p->shift2) + p->out_zp, -128, 127)
+/* the unit's sum in int64 (a rank > 1 unit's filters can pass int32 together, where TFLM's int32
+ * sum would overflow), saturated to int32 before the requantization */
+#define EN_SVDF_SAT32(acc) ((int32_t)((acc) > INT32_MAX ? INT32_MAX : ((acc) < INT32_MIN ? INT32_MIN : (acc))))
+#define EN_SVDF_FINISH_INT(acc) en_clamp_s8(en_requant(EN_SVDF_SAT32(acc), p->mult2, p->shift2) + p->out_zp, -128, 127)
 
 void en_svdf_s8(const en_svdf_s8_params *p, const int8_t *input, const int8_t *weights_feature,
                 const int8_t *weights_time, const int32_t *bias, int8_t *output)
@@ -47,7 +50,7 @@ void en_svdf_s8(const en_svdf_s8_params *p, const int8_t *input, const int8_t *w
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * p->depth;
         int8_t *out = output + b * p->units;
-        EN_SVDF_UNITS(int32_t, int32_t, EN_SVDF_FEATURE_S8, p->reset, EN_SVDF_TERM_INT, EN_SVDF_FINISH_INT)
+        EN_SVDF_UNITS(int64_t, int32_t, EN_SVDF_FEATURE_S8, p->reset, EN_SVDF_TERM_INT, EN_SVDF_FINISH_INT)
     }
 }
 
@@ -57,7 +60,7 @@ void en_svdf_s16(const en_svdf_s16_params *p, const int8_t *input, const int8_t 
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * p->depth;
         int8_t *out = output + b * p->units;
-        EN_SVDF_UNITS(int32_t, int32_t, EN_SVDF_FEATURE_S16, p->reset, EN_SVDF_TERM_INT, EN_SVDF_FINISH_INT)
+        EN_SVDF_UNITS(int64_t, int32_t, EN_SVDF_FEATURE_S16, p->reset, EN_SVDF_TERM_INT, EN_SVDF_FINISH_INT)
     }
 }
 
