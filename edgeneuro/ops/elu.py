@@ -16,6 +16,8 @@ Spec:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
@@ -27,17 +29,26 @@ C_FILE = "elu"
 MAX_VERSION = {"ELU": 2}  # newest TFLite op versions handled (2: int8)
 
 
-def table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
-    """The int8 lookup table, indexed by the input byte (``(uint8_t)q``)."""
+def lut(f: Callable[[np.float32], np.float32], s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
+    """The int8 lookup table of ``f`` (float32 in, float32 out), indexed by the input byte
+    (``(uint8_t)q``), for ``en_elu_s8`` (GELU and ERF use it too, edgeneuro/ops/gelu.py)."""
     s_in32, inv = np.float32(s_in), np.float32(1) / np.float32(s_out)
     out = np.empty(256, np.int8)
     for q in range(-128, 128):
-        v = np.float32(s_in32 * np.float32(q - zp_in))
-        t = np.float32(np.float32(np.exp(np.float64(v))) - np.float32(1)) if v < 0 else v
+        t = f(np.float32(s_in32 * np.float32(q - zp_in)))
         r = round_half_away(float(np.float32(t * inv)))
         y = int(np.float32(np.float32(r) + np.float32(zp_out)))
         out[q & 0xFF] = min(127, max(-128, y))
     return out
+
+
+def _elu(v: np.float32) -> np.float32:
+    return np.float32(np.float32(np.exp(np.float64(v))) - np.float32(1)) if v < 0 else v
+
+
+def table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
+    """ELU's int8 lookup table, indexed by the input byte (``(uint8_t)q``)."""
+    return lut(_elu, s_in, zp_in, s_out, zp_out)
 
 
 def lower(op: Op, g: Graph) -> Kernel:

@@ -29,8 +29,8 @@ from collections.abc import Callable
 import numpy as np
 
 from edgeneuro.ir import Graph, Op
-from edgeneuro.ir.quant import round_half_away
 from edgeneuro.ops.base import Kernel, libm_f32, unsupported
+from edgeneuro.ops.elu import lut
 
 KINDS = ("GELU", "ERF")
 C_FILE = "gelu"
@@ -57,16 +57,9 @@ def function(op: Op) -> Callable[[float], float]:
 
 
 def table(fn: Callable[[float], float], s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
-    """The int8 lookup table of ``fn``, indexed by the input byte (``(uint8_t)q``)."""
-    s_in32, inv = np.float32(s_in), np.float32(1) / np.float32(s_out)
-    out = np.empty(256, np.int8)
-    for q in range(-128, 128):
-        v = np.float32(s_in32 * np.float32(q - zp_in))
-        t = np.float32(fn(float(v)))
-        r = round_half_away(float(np.float32(t * inv)))
-        y = int(np.float32(np.float32(r) + np.float32(zp_out)))
-        out[q & 0xFF] = min(127, max(-128, y))
-    return out
+    """The int8 lookup table of ``fn`` (double precision, rounded to float32), indexed by the input
+    byte (``(uint8_t)q``): ELU's table kernel's."""
+    return lut(lambda v: np.float32(fn(float(v))), s_in, zp_in, s_out, zp_out)
 
 
 def lower(op: Op, g: Graph) -> Kernel:
