@@ -23,7 +23,6 @@ from edgeneuro.ops import Kernel
 from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
-from edgeneuro.plan import state_buffer as plan_state_buffer
 
 PLAN_FILE = "plan.json"
 # float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE; int32 and bool: ARG_MAX, comparisons
@@ -140,34 +139,17 @@ def check_output_sizes(graph: Graph, kernels: tuple[Kernel, ...]) -> None:
     activations = sum(t.size for n, t in graph.tensors.items() if not t.is_const)
     if activations > SHAPE_CHECK_VALUES or sum(k.macs for k in kernels) > SHAPE_CHECK_MACS:
         return
-    memory = reference.reset_state(graph, kernels)
-    values: dict[str, np.ndarray] = {n: t.data for n, t in graph.tensors.items() if t.is_const}
-    values.update({n: memory[n] for n in graph.state})
-    for name in graph.inputs:
-        t = graph.t(name)
-        values[name] = np.zeros(t.shape, np.dtype(C_NUMPY.get(t.dtype, t.dtype)))
+    zeros = [
+        np.zeros(graph.t(n).shape, np.dtype(C_NUMPY.get(graph.t(n).dtype, graph.t(n).dtype))) for n in graph.inputs
+    ]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for s, k in enumerate(kernels):
-            try:
-                args = [values[n] for n in k.inputs] + [a for _, a in k.consts]
-                if k.state:
-                    args.append(memory[plan_state_buffer(s)])
-                out = ops.reference(k, *args)
-            except EdgeNeuroError:
-                raise
-            except Exception:  # a reference that cannot run on zeros: nothing more to learn here
-                return
-            outs = out if len(k.outputs) > 1 else (out,)
-            for i, (name, o) in enumerate(zip(k.outputs, outs, strict=False)):
-                y, o = graph.t(name), np.asarray(o)
-                if o.size != y.size:
-                    raise ModelError(
-                        f"{graph.source}: operator {k.op.label()} declares output {i} '{name}' of shape "
-                        f"{list(y.shape)} ({y.size} values) but computes {o.size} values {list(o.shape)} from its "
-                        "inputs' shapes and options"
-                    )
-                values[name] = o.reshape(y.shape)
+        try:
+            reference.run(graph, kernels, zeros)  # refuses an output of the wrong size, naming it
+        except EdgeNeuroError:
+            raise
+        except Exception:  # a reference that cannot run on zeros: nothing more to learn here
+            return
 
 
 def load(model: str | Path, options: CompileOptions | None = None) -> Prepared:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from edgeneuro import ops
+from edgeneuro.errors import ModelError
 from edgeneuro.ir import Graph
 from edgeneuro.ops import Kernel
 from edgeneuro.plan import state_buffer
@@ -41,9 +42,15 @@ def run(
             args.append(memory[state_buffer(s)])
         out = ops.reference(k, *args)
         outs = out if len(k.outputs) > 1 else (out,)  # a kernel with several outputs returns one array each
-        for name, o in zip(k.outputs, outs, strict=True):
-            y = graph.t(name)
-            values[name] = np.asarray(o).reshape(y.shape)
+        for i, (name, o) in enumerate(zip(k.outputs, outs, strict=True)):
+            y, o = graph.t(name), np.asarray(o)
+            if o.size != y.size:  # compiler.check_output_sizes relies on this
+                raise ModelError(
+                    f"{graph.source}: operator {k.op.label()} declares output {i} '{name}' of shape "
+                    f"{list(y.shape)} ({y.size} values) but computes {o.size} values {list(o.shape)} from its "
+                    "inputs' shapes and options"
+                )
+            values[name] = o.reshape(y.shape)
             if name in memory:
                 memory[name] = values[name]
     return [values[n] for n in graph.outputs]
