@@ -181,6 +181,24 @@ def _build_host_checked(src: Path, out: Path, feedback: Sequence[tuple[int, int,
     return out
 
 
+def build_host_stream(src: Path, board: Board, out: Path | None = None) -> Path:
+    """The stream harness (firmware/stream.c) and the generated model built for the host with the
+    checks of ``_build_host_checked`` (model.c in the host debug layout), its UART a pseudo-terminal
+    (firmware/host_board.c): the protocol code under the sanitizers, driven over the same kind of
+    serial port as QEMU's (``stream.target.HostBoard``). Needs stream_info.h in ``src``."""
+    fw = resource_dir("firmware")
+    src = src.resolve()
+    out = (out or src / "stream_host").resolve()
+    (src / "board.h").write_text(render_board_h(board))
+    flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
+    include = ["-I.", "-Ikernels", f"-I{fw}"]
+    kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[1:]]
+    harness = [str(fw / "stream.c"), str(fw / "host_board.c")]
+    cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", *harness, *map(str, kernels), "-o", str(out), "-lm"]
+    _run(cmd, src, "building the stream harness for the host")
+    return out
+
+
 def _cached_object(src: Path, path: Path, flags: list[str]) -> Path:
     """The object of the C source ``path`` (a kernel, or the harness, which includes model.h)
     compiled in ``src`` with ``flags``, from the object cache when the source, the headers it

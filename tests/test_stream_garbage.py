@@ -19,7 +19,7 @@ from conftest import MLPERF, examples, reference_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeneuro import boards
+from edgeneuro import boards, build
 from edgeneuro.compiler import load
 from edgeneuro.stream import protocol as P
 from edgeneuro.stream import target
@@ -164,9 +164,21 @@ class Tally:
     seconds: float = 0.0
 
 
-def fuzz_session(ad01, cases: int, floods: int, seed: int) -> Tally:
-    """One QEMU session: HELLO, then ``cases`` hostile pieces (kinds in a shuffled round robin, plus
-    ``floods`` 64 KiB floods in one write each), each followed by a valid INFER through ``Link``."""
+def serve(built: target.StreamBuild, where: str) -> target.PtyBoard:
+    """The stream firmware on QEMU, or (``host``) the same harness built for the host under ASan and
+    UBSan (firmware/host_board.c: its UART a pty too), so the protocol code runs under the sanitizers."""
+    if where == "qemu":
+        return target.Qemu(boards.load(BOARD), built.elf)
+    exe = built.folder / "stream_host"
+    if not exe.exists():
+        build.build_host_stream(built.folder, boards.load(BOARD), exe)
+    return target.HostBoard(exe)
+
+
+def fuzz_session(ad01, cases: int, floods: int, seed: int, where: str = "qemu") -> Tally:
+    """One session on QEMU (or the host build: ``serve``): HELLO, then ``cases`` hostile pieces
+    (kinds in a shuffled round robin, plus ``floods`` 64 KiB floods in one write each), each
+    followed by a valid INFER through ``Link``."""
     built, windows, expected = ad01
     rng = np.random.default_rng(seed)
     order = [KINDS[i % len(KINDS)] for i in range(cases)]
@@ -175,11 +187,11 @@ def fuzz_session(ad01, cases: int, floods: int, seed: int) -> Tally:
         order.insert(int(rng.integers(0, len(order) + 1)), "flood")
     tally = Tally()
     t0 = time.monotonic()
-    with target.Qemu(boards.load(BOARD), built.elf) as q:
+    with serve(built, where) as q:
         port = target.open_port(q.port, 115200, 60.0)
         try:
             tap = Tap(port)
-            link = P.Link(tap, timeout=TIMEOUT, retries=3, where="QEMU")
+            link = P.Link(tap, timeout=TIMEOUT, retries=3, where=where)
             assert link.hello().in_bytes == IN_BYTES
             for case, kind in enumerate(order):
                 seq = int(rng.choice([(link.seq + 1) & 0xFF, link.seq, rng.integers(0, 256)]))
@@ -214,6 +226,11 @@ def fuzz_session(ad01, cases: int, floods: int, seed: int) -> Tally:
             assert link.hello().board == BOARD
             assert link.infer(windows[0])[0] == expected[0]
             tally.link, tally.board = Counter(link.stats), tap.frames
+        except Exception as e:  # the board gone mid-way (a fault, a sanitizer's report): say why
+            if q.exited() is None:
+                raise
+            q.stop()
+            raise AssertionError(f"{q.exited()}: {q.output.decode(errors='replace')[-3000:]}") from e
         finally:
             port.close()
         assert q.exited() is None, q.exited()  # no fault, no exit
@@ -247,12 +264,19 @@ def test_firmware_survives_garbage(ad01):
     check(fuzz_session(ad01, cases=150, floods=1, seed=SEED), 150, 1)
 
 
+def test_harness_survives_garbage_under_the_sanitizers(ad01):
+    """The same on the host build of the harness under ASan and UBSan, another seed: a read or write
+    outside frame[] or answer[], or signed overflow, stops it with a report."""
+    check(fuzz_session(ad01, cases=300, floods=2, seed=SEED + 2, where="host"), 300, 2)
+
+
 @pytest.mark.sim
 @pytest.mark.fuzz
-def test_firmware_survives_garbage_long(ad01):
-    """``pytest -m fuzz``: 3,000 pieces and 8 floods (6 min 42 s on 2026-12-06: all 3,008 valid
-    requests answered correctly)."""
-    check(fuzz_session(ad01, cases=3000, floods=8, seed=SEED + 1), 3000, 8)
+@pytest.mark.parametrize("where", ["qemu", "host"])
+def test_firmware_survives_garbage_long(ad01, where):
+    """``pytest -m fuzz``: 3,000 pieces and 8 floods (QEMU: 6 min 42 s on 2026-12-06, all 3,008
+    valid requests answered correctly), on QEMU and on the host build under the sanitizers."""
+    check(fuzz_session(ad01, cases=3000, floods=8, seed=SEED + 1, where=where), 3000, 8)
 
 
 @pytest.mark.sim

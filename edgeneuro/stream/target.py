@@ -144,30 +144,24 @@ def load(folder: Path, board: Board) -> StreamBuild:
                        doc["out_bytes"], doc.get("nir"))  # fmt: skip
 
 
-class Qemu:
-    """QEMU running the stream firmware with the board's console UART on a pseudo-terminal
-    (``-serial pty`` in the board's serial slot): ``port`` is its path. A context manager: QEMU
-    is stopped on exit."""
+class PtyBoard:
+    """A process that serves the stream firmware's UART on a pseudo-terminal and prints the pty's
+    path (matched by ``PTY_LINE``): ``port`` is that path. A context manager: the process is
+    stopped on exit. Subclasses set ``cmd`` and ``what`` (how errors name it)."""
 
-    PTY_LINE = re.compile(rb"char device redirected to (/dev/\S+) \(label (\w+)\)")
+    PTY_LINE: re.Pattern[bytes]
 
-    def __init__(self, board: Board, elf: Path, start_timeout: float = 20.0) -> None:
-        from edgeneuro.targets import qemu
-
-        if shutil.which("qemu-system-arm") is None:
-            raise ToolError(
-                "qemu-system-arm not found; install it with `make setup` (Debian: apt-get install qemu-system-arm)"
-            )
-        self.board = board
-        self.cmd = qemu.command(board, Path(elf).resolve(), console="pty")
+    def __init__(self, cmd: list[str], what: str, start_timeout: float = 20.0) -> None:
+        self.cmd = cmd
+        self.what = what
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.port = ""
         self.output = b""
 
-    def __enter__(self) -> Qemu:
+    def __enter__(self):
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)  # fmt: skip
+                                     stderr=subprocess.STDOUT, env=self.env())  # fmt: skip
         try:
             self._await_pty()
         except BaseException:
@@ -177,6 +171,9 @@ class Qemu:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def env(self) -> dict[str, str] | None:
+        return None
 
     def _await_pty(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -190,15 +187,45 @@ class Qemu:
             ready, _, _ = select.select([fd], [], [], 0.1)
             if ready:
                 chunk = os.read(fd, 4096)
-                if not chunk:  # QEMU exited
+                if not chunk:  # the process exited
                     self.proc.wait()
-                    raise ToolError(f"QEMU ({self.board.name}) exited with {self.proc.returncode} before opening "
+                    raise ToolError(f"{self.what} exited with {self.proc.returncode} before opening "
                                     f"its serial pty: {self.output.decode(errors='replace').strip()}")  # fmt: skip
                 self.output += chunk
-        raise ToolError(f"QEMU ({self.board.name}) did not open its serial pty within {self.start_timeout:g} s")
+        raise ToolError(f"{self.what} did not open its serial pty within {self.start_timeout:g} s")
 
     def exited(self) -> str | None:
-        """Why QEMU is gone, or None while it runs."""
+        """Why the process is gone, or None while it runs."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        return f"{self.what} exited with {self.proc.returncode}"
+
+    def stop(self) -> None:
+        from edgeneuro.targets import stop_process
+
+        stop_process(self.proc)
+        if self.proc is not None and self.proc.stdout is not None and not self.proc.stdout.closed:
+            self.output += self.proc.stdout.read()  # what it printed last (a sanitizer's report)
+            self.proc.stdout.close()
+
+
+class Qemu(PtyBoard):
+    """QEMU running the stream firmware with the board's console UART on a pseudo-terminal
+    (``-serial pty`` in the board's serial slot)."""
+
+    PTY_LINE = re.compile(rb"char device redirected to (/dev/\S+) \(label (\w+)\)")
+
+    def __init__(self, board: Board, elf: Path, start_timeout: float = 20.0) -> None:
+        from edgeneuro.targets import qemu
+
+        if shutil.which("qemu-system-arm") is None:
+            raise ToolError(
+                "qemu-system-arm not found; install it with `make setup` (Debian: apt-get install qemu-system-arm)"
+            )
+        self.board = board
+        super().__init__(qemu.command(board, Path(elf).resolve(), console="pty"), f"QEMU ({board.name})", start_timeout)
+
+    def exited(self) -> str | None:
         from edgeneuro.targets.qemu import EXIT_CODES
 
         if self.proc is None or self.proc.poll() is None:
@@ -206,12 +233,21 @@ class Qemu:
         rc = self.proc.returncode
         return f"QEMU ({self.board.name}) exited with {rc}: {EXIT_CODES.get(rc, 'see its output')}"
 
-    def stop(self) -> None:
-        from edgeneuro.targets import stop_process
 
-        stop_process(self.proc)
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+class HostBoard(PtyBoard):
+    """The stream harness built for the host under the sanitizers (``build.build_host_stream``):
+    the same protocol code as the boards', its UART a pseudo-terminal. A sanitizer report stops it
+    (``exited``); the report is in ``output`` once it is stopped."""
+
+    PTY_LINE = re.compile(rb"edgeneuro host board: serial on (/dev/\S+)")
+
+    def __init__(self, exe: Path, start_timeout: float = 20.0) -> None:
+        super().__init__([str(Path(exe).resolve())], f"the host stream harness {Path(exe).name}", start_timeout)
+
+    def env(self) -> dict[str, str]:
+        from edgeneuro.targets.host import SANITIZER_ENV
+
+        return {**os.environ, **SANITIZER_ENV}
 
 
 def open_port(path: str, baud: int, timeout: float):
