@@ -13,48 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from edgeneuro import boards, compiler
+from edgeneuro.baselines import BOARD as BASELINE_BOARD
+from edgeneuro.baselines import baselines, cmsis_worst, per_layer_baseline
 from edgeneuro.errors import EdgeNeuroError
 from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.runner import build_for, run_firmware
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-BASE = SHARED / "baselines"
-BASELINE_BOARD = "mps2-an386"
-
-
-def baselines() -> dict[str, dict]:
-    """Per model: the file, TFLM's counts (cmsis_nn, cmsis_nn_int8_only, reference_kernels)."""
-    models = {}
-    for name, folder in (("tflm_cmsis_nn_mps2_an386.json", "mlperf_tiny"),
-                         ("tflm_cmsis_nn_mps2_an386_seizure.json", "seizure")):  # fmt: skip
-        for key, m in json.loads((BASE / name).read_text())["models"].items():
-            models[key] = {**m, "path": SHARED / "models" / folder / m["file"]}
-    return models
-
-
-def per_layer_baseline() -> dict[str, dict[int, dict]]:
-    """TFLM + CMSIS-NN per operator (by model op index) from the per-layer tables."""
-    layers: dict[str, dict[int, dict]] = {}
-    for md in sorted(BASE.glob("*_per_layer.md")):
-        key = None
-        for line in md.read_text().splitlines():
-            head = re.match(r"## (\w+) ", line)
-            if head:
-                key = head.group(1)
-                layers.setdefault(key, {})
-                continue
-            row = re.match(r"\| (\d+) \| (\w+) \| ([\d,]+) \| ([\d,]+) \|", line)
-            if key and row:
-                layers[key][int(row.group(1))] = {"op": row.group(2), "macs": int(row.group(3).replace(",", "")),
-                                                  "instructions": int(row.group(4).replace(",", ""))}  # fmt: skip
-    return layers
 
 
 def measure(m: dict, board, kernels: str, work: Path) -> dict:
@@ -80,16 +49,8 @@ def measure(m: dict, board, kernels: str, work: Path) -> dict:
         "arena_bytes": r["arena_bytes"],
         "arena_lower_bound_bytes": r["arena_lower_bound_bytes"],
         "static_ram_bytes": r["static_ram_bytes"],
-        "layers": [
-            {**layer, "source_index": pl["source_index"]}
-            for layer, pl in zip(prof.report["profile"], prepared.plan.layers, strict=True)
-        ],  # fmt: skip
+        "layers": prof.report["profile"],  # each with its source_index, the baselines' operator index
     }
-
-
-def cmsis_worst(m: dict) -> int:
-    cm = m["cmsis_nn"]
-    return max(cm.get("instructions_all") or [cm["instructions"]])
 
 
 def print_layers(key: str, row: dict, base_layers: dict[int, dict]) -> None:

@@ -26,6 +26,14 @@ def _save_outputs(path: Path, suffix: str, outputs: dict) -> None:
             raise InputError(f"the model has {len(outputs)} outputs ({', '.join(outputs)}); give --output FILE.npz")
 
 
+def _write_html(a: argparse.Namespace, report: dict) -> None:
+    """``--html REPORT.html``: the command's report as one self-contained page (edgeneuro/report/)."""
+    if getattr(a, "html", None):
+        from edgeneuro.report import write_html
+
+        write_html(report, Path(a.html))
+
+
 def _shapes(a: argparse.Namespace) -> dict[str, tuple[int, ...]]:
     from edgeneuro.frontends.onnx import parse_shapes
 
@@ -108,7 +116,7 @@ def cmd_compile(a: argparse.Namespace) -> int:
     board = boards.load(a.board)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
         prepared = _prepare(a, Path(d), board)
-        c = compile_model(prepared, board, Path(a.out))
+        c = compile_model(prepared, board, Path(a.out), host_check=a.host_check)
         if prepared.model != Path(a.model):
             shutil.copy(prepared.model, c.out_dir / prepared.model.name)  # keep the quantized model beside its C
     p = c.plan
@@ -116,6 +124,11 @@ def cmd_compile(a: argparse.Namespace) -> int:
         f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
         f"weights {p.weights_bytes:,} B, arena {p.arena_bytes:,} B (lower bound {p.lower_bound_bytes:,} B)"
     )
+    if c.host_check is not None:
+        h = c.host_check
+        same = "bit-exact with" if h.bit_exact else f"within {h.max_abs_diff:.3g} of (float arithmetic)"
+        print(f"  host check: built with -Werror, ASan and UBSan in two memory layouts, ran clean on {h.samples} "
+              f"random inputs, {same} the numpy reference")  # fmt: skip
     return 0
 
 
@@ -138,6 +151,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
         write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+    _write_html(a, res.report)
     r = res.report
     cycles = f"~{r['est_cycles']:,} cycles ({r['cycle_model']['table']} table), " if "est_cycles" in r else ""
     print(
@@ -178,6 +192,7 @@ def _run_on_renode(a: argparse.Namespace, board) -> int:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
     if a.report:
         write_atomic(Path(a.report), lambda p: p.write_text(json.dumps(res.report, indent=2) + "\n"))
+    _write_html(a, res.report)
     print(render(res.report, board))
     return 0 if res.ok else 1
 
@@ -192,6 +207,7 @@ def cmd_inspect(a: argparse.Namespace) -> int:
         doc = inspect_model(prepared, board)
     if a.passes:
         doc["passes"] = [p.to_json() for p in prepared.passes]
+    _write_html(a, doc)
     print(json.dumps(doc, indent=2) if a.json else render_text(doc))
     if a.passes and not a.json:
         print(render_passes(prepared))
@@ -212,17 +228,24 @@ def _print_scores(r: dict) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    from contextlib import redirect_stdout
+
+    from edgeneuro import progress
     from edgeneuro.train import leave_one_subject_out, train
 
+    # Keras prints its epochs on stdout; they are progress, so they go to stderr, under its policy
+    verbose = 2 if progress.shown() else 0
     if a.loso:
-        r = leave_one_subject_out(Path(a.data), a.family, Path(a.out), window=a.window, stride=a.stride,
-                                  epochs=a.epochs, fs=a.fs, labels=a.labels, seed=a.seed, verbose=2,
-                                  channels=tuple(a.channels.split(",")) if a.channels else None)  # fmt: skip
+        with redirect_stdout(sys.stderr):
+            r = leave_one_subject_out(Path(a.data), a.family, Path(a.out), window=a.window, stride=a.stride,
+                                      epochs=a.epochs, fs=a.fs, labels=a.labels, seed=a.seed, verbose=verbose,
+                                      channels=tuple(a.channels.split(",")) if a.channels else None)  # fmt: skip
         print(f"{a.family}: leave-one-subject-out over {', '.join(r['folds'])} -> {a.out}/<subject>/")
         _print_scores(r)
         return 0
-    r = train(Path(a.data), a.family, Path(a.out), a.window, a.stride, a.epochs, tuple(a.test_subject or ()),
-              a.fs, tuple(a.channels.split(",")) if a.channels else None, a.labels, a.seed, verbose=2)  # fmt: skip
+    with redirect_stdout(sys.stderr):
+        r = train(Path(a.data), a.family, Path(a.out), a.window, a.stride, a.epochs, tuple(a.test_subject or ()),
+                  a.fs, tuple(a.channels.split(",")) if a.channels else None, a.labels, a.seed, verbose)  # fmt: skip
     print(f"{a.family} model -> {r['model']} (tested on {', '.join(r['test_subjects'])})")
     _print_scores(r)
     return 0
@@ -238,6 +261,7 @@ def cmd_compress(a: argparse.Namespace) -> int:
                      Path(a.data) if a.data else None, a.epochs, a.onnx, a.prune_channels, a.qat,
                      tuple(Path(f) for f in a.fit) if a.fit else None, a.float_io, a.holdout,
                      a.prune_pattern)  # fmt: skip
+    _write_html(a, r)
     if a.json:
         print(json.dumps(r, indent=2))
     elif "format" in r:
@@ -314,6 +338,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from edgeneuro.evaluate import evaluate_model
 
     r = evaluate_model(Path(a.model), Path(a.data), tuple(a.subject or ()))
+    _write_html(a, r)
     if a.json:
         print(json.dumps(r, indent=2))
     else:
@@ -435,10 +460,20 @@ def cmd_stream(a: argparse.Namespace) -> int:
                  sparse=a.sparse, feedback=a.feedback, precision=a.precision)  # fmt: skip
     if a.output:
         write_atomic(Path(a.output), lambda p: _save_outputs(p, Path(a.output).suffix, res.outputs))
+    _write_html(a, res.report)
     print(json.dumps(res.report, indent=2) if a.json else render(res.report, board))
     if not res.ok:
         print("edgeneuro: error: what the board computed differs from the host's reference", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from edgeneuro.report import kind_of, read_report, write_html
+
+    data = read_report(Path(a.result))
+    write_html(data, Path(a.out), source=a.result)
+    print(f"{a.result} ({kind_of(data)} report) -> {a.out}")
     return 0
 
 
@@ -461,12 +496,19 @@ def cmd_flash(a: argparse.Namespace) -> int:
     return 0
 
 
+QUIET_HELP = "no progress bars (they are drawn on stderr, and only when it is a terminal)"
+
+
+HTML_HELP = "also write the report as one self-contained HTML page with charts (as `edgeneuro report`)"
+
+
 def parser() -> argparse.ArgumentParser:
     from edgeneuro.ops import SUPPORTED
 
     p = argparse.ArgumentParser(prog="edgeneuro", description="Compile neural networks to C for Cortex-M and run them.")
     p.add_argument("--version", action="version", version=f"edgeneuro {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def model_args(sp: argparse.ArgumentParser) -> None:
@@ -523,6 +565,11 @@ def parser() -> argparse.ArgumentParser:
     )
     model_args(c)
     c.add_argument("-o", "--out", required=True, help="output folder for the sources and plan.json")
+    c.add_argument("--host-check", action=argparse.BooleanOptionalAction, default=None,
+                   help="also build the C for this machine (gcc) with warnings as errors, AddressSanitizer and "
+                   "UndefinedBehaviorSanitizer, in the arena layout and with each tensor in its own array, and run "
+                   "it on random inputs against the numpy reference (default: on when EDGENEURO_HOST_CHECKS=1, "
+                   "which also checks every model `run` and `stream` compile)")  # fmt: skip
     c.set_defaults(fn=cmd_compile)
 
     r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
@@ -544,6 +591,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--output", help="OUT.npy: the N outputs, stacked (OUT.npz for models with several outputs)")
     r.add_argument("--report", help="REPORT.json: instructions, flash, RAM, arena")
     r.add_argument("--build-dir", help="keep the sources and firmware here (default: a temporary folder)")
+    r.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     r.add_argument("--profile", action="store_true",
                    help="time every layer too (timer reads between layers, counted in the totals)")  # fmt: skip
     r.add_argument("--sim", choices=("qemu", "renode"), default="qemu",
@@ -563,6 +611,7 @@ def parser() -> argparse.ArgumentParser:
     model_args(i)
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.add_argument("--passes", action="store_true", help="also list the compile passes and what each did")
+    i.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     i.set_defaults(fn=cmd_inspect)
 
     t = sub.add_parser("train", help="train a seizure detector (dnn, cnn, lstm, snn) on EDF recordings, by subject")
@@ -620,6 +669,7 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--float-io", action="store_true", help="float32 input and output (default: int8)")
     cp.add_argument("--onnx", action="store_true", help="also export float and QDQ int8 ONNX beside the .tflite")
     cp.add_argument("--json", action="store_true", help="print the report as JSON")
+    cp.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     cp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                     help="show TensorFlow's log lines, and tracebacks on errors")  # fmt: skip
     cp.set_defaults(fn=cmd_compress)
@@ -629,6 +679,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True)
     ev.add_argument("--subject", action="append", help="subjects to evaluate on (default: the model's test subjects)")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     ev.set_defaults(fn=cmd_eval)
 
     sc = sub.add_parser("score", help="SzCORE event scoring of two annotation files of one recording")
@@ -706,7 +757,16 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
     st.add_argument("--json", action="store_true", help="machine-readable report")
+    st.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     st.set_defaults(fn=cmd_stream)
+
+    rp = sub.add_parser("report", help="one self-contained HTML page (charts, tables) from a JSON report",
+                        description="Render the JSON of run --report, inspect --json, compress --json, eval "
+                        "--json, stream --json or the demo's report.json as one HTML page that opens without a "
+                        "network.")  # fmt: skip
+    rp.add_argument("result", help="RESULT.json")
+    rp.add_argument("-o", "--out", required=True, help="the page to write, e.g. report.html")
+    rp.set_defaults(fn=cmd_report)
 
     d = sub.add_parser(
         "demo", help="the end-to-end job: DNN, CNN, LSTM and spiking detectors trained, run on QEMU, checked"
@@ -730,13 +790,18 @@ def parser() -> argparse.ArgumentParser:
     fl.add_argument("--probe-id", help="pyOCD: the unique ID (or part of it) of the probe to use")
     fl.add_argument("--json", action="store_true", help="machine-readable report")
     fl.set_defaults(fn=cmd_flash)
+    for command in sub.choices.values():  # also after the command, as --debug is
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from edgeneuro import progress
+
     args = parser().parse_args(argv)
     try:
-        return args.fn(args)
+        with progress.terminal(quiet=args.quiet):
+            return args.fn(args)
     except EdgeNeuroError as e:
         if args.debug:
             raise

@@ -4,6 +4,7 @@ an output folder for a board."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -23,6 +24,7 @@ from edgeneuro.ops import Kernel
 from edgeneuro.options import CompileOptions, board_features
 from edgeneuro.passes import PIPELINE
 from edgeneuro.plan import Plan, plan_memory
+from edgeneuro.targets import host
 
 PLAN_FILE = "plan.json"
 # float32 I/O reaches int8 kernels through QUANTIZE / DEQUANTIZE; int32 and bool: ARG_MAX, comparisons
@@ -71,6 +73,7 @@ class Compiled:
     prepared: Prepared
     board: Board
     out_dir: Path
+    host_check: Any = None  # runner.HostCheck when compile_model checked the C on the host
 
     @property
     def graph(self) -> Graph:
@@ -179,10 +182,12 @@ def check_fits(prepared: Prepared, board: Board) -> None:
         )
 
 
-def compile_model(prepared: Prepared, board: Board, out_dir: Path) -> Compiled:
+def compile_model(prepared: Prepared, board: Board, out_dir: Path, host_check: bool | None = None) -> Compiled:
     """Render ``prepared`` for ``board`` into ``out_dir`` (refused first if it does not fit). The
     folder appears complete or not at all: sources are written to a temporary sibling and renamed
-    into place at the end."""
+    into place at the end. ``host_check`` (None: ``host.checks_wanted()``, EDGENEURO_HOST_CHECKS=1,
+    which the tests set) then builds and runs the C on this machine under the sanitizers and
+    against the reference (``runner.check_on_host``), so every model compiled is checked so."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / PLAN_FILE).exists():
         raise InputError(f"{out_dir}: exists and is not an edgeneuro output folder; choose an empty or new folder")
@@ -202,4 +207,9 @@ def compile_model(prepared: Prepared, board: Board, out_dir: Path) -> Compiled:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    return Compiled(prepared=prepared, board=board, out_dir=out_dir)
+    compiled = Compiled(prepared=prepared, board=board, out_dir=out_dir)
+    if host.checks_wanted() if host_check is None else host_check:
+        from edgeneuro.runner import check_on_host
+
+        compiled = dataclasses.replace(compiled, host_check=check_on_host(compiled))
+    return compiled

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from edgeneuro import boards
+from edgeneuro import boards, progress
 from edgeneuro.boards import Board
+from edgeneuro.files import provenance
 
 NAMES = {"dnn": "DNN", "cnn": "1-D CNN", "lstm": "LSTM", "snn": "spiking (LIF)"}
 # Each family is pruned in the pattern its sparse kernel skips (README: Sparse weights on the chip):
@@ -33,7 +34,7 @@ EPOCHS = {"dnn": 12, "cnn": 12, "lstm": 12, "snn": 12}
 SPARSE_STEP = "int8 + sparse"
 
 
-def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
+def _family(family: str, data: Path, out: Path, board: Board, stages: progress.Bar) -> dict[str, Any]:
     """Train, prune, quantize, run on the board and score one family. Its ``steps``: float and pruned
     (Keras, scored on the host; dense float32), int8 compiled dense (``--sparse off``) and int8
     compiled with ``--sparse auto`` (the same model: run on the board where the compiler chose a
@@ -44,11 +45,14 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     from edgeneuro.train import train
 
     name = NAMES[family]
+    stages.update(note=f"{name}: training")
     trained = train(data, family, out, epochs=EPOCHS[family], verbose=0)
+    stages.update(1, note=f"{name}: pruning and int8")
     print(f"  {name}: trained on chb01, chb02; window accuracy on chb03 {trained['window']['accuracy']:.3f}")
     model = out / "int8" / "model.tflite"
     prune_to, pattern = PRUNE[family]
     report = compress(out / "model.keras", model, prune_to=prune_to, pattern=pattern)
+    stages.update(1)
     accuracy = ", ".join(f"{s['step']} {s['window']['accuracy']:.3f}" for s in report["steps"])
     print(f"    compressed (window accuracy on the host): {accuracy}")
     steps: list[dict[str, Any]] = [
@@ -58,6 +62,7 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
     ]  # fmt: skip
     host = report["steps"][-1]  # the int8 model scored on the host by edgeneuro's reference kernels
     for step, sparse in (("int8", "off"), (SPARSE_STEP, "auto")):
+        stages.update(note=f"{name}: {step} on {board.name}")
         build = out / ("build" if sparse == "off" else "sparse")
         prepared = compiler.load(model, from_cli(model, board=board, sparse=sparse))  # the board's fastest kernels
         chosen = [{"layer": k.op.label(), "kernel": k.fn} for k in prepared.kernels if (k.fn or "").endswith("_sparse")]
@@ -69,11 +74,13 @@ def _family(family: str, data: Path, out: Path, board: Board) -> dict[str, Any]:
                   f"(weights {prepared.plan.weights_bytes:,} B)")  # fmt: skip
             steps.append({**entry, "on": None, "weights_bytes": prepared.plan.weights_bytes,
                           "note": "no layer sparse enough: stays dense"})  # fmt: skip
+            stages.update(1)
             continue
         how = "dense kernels, --sparse off" if sparse == "off" else "--sparse auto: " + ", ".join(
             f"{c['layer']} {c['kernel']}" for c in chosen)  # fmt: skip
         print(f"    {step} ({how})")
         steps.append({**entry, "on": board.name, **_on_board(prepared, model, host, data, build, board)})
+        stages.update(1)
     return {"train": {k: trained[k] for k in ("event", "window")}, "compress": report, "steps": steps}
 
 
@@ -123,7 +130,7 @@ def _on_board(
             "outputs_compared": compared, "metrics_equal_host": same}  # fmt: skip
 
 
-def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
+def _snn_family(data: Path, out: Path, board: Board, stages: progress.Bar) -> dict[str, Any]:
     """The spiking detector: trained with surrogate gradients, exported to NIR, compiled by the NIR
     front end (fixed point), run on the board over the held-out windows as time steps, scored from
     the board's outputs and checked bit for bit against edgeneuro's fixed-point reference."""
@@ -138,7 +145,9 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     from edgeneuro.runner import build_for, run_firmware
     from edgeneuro.train import train
 
+    stages.update(note=f"{NAMES['snn']}: training")
     trained = train(data, "snn", out, epochs=EPOCHS["snn"], verbose=0)
+    stages.update(1, note=f"{NAMES['snn']}: on {board.name}")
     model = Path(trained["model"])
     meta = Meta.load(model)
     w = trained["window"]
@@ -173,11 +182,15 @@ def _snn_family(data: Path, out: Path, board: Board) -> dict[str, Any]:
     spikes = np.stack([reference.run_steps(p2.graph, p2.kernels, s)[1] for s in cal[:50]])
     rate = float(np.mean(spikes > 0))
     r = runs[-1]
+    stages.update(1)
     print(f"    on {board.name}: {chip['window']['windows']} windows, outputs == edgeneuro fixed-point reference "
           f"{equal}/{compared}, metrics identical to the host's: {same}; hidden spike rate {rate:.1%}")  # fmt: skip
     return {
         "train": {k: trained[k] for k in ("event", "window", "float")},
         "spike_rate": rate,
+        # one calibration sample's hidden spikes as [time step, neuron] pairs: the report page's raster
+        "spike_raster": {"dt_s": meta.dt, "time_steps": int(spikes.shape[1]), "neurons": int(spikes[0, 0].size),
+                         "spikes": np.argwhere(spikes[0].reshape(spikes.shape[1], -1) > 0).tolist()},  # fmt: skip
         "steps": [{"step": "fixed point (NIR)", "on": board.name, **r, "instructions": r["instructions_per_sample"],
                    "weights_bytes": prepared.plan.weights_bytes, "metrics": chip, "outputs_equal_reference": equal,
                    "outputs_compared": compared, "metrics_equal_host": same, "build": str(out / "build")}],
@@ -229,6 +242,14 @@ def _table(results: dict[str, dict[str, Any]], board: Board) -> str:
     return "\n".join("    " + line for line in lines) + "\n" + note
 
 
+def _eeg(results: dict[str, dict[str, Any]]) -> dict[str, dict]:
+    """A decimated strip of each recording the board's steps were scored on, once for all of them."""
+    from edgeneuro.data.dataset import eeg_excerpt, item_of
+
+    paths = {r["recording"] for _, s in _board_steps(results) for r in s["metrics"]["recordings"]}
+    return {p: eeg_excerpt(item_of(Path(p))) for p in sorted(paths)}
+
+
 def _board_steps(results: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """(family, step) for every step that ran on the board."""
     return [(f, s) for f, r in results.items() for s in r["steps"] if "outputs_compared" in s]
@@ -237,21 +258,26 @@ def _board_steps(results: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str
 def main(out: Path, board_name: str = "mps2-an386", families: tuple[str, ...] = ("dnn", "cnn", "lstm", "snn")) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
     from edgeneuro.data.synthetic import NOTICE, write_dataset
+    from edgeneuro.report import write_html
 
     board = boards.load(board_name)
     out.mkdir(parents=True, exist_ok=True)
     print(f"edgeneuro demo: {NOTICE}")
     data = out / "data"
-    write_dataset(data, subjects=3, recordings=2, seconds=600, seed=7)
-    print(f"  data: 3 subjects x 2 recordings x 10 min, 4 channels at 256 Hz -> {data}/")
-    results = {
-        f: _snn_family(data, out / f, board) if f == "snn" else _family(f, data, out / f, board) for f in families
-    }
+    # the stages: the data, then per family its training, compression and two board runs (snn: one run)
+    with progress.bar("demo", 1 + sum(2 if f == "snn" else 4 for f in families), "stages") as stages:
+        stages.update(note="writing the synthetic EEG")
+        write_dataset(data, subjects=3, recordings=2, seconds=600, seed=7)
+        stages.update(1)
+        print(f"  data: 3 subjects x 2 recordings x 10 min, 4 channels at 256 Hz -> {data}/")
+        results = {f: _snn_family(data, out / f, board, stages) if f == "snn" else
+                   _family(f, data, out / f, board, stages) for f in families}  # fmt: skip
     print(f"  seizure detection on {board.name} ({board.core}, QEMU):")
     print(_table(results, board))
-    summary = {"data": NOTICE, "board": board.name, "families": results}
+    summary = {"data": NOTICE, "board": board.name, **provenance(None), "families": results, "eeg": _eeg(results)}
     (out / "report.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    print(f"  report: {out / 'report.json'}")
+    write_html(json.loads((out / "report.json").read_text()), out / "report.html")
+    print(f"  report: {out / 'report.json'}, {out / 'report.html'}")
     bad = [f"{f} {s['step']}" for f, s in _board_steps(results)
            if s.get("outputs_equal_tflm", s.get("outputs_equal_reference")) != s["outputs_compared"]
            or not s["metrics_equal_host"]]  # fmt: skip

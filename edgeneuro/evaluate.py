@@ -12,6 +12,7 @@ import numpy as np
 from edgeneuro.data.dataset import discover
 from edgeneuro.data.meta import META, Meta
 from edgeneuro.errors import InputError, UnsupportedOperator
+from edgeneuro.files import provenance
 from edgeneuro.metrics.seizures import evaluate
 
 
@@ -123,7 +124,8 @@ def evaluate_model(model: Path, data: Path, subjects: tuple[str, ...] = ()) -> d
     predict = predictor(model)
     return {
         "model": str(model),
+        **provenance(model),
         "runtime": predict.runtime,
         "subjects": sorted(chosen),
-        **evaluate(predict, picked, meta),
+        **evaluate(predict, picked, meta, eeg=True),
     }

@@ -30,6 +30,22 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
+def provenance(model: Path | str | None) -> dict[str, str]:
+    """Where a JSON report came from, for the report page's header: the edgeneuro version that
+    wrote it, when (UTC), and the SHA-256 of the model file (which names the model exactly where its
+    path does not: a copy, a rebuilt file of the same name). A model given as a folder (a
+    SavedModel) has no file hash."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from edgeneuro import __version__
+
+    out = {"edgeneuro_version": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    if model is not None and Path(model).is_file():
+        out["model_sha256"] = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+    return out
+
+
 def load_npz(path: Path, where: str) -> dict[str, np.ndarray]:
     """Every array of the .npz ``path`` by key; ``where`` starts the error messages."""
     import numpy as np

@@ -11,6 +11,7 @@ from edgeneuro import build, ops
 from edgeneuro.boards import Board
 from edgeneuro.compiler import Prepared, check_fits, compile_model
 from edgeneuro.errors import BoardError, ToolError
+from edgeneuro.files import provenance
 
 
 def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
             layers[-1]["weights_format"] = "int4"
     doc: dict[str, Any] = {
         "model": str(p.model or p.graph.source),
+        **provenance(p.model),
         "board": board.to_json(),
         "layers": layers,
         "total_macs": p.plan.total_macs,
@@ -55,6 +57,8 @@ def inspect_model(prepared: Prepared, board: Board) -> dict[str, Any]:
         "weights_bytes": p.plan.weights_bytes,
         "arena_bytes": p.plan.arena_bytes,
         "arena_lower_bound_bytes": p.plan.lower_bound_bytes,
+        "state_bytes": p.plan.state_bytes,
+        "buffers": p.plan.to_json()["buffers"],  # each buffer's offset and lifetime: the report page's arena map
         "fits": fits_error is None,
         "fits_detail": fits_error or "fits",
     }

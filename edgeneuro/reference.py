@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeneuro import ops
+from edgeneuro import ops, progress
 from edgeneuro.errors import ModelError
 from edgeneuro.ir import Graph
 from edgeneuro.ops import Kernel
@@ -79,9 +79,15 @@ def run_batch(graph: Graph, kernels: Sequence[Kernel], samples: np.ndarray) -> n
     """Run N samples shaped [N, *input sample_shape] ([N, T, *input sample_shape] for a temporal
     graph, each sample from the reset state); returns [N, *output sample_shape] ([N, T, ...])."""
     y = graph.t(graph.outputs[0])
-    if graph.temporal:
-        return np.stack([run_steps(graph, kernels, s)[0] for s in samples])
-    return np.stack([run(graph, kernels, split_sample(s, graph))[0].reshape(y.sample_shape) for s in samples])
+    out = []
+    with progress.bar("reference kernels (host)", len(samples), "samples") as bar:
+        for s in samples:
+            if graph.temporal:
+                out.append(run_steps(graph, kernels, s)[0])
+            else:
+                out.append(run(graph, kernels, split_sample(s, graph))[0].reshape(y.sample_shape))
+            bar.update(1)
+    return np.stack(out)
 
 
 def run_sequence(

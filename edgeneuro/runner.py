@@ -3,6 +3,7 @@ and measure latency and memory."""
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import struct
 from collections.abc import Sequence
@@ -12,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from edgeneuro import build
+from edgeneuro import build, progress
 from edgeneuro.boards import Board
 from edgeneuro.compiler import Compiled, Prepared, compile_model
 from edgeneuro.errors import InputError
-from edgeneuro.files import by_input, load_npz
+from edgeneuro.files import by_input, load_npz, provenance
 from edgeneuro.ir import Graph
 from edgeneuro.targets import host, qemu, qemu_plugin, records
 
@@ -189,6 +190,85 @@ def run_on_host(c: Compiled, x: np.ndarray, feedback: Sequence[tuple[int, int, i
     return _decode(c, res.records, len(x), steps=x.shape[1] if c.graph.temporal else 0)[0]
 
 
+def random_inputs(graph: Graph, n: int, seed: int = 0, steps: int = 3) -> np.ndarray:
+    """``n`` samples as ``check_inputs`` returns them (``steps`` time steps each for a temporal
+    graph), drawn with ``seed``: integers over the whole range of their type (what a hostile or
+    broken sensor may send), floats standard normal, spread over the input's quantized range
+    where it has one (a float input quantized by the model's first operator)."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for name in graph.inputs:
+        t = graph.t(name)
+        shape = (n, *((steps,) if graph.temporal else ()), *t.sample_shape)
+        dt = np.dtype(t.dtype)
+        if dt.kind == "b":
+            arrays[name] = rng.integers(0, 2, shape).astype(dt)
+        elif dt.kind in "iu":
+            info = np.iinfo(dt)
+            arrays[name] = rng.integers(info.min, info.max, shape, dtype=dt, endpoint=True)
+        else:
+            spread = 128 * float(np.max(t.quant.scale)) if t.quant is not None else 1.0
+            arrays[name] = (rng.standard_normal(shape) * spread).astype(dt)
+    return check_inputs(arrays, graph, "the random inputs")
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """What ``check_on_host`` found: the generated C built clean and ran clean on ``samples``
+    samples in both layouts; ``bit_exact``: its outputs equal the numpy reference's byte for byte
+    (``max_abs_diff`` otherwise: float arithmetic may round otherwise in C)."""
+
+    samples: int
+    bit_exact: bool
+    max_abs_diff: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"samples": self.samples, "bit_exact": self.bit_exact, "max_abs_diff": self.max_abs_diff}
+
+
+def check_on_host(c: Compiled, x: np.ndarray | None = None, seed: int = 0) -> HostCheck:
+    """Build the generated C of ``c`` for this machine with the checks (host.CHECK_FLAGS: warnings
+    as errors, ASan, UBSan; the arena layout and the host debug layout, ``build.build_host``), run
+    it on two samples of ``x`` (default: ``random_inputs``) and compare with the numpy reference.
+    A warning, a sanitizer report, or layouts that disagree raise ToolError; so does an output
+    that differs from the reference in a model without float tensors, whose integer arithmetic
+    the C must reproduce exactly."""
+    import tempfile
+
+    from edgeneuro import reference
+    from edgeneuro.errors import ToolError
+
+    g = c.graph
+    x = random_inputs(g, 2, seed) if x is None else check_inputs(x, g)[:2]
+    key = hashlib.sha256(x.tobytes() + b"".join(p.read_bytes() for p in _c_sources(c.out_dir))).digest()
+    if key in _CHECKED:  # the same C on the same inputs (a test compiling one model again)
+        return _CHECKED[key]
+    with tempfile.TemporaryDirectory(prefix="edgeneuro-check-") as d:
+        exe = build.build_host(c.out_dir, Path(d) / "model_host_checked", checks=True)
+        res = host.run(exe, encode_inputs(g, x))
+    got = _decode(c, res.records, len(x), steps=x.shape[1] if g.temporal else 0)[0]
+    if g.temporal:
+        per_sample = [reference.run_steps(g, c.kernels, s) for s in x]
+        want = {n: np.stack([ys[i] for ys in per_sample]) for i, n in enumerate(g.outputs)}
+    else:
+        want = reference.run_sequence(g, c.kernels, x)
+    exact = all(got[n].tobytes() == np.asarray(want[n], got[n].dtype).tobytes() for n in g.outputs)
+    diff = 0.0 if exact else max(float(np.max(np.abs(got[n].astype(np.float64) - want[n]))) for n in g.outputs)
+    integer = all(np.dtype(t.dtype).kind != "f" for t in g.tensors.values())
+    if not exact and integer:
+        raise ToolError(f"{g.source}: the generated C built for the host differs from the numpy reference (largest "
+                        f"difference {diff:g}) on random inputs (seed {seed}); please report it")  # fmt: skip
+    _CHECKED[key] = HostCheck(len(x), exact, diff)
+    return _CHECKED[key]
+
+
+_CHECKED: dict[bytes, HostCheck] = {}
+
+
+def _c_sources(folder: Path) -> list[Path]:
+    return sorted(p for p in [*folder.glob("*.[ch]"), *folder.glob("kernels/*.[ch]")] if p.name != "board.h")
+
+
 @dataclass(frozen=True)
 class Firmware:
     """A prepared model rendered and built for a board's simulator (the semihosting harness)."""
@@ -243,8 +323,15 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
     board, prepared = c.board, c.prepared
     x = check_inputs(x, c.graph)
     with_cycles, no_cycles_why = qemu_plugin.wanted(cycles)
-    res = qemu.run(board, elf, encode_inputs(c.graph, x), cycles=with_cycles)
     steps = x.shape[1] if c.graph.temporal else 0
+    # output.bin holds one record per inference (a spiking network: per time step), see records.py
+    layers = len(c.kernels) if profile else 0
+    record = sum(c.graph.t(n).nbytes for n in c.graph.outputs) + records.TICKS.size * (1 + layers)
+    per_sample = record * max(1, steps)
+    with progress.bar(f"{board.name} (QEMU)", len(x), "samples" if steps else "windows") as bar:
+        watch = (lambda size: bar.update(completed=min(len(x), size // per_sample))) if bar.shown else None
+        res = qemu.run(board, elf, encode_inputs(c.graph, x), cycles=with_cycles, watch=watch)
+        bar.update(completed=len(x))
     y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True, steps=steps)
     ticks = rec.ticks
     per_tick = board.instructions_per_tick
@@ -254,6 +341,7 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
     report: dict[str, Any] = {
         "board": board.name,
         "model": str(prepared.model or prepared.graph.source),
+        **provenance(prepared.model),
         "simulator": "qemu",
         "inferences": len(x),
         "inputs": list(c.graph.inputs),
@@ -275,6 +363,8 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
         "arena_bytes": c.plan.arena_bytes,
         "arena_lower_bound_bytes": c.plan.lower_bound_bytes,
         "weights_bytes": c.plan.weights_bytes,
+        # the plan.json of the build: each buffer's offset and lifetime (the report page's arena map)
+        "plan": c.plan.to_json(),
         "elf": str(elf),
     }
     if fw.feedback:
@@ -309,6 +399,7 @@ def _profile(c: Compiled, layer_ticks: list[int], per_tick: float) -> list[dict[
         {
             "step": layer["step"],
             "op": layer["op"],
+            "source_index": layer["source_index"],  # the operator's index in the model file
             "kernel": layer["kernel"],
             "instructions": round(t * per_tick),
             "share": round(t / total, 4),

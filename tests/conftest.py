@@ -18,20 +18,21 @@ from edgeneuro.plan import plan_memory
 from edgeneuro.runner import run_on_host
 from edgeneuro.targets import host
 
-# Every host build of the tests is checked (edgeneuro/targets/host.py): warnings as errors, ASan and
-# UBSan, and a second build in the host debug layout (each tensor its own array) whose output must
-# be the same bytes. EDGENEURO_HOST_CHECKS=0 turns it off for a quick local loop.
+# Every model the tests compile is checked on the host (compiler.compile_model with
+# EDGENEURO_HOST_CHECKS=1: runner.check_on_host), and every host build of the tests is a checked one
+# (edgeneuro/targets/host.py): warnings as errors, ASan and UBSan, and a second build in the host
+# debug layout (each tensor its own array) whose output must be the same bytes. The variable reaches
+# the CLI's subprocesses too. EDGENEURO_HOST_CHECKS=0 turns it off for a quick local loop.
 os.environ.setdefault("EDGENEURO_HOST_CHECKS", "1")
 _HOST_CHECKED: set[str] = set()
 
 
-def _host_check_once(fw: runner.Firmware, x: np.ndarray) -> None:
-    """The checked host build of firmware's generated C, run once over (at most two of) the samples
-    the firmware ran: a model the tests run on a board only is checked on the host too. Once per
-    distinct model.c, kernels and feedback; no comparison with the board (float rounding may differ)."""
+def _host_check_feedback(fw: runner.Firmware, x: np.ndarray) -> None:
+    """A firmware that carries outputs into inputs (``--feedback``) runs the harness's feedback code,
+    which the check at compile time does not: its checked host build runs once over (at most two
+    of) the samples the firmware ran. No comparison with the board (float rounding may differ)."""
     c = fw.compiled
-    kernels = sorted(p.name for p in (c.out_dir / "kernels").glob("*.c"))
-    key = hashlib.sha256((c.out_dir / "model.c").read_bytes() + repr((kernels, fw.feedback)).encode()).hexdigest()
+    key = hashlib.sha256((c.out_dir / "model.c").read_bytes() + repr(fw.feedback).encode()).hexdigest()
     if key in _HOST_CHECKED:
         return
     exe = build.build_host(c.out_dir, c.out_dir / "model_host_checked", feedback=fw.feedback, checks=True)
@@ -41,8 +42,8 @@ def _host_check_once(fw: runner.Firmware, x: np.ndarray) -> None:
 
 def _run_firmware_and_host(fw: runner.Firmware, x: np.ndarray, *args, **kwargs):
     result = _run_firmware(fw, x, *args, **kwargs)
-    if host.checks_wanted():
-        _host_check_once(fw, x)
+    if fw.feedback and host.checks_wanted():
+        _host_check_feedback(fw, x)
     return result
 
 

@@ -30,6 +30,11 @@ def test_demo_pipeline(tmp_path):
     assert "SYNTHETIC" in proc.stdout and "identical to the host's: True" in proc.stdout
     assert "identical to the host's: False" not in proc.stdout
     r = json.loads((tmp_path / "report.json").read_text())
+    # the page (tests/test_report.py checks the pages in detail): a figure per recording with its EEG,
+    # the compression trade-off, the spike raster, the memory of the builds; every output bit-exact
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('class="plotly-graph-div"') == len(r["eeg"]) + 3 and len(r["eeg"]) == 2
+    assert all(Path(p).name in page for p in r["eeg"]) and '<td class="verdict-yes">yes: ' in page
     assert sorted(r["families"]) == ["cnn", "dnn", "lstm", "snn"]
     on_board = 0
     for family, res in r["families"].items():

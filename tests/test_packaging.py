@@ -39,6 +39,7 @@ def test_wheel_contains_templates_firmware_and_boards(tmp_path):
         "edgeneuro/_data/renode/nrf52840-dk.resc",
         "edgeneuro/_data/renode/edgeneuro.robot",
         "edgeneuro/cli.py",
+        "edgeneuro/report/page.html.j2",  # the report page's template, read from the package
     ]:
         assert f in names, f
     assert not any(n.startswith("edgeneuro/_data/firmware/kernels/__") for n in names)

@@ -31,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro import progress
 from edgeneuro.compress import patterns
 from edgeneuro.compress.patterns import UNSTRUCTURED, Layout, Pattern
 from edgeneuro.errors import EdgeNeuroError, InputError, ModelError
-from edgeneuro.files import by_input, load_npz, write_atomic
+from edgeneuro.files import by_input, load_npz, provenance, write_atomic
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 REPORT = "compress_report.json"
@@ -574,13 +575,15 @@ def prune_fine_tuned(net: Net, x, y, task: Task, target: float, epochs: int, bat
 
         pruned = keras.models.clone_model(net.model, clone_function=wrap)
         pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
-        pruned.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep()])
+        with progress.fitting(keras, f"pruning to {target:.0%} {pattern}") as bar:
+            pruned.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0, callbacks=[sk.UpdatePruningStep(), *bar])
         net.model = sk.strip_pruning(pruned)
         how = f"{tfmot_method(pattern)} ({what})"
     else:
         net.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=task.loss(keras))
-        net.model.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0,
-                      callbacks=[mask_callback(keras, weights, pattern, end, freq)])  # fmt: skip
+        with progress.fitting(keras, f"pruning to {target:.0%} {pattern}") as bar:
+            net.model.fit(feed, y, epochs=epochs, batch_size=batch, verbose=0,
+                          callbacks=[mask_callback(keras, weights, pattern, end, freq), *bar])  # fmt: skip
         if net.kind == "keras3":
             why = "a Keras 3 model"
         elif not _tfmot_takes(net):
@@ -882,6 +885,7 @@ def compress_any(model: Path, out: Path, prune_to: float = 0.0, calibrate: Path 
                                  quantize)  # fmt: skip
     first, last = report["steps"][0]["accuracy"], report["steps"][-1]["accuracy"]
     report["accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
+    report.update(provenance(out))  # the hash of the compressed model written
     if meta_dir is not None and out.parent.resolve() != Path(meta_dir).resolve():
         from edgeneuro.data.meta import META
 

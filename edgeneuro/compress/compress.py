@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeneuro import progress
 from edgeneuro.compress import patterns
 from edgeneuro.compress.anymodel import check_samples, compress_any, read_npy
 from edgeneuro.compress.patterns import UNSTRUCTURED, Pattern
@@ -22,6 +23,7 @@ from edgeneuro.data.dataset import class_weights, discover, training_windows
 from edgeneuro.data.meta import META, Meta
 from edgeneuro.errors import InputError
 from edgeneuro.evaluate import predictor
+from edgeneuro.files import provenance
 from edgeneuro.metrics.seizures import evaluate
 
 
@@ -53,7 +55,8 @@ def fine_tune(model, x: np.ndarray, y: np.ndarray, epochs: int, classes: int):
     keras.utils.set_random_seed(0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
-    model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0)
+    with progress.fitting(keras, "fine-tuning the pruned channels") as bar:
+        model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0, callbacks=bar)
     return model
 
 
@@ -89,15 +92,17 @@ def prune(model, x: np.ndarray, y: np.ndarray, target: float, epochs: int, class
         pruned = sk.prune_low_magnitude(model, pruning_schedule=schedule, **anymodel.tfmot_options(pattern))
         pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                        metrics=["accuracy"])  # fmt: skip
-        pruned.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
-                   callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])  # fmt: skip
+        with progress.fitting(keras, f"pruning to {target:.0%} {pattern}") as bar:
+            pruned.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
+                       callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), *bar])  # fmt: skip
         model = tfmot.sparsity.keras.strip_pruning(pruned)
         how = f"{anymodel.tfmot_method(pattern)} ({what})"
     else:
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])  # fmt: skip
-        model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
-                  callbacks=[anymodel.mask_callback(keras, weights, pattern, end, freq)])  # fmt: skip
+        with progress.fitting(keras, f"pruning to {target:.0%} {pattern}") as bar:
+            model.fit(x, y, epochs=epochs, batch_size=64, class_weight=class_weights(y, classes), verbose=0,
+                      callbacks=[anymodel.mask_callback(keras, weights, pattern, end, freq), *bar])  # fmt: skip
         why = f"tensorflow-model-optimization cannot make {pattern} on every layer"
         how = f"{anymodel.mask_method(pattern)} ({why}; {what})"
     if pattern.kind != "unstructured":  # the schedule's last step reaches the target; make sure
@@ -258,5 +263,6 @@ def _compress_trained(model_path: Path, out: Path, prune_to: float, calibrate: P
         tmp.replace(out)
     first, last = report["steps"][0]["window"]["accuracy"], report["steps"][-1]["window"]["accuracy"]
     report["window_accuracy_change_pp"] = None if first is None or last is None else 100 * (last - first)
+    report.update(provenance(out))  # the hash of the compressed model written
     (out.parent / "compress_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

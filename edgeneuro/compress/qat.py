@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeneuro import progress
 from edgeneuro.errors import InputError
 
 
@@ -64,5 +65,6 @@ def quantize_aware(model, family: str, x: np.ndarray, y: np.ndarray, epochs: int
 
     keras.utils.set_random_seed(0)
     qat.compile(optimizer=keras.optimizers.Adam(5e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    qat.fit(x, y, epochs=epochs, batch_size=64, class_weight=weights, verbose=0, callbacks=[KeepZeros()])
+    with progress.fitting(keras, "quantization-aware fine-tuning") as bar:
+        qat.fit(x, y, epochs=epochs, batch_size=64, class_weight=weights, verbose=0, callbacks=[KeepZeros(), *bar])
     return qat

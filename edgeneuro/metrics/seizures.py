@@ -7,37 +7,56 @@ from collections.abc import Callable
 
 import numpy as np
 
-from edgeneuro.data.dataset import Item, seizure_class, windows_of
+from edgeneuro import progress
+from edgeneuro.data.dataset import Item, eeg_excerpt, seizure_class, windows_of
 from edgeneuro.data.meta import Meta
 from edgeneuro.metrics.events import score, smooth, to_events
 
 
-def evaluate(predict: Callable[[np.ndarray], np.ndarray], items: list[Item], meta: Meta, vote: int = 3) -> dict:
+def evaluate(
+    predict: Callable[[np.ndarray], np.ndarray], items: list[Item], meta: Meta, vote: int = 3, eeg: bool = False
+) -> dict:
     """Window predictions → smoothed decisions → events, scored per recording with SzCORE's rules
-    and summed over recordings; plus sample-based (window) sensitivity, specificity, accuracy."""
+    and summed over recordings; plus sample-based (window) sensitivity, specificity, accuracy.
+
+    Each recording's entry also keeps what the scores came from, compactly, so that a report can
+    draw it on one time axis: the windows' start times, predictions and smoothed decisions, the
+    detected events and the reference seizures; ``eeg`` adds a decimated strip of the recording
+    (``eeg_excerpt``), which costs a second read of the EDF."""
     tp = fp = ref_events = 0
     hours = 0.0
     correct = total = ictal_hit = ictal = inter_ok = inter = 0
     latencies: list[float] = []
     per_recording = []
     sz = seizure_class(meta)
-    for item in items:
-        w, x = windows_of(item, meta)
-        pred = np.asarray(predict(x))
-        is_sz = w.y == sz
-        said = pred == sz
-        correct += int(np.sum(pred == w.y))
-        total += len(pred)
-        ictal += int(is_sz.sum())
-        ictal_hit += int((said & is_sz).sum())
-        inter += int((~is_sz).sum())
-        inter_ok += int((~said & ~is_sz).sum())
-        hyp = to_events(smooth(said, vote), w.start, meta.window, item.seizures.duration)
-        r = score(item.seizures, hyp)
-        tp, fp, ref_events, hours = tp + r["true_positives"], fp + r["false_positives"], ref_events + r[
-            "reference_events"], hours + r["hours"]  # fmt: skip
-        latencies += r["latency_s"]
-        per_recording.append({"recording": str(item.edf), **{k: r[k] for k in ("sensitivity", "false_positives")}})
+    with progress.bar("scoring recordings", len(items), "recordings") as bar:
+        for item in items:
+            bar.update(note=item.edf.name)
+            w, x = windows_of(item, meta)
+            pred = np.asarray(predict(x))
+            is_sz = w.y == sz
+            said = pred == sz
+            correct += int(np.sum(pred == w.y))
+            total += len(pred)
+            ictal += int(is_sz.sum())
+            ictal_hit += int((said & is_sz).sum())
+            inter += int((~is_sz).sum())
+            inter_ok += int((~said & ~is_sz).sum())
+            decided = smooth(said, vote)
+            hyp = to_events(decided, w.start, meta.window, item.seizures.duration)
+            r = score(item.seizures, hyp)
+            tp, fp, ref_events, hours = tp + r["true_positives"], fp + r["false_positives"], ref_events + r[
+                "reference_events"], hours + r["hours"]  # fmt: skip
+            latencies += r["latency_s"]
+            per_recording.append({
+                "recording": str(item.edf), **{k: r[k] for k in ("sensitivity", "false_positives")},
+                "duration_s": item.seizures.duration, "window_s": meta.window,
+                "reference": [list(e) for e in item.seizures.events], "events": [list(e) for e in hyp.events],
+                "window_start_s": [round(float(t), 3) for t in w.start], "predictions": pred.astype(int).tolist(),
+                "decisions": decided.tolist(),
+                **({"eeg": eeg_excerpt(item, meta.channels[:3])} if eeg else {}),
+            })  # fmt: skip
+            bar.update(1)
     scores = combine_counts(tp, fp, ref_events, hours, correct, total, ictal_hit, ictal, inter_ok, inter)
     scores["event"]["mean_latency_s"] = float(np.mean(latencies)) if latencies else None
     return {**scores, "latency_s": latencies, "recordings": per_recording}

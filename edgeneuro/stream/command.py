@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from edgeneuro import boards
+from edgeneuro import boards, progress
 from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, InputError, ToolError
+from edgeneuro.files import provenance
 from edgeneuro.stream import target
 from edgeneuro.stream.protocol import Link, StreamError, StreamTimeout
 
@@ -147,11 +148,13 @@ class _Session:
         next sample's inputs."""
         outs = []
         t0 = time.monotonic()
-        for row in x:
-            data = row.tobytes()
-            out, ticks = self._call(self.link.infer, feed(data, outs[-1]) if feed and outs else data)
-            outs.append(out)
-            self.ticks.append(ticks)
+        with progress.bar("streaming", len(x)) as bar:
+            for row in x:
+                data = row.tobytes()
+                out, ticks = self._call(self.link.infer, feed(data, outs[-1]) if feed and outs else data)
+                outs.append(out)
+                self.ticks.append(ticks)
+                bar.update(1, note=self._frames())
         self.seconds += time.monotonic() - t0
         return outs
 
@@ -160,13 +163,20 @@ class _Session:
         of every step, sample after sample."""
         outs = []
         t0 = time.monotonic()
-        for sample in x:
-            answers = self._call(self.link.sample, [step.tobytes() for step in sample])
-            outs += [out for out, _ in answers]
-            self.ticks += [ticks for _, ticks in answers]
-            self.sample_ticks.append(sum(ticks for _, ticks in answers))
+        with progress.bar("streaming", len(x), "samples") as bar:
+            for sample in x:
+                answers = self._call(self.link.sample, [step.tobytes() for step in sample])
+                outs += [out for out, _ in answers]
+                self.ticks += [ticks for _, ticks in answers]
+                self.sample_ticks.append(sum(ticks for _, ticks in answers))
+                bar.update(1, note=self._frames())
         self.seconds += time.monotonic() - t0
         return outs
+
+    def _frames(self) -> str:
+        """The protocol so far, for the progress bar's note."""
+        stats = self.link.stats
+        return f"{stats['sent']} frames sent, {stats['retransmits']} retransmitted"
 
 
 def _check_info(info, board: Board, model: Path, in_bytes: int, out_bytes: int, where: str, stateful: bool = False,
@@ -415,7 +425,7 @@ def _on_board(prepared, board: Board, built, windows: _Windows, *, port, build_d
 
         from edgeneuro.metrics.seizures import evaluate
 
-        run.chip = evaluate(on_board, [windows.item], windows.meta)  # the windows go to the board in here
+        run.chip = evaluate(on_board, [windows.item], windows.meta, eeg=True)  # the windows go to the board here
     return run
 
 
@@ -430,6 +440,7 @@ def _check(prepared, board: Board, windows: _Windows, run: _BoardRun) -> Result:
         "port": run.port,
         "simulator": run.sim if run.simulator else None,
         "model": str(model),
+        **provenance(model),
         "firmware_model": run.info.model,
     }
     xs = np.concatenate(run.streamed)

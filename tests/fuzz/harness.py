@@ -5,9 +5,10 @@
 * ``traceback``: any other exception (the CLI would print "internal error");
 * ``hang``: still running after the time limit (SIGALRM);
 * ``accepted``: compiled to C;
-* ``sanitizer``: (``sanitize=True``) accepted, but its C built for the host under -Werror, ASan and
-  UBSan in both host layouts (``build.build_host(checks=True)``) fails to build or stops with a
-  report on one sample of random input.
+* ``host check``: (``sanitize``; by default with EDGENEURO_HOST_CHECKS=1, as in the tests) accepted,
+  but ``runner.check_on_host`` fails: its C built for the host under -Werror, ASan and UBSan in both
+  host layouts fails to build, stops with a report on one sample of random input, or (a model
+  without float tensors) differs from the numpy reference.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from pathlib import Path
 from edgeneuro import boards, compiler
 from edgeneuro.errors import EdgeNeuroError
 from edgeneuro.options import CompileOptions
+from edgeneuro.targets import host
 
 from .mutate import Mutant
 from .seeds import NIR_DT
 
-OUTCOMES = ("clean error", "unclear error", "traceback", "hang", "accepted", "sanitizer")
-FAILURES = ("unclear error", "traceback", "hang", "sanitizer")
+OUTCOMES = ("clean error", "unclear error", "traceback", "hang", "accepted", "host check")
+FAILURES = ("unclear error", "traceback", "hang", "host check")
 BOARD = "mps2-an386"  # portable kernels (no core features): the C a host build compiles too
 
 
@@ -65,9 +67,10 @@ def where(e: BaseException) -> str:
     return f"{Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}"
 
 
-def run_one(m: Mutant, work: Path, timeout: float = 20.0, sanitize: bool = False) -> Result:
-    """Writes the mutant into ``work``, loads and compiles it for ``BOARD`` (``sanitize``: and runs
-    an accepted one's host build under the sanitizers), removes what it wrote."""
+def run_one(m: Mutant, work: Path, timeout: float = 20.0, sanitize: bool | None = None) -> Result:
+    """Writes the mutant into ``work``, loads and compiles it for ``BOARD`` (``sanitize``, None:
+    ``host.checks_wanted()``: and checks an accepted one on the host, outside the time limit),
+    removes what it wrote."""
     work.mkdir(parents=True, exist_ok=True)
     path = work / m.filename
     out = work / "gen"
@@ -82,13 +85,13 @@ def run_one(m: Mutant, work: Path, timeout: float = 20.0, sanitize: bool = False
             with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
                 with warnings.catch_warnings(), _numpy_quiet():
                     warnings.simplefilter("ignore")
-                    compiled = compiler.compile_model(compiler.load(path, options(m)), board, out)
+                    compiled = compiler.compile_model(compiler.load(path, options(m)), board, out, host_check=False)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        if sanitize:
-            problem = sanitized_run(compiled, m)
+        if host.checks_wanted() if sanitize is None else sanitize:
+            problem = host_checked(compiled, m)
             if problem:
-                outcome, detail = "sanitizer", problem
+                outcome, detail = "host check", problem
     except Hang as e:
         outcome, detail, trace = "hang", f"still running after {timeout:g} s at {where(e)}", traceback.format_exc()
     except EdgeNeuroError as e:
@@ -106,38 +109,17 @@ def run_one(m: Mutant, work: Path, timeout: float = 20.0, sanitize: bool = False
     return Result(m, outcome, detail, time.perf_counter() - start, trace)
 
 
-def sanitized_run(compiled, m: Mutant) -> str:
-    """'' if the host build under the sanitizers runs one sample of random input (seeded by the
-    mutant) cleanly in both layouts, else what went wrong."""
+def host_checked(compiled, m: Mutant) -> str:
+    """'' if ``runner.check_on_host`` passes on one sample of random input (seeded by the mutant),
+    else what went wrong."""
     import numpy as np
 
-    from edgeneuro import build
-    from edgeneuro.runner import encode_inputs
-    from edgeneuro.targets import host
+    from edgeneuro.runner import check_on_host, random_inputs
 
-    g = compiled.graph
-    rng = np.random.default_rng([m.seed, m.index, 1])
-    lead = (1, 4) if g.temporal else (1,)
-    arrays = {}
-    for name in g.inputs:
-        t = g.t(name)
-        shape, dtype = (*lead, *t.sample_shape), np.dtype(t.dtype)
-        if dtype.kind == "f":
-            arrays[name] = rng.normal(size=shape).astype(dtype)
-        elif dtype == np.bool_:
-            arrays[name] = rng.integers(0, 2, shape).astype(dtype)
-        else:
-            info = np.iinfo(dtype)
-            arrays[name] = rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
-    if len(arrays) == 1:
-        x = next(iter(arrays.values()))
-    else:
-        from edgeneuro.runner import check_inputs
-
-        x = check_inputs(arrays, g)
+    seed = int(np.random.default_rng([m.seed, m.index, 1]).integers(1 << 31))
     try:
-        exe = build.build_host(compiled.out_dir, checks=True)
-        host.run(exe, encode_inputs(g, x))
+        with _numpy_quiet():
+            check_on_host(compiled, random_inputs(compiled.graph, 1, seed), seed)
     except EdgeNeuroError as e:
         return " ".join(str(e).split())[:400]
     return ""

@@ -23,7 +23,8 @@ from .mutate import FORMAT_WEIGHTS, mutant  # noqa: E402
 
 
 def run(count: int, seed: int = 0, start: int = 0, out: Path | None = None, timeout: float = 20.0,
-        progress: Callable[[int, Result], None] | None = None, sanitize: bool = False) -> list[Result]:  # fmt: skip
+        progress: Callable[[int, Result], None] | None = None,
+        sanitize: bool | None = None) -> list[Result]:  # fmt: skip
     results = []
     with tempfile.TemporaryDirectory(prefix="edgeneuro-fuzz-") as d:
         for k in range(start, start + count):
@@ -75,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verbose", "-v", action="store_true", help="one line per mutant")
     p.add_argument(
         "--sanitize",
-        action="store_true",
-        help="build each accepted mutant for the host under ASan/UBSan and run it once (slow)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check each accepted mutant on the host (runner.check_on_host: -Werror, ASan and UBSan, both "
+        "layouts, one random sample against the reference); default: on when EDGENEURO_HOST_CHECKS=1",
     )
     a = p.parse_args(argv)
     t0 = time.perf_counter()
