@@ -24,6 +24,8 @@ from edgeneuro.targets import host
 
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
 RUNTIME = ["startup.c", "stack.c", "semihost.c", "timer.c", "uart.c", "main.c"]
+# the stream protocol's framing (firmware/frame.c), shared by the harnesses that speak it
+FRAMED = {"stream", "stream_detector"}
 INSTALL_HINT = "install it with `make setup` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 
 
@@ -80,7 +82,8 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
 
 
 def _sources(src: Path) -> list[str]:
-    return ["model.c", *sorted(str(p.relative_to(src)) for p in (src / "kernels").glob("*.c"))]
+    app = ["detector.c"] if (src / "detector.c").is_file() else []  # `compile --app detector` (edgeneuro/detector/)
+    return ["model.c", *app, *sorted(str(p.relative_to(src)) for p in (src / "kernels").glob("*.c"))]
 
 
 def feedback_flags(feedback: Sequence[tuple[int, int, int]]) -> list[str]:
@@ -98,7 +101,7 @@ def build_firmware(
     profile: bool = False,
     harness: str = "main",
     feedback: Sequence[tuple[int, int, int]] = (),
-) -> Path:  # harness: firmware/<harness>.c is the main(): "main" (semihosting runs) or "stream" (UART)
+) -> Path:  # harness: firmware/<harness>.c is the main(): "main" (semihosting runs), "stream" (UART), etc.
     """Cross-compile the generated sources in ``src`` with the firmware runtime into ``firmware.elf``.
     The board's ``board.h`` (console UART driver and address, clocks) is written beside them.
     ``profile`` times every layer (-DEN_PROFILE: two timer reads per layer, counted in the totals);
@@ -118,6 +121,7 @@ def build_firmware(
         f"-I{fw}",
         *_sources(src),
         *[str(fw / (f"{harness}.c" if f == "main.c" else f)) for f in RUNTIME],
+        *([str(fw / "frame.c")] if harness in FRAMED else []),
         "-nostartfiles",
         "--specs=nano.specs",
         "-Wl,--gc-sections",
@@ -193,9 +197,25 @@ def build_host_stream(src: Path, board: Board, out: Path | None = None) -> Path:
     flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
     include = ["-I.", "-Ikernels", f"-I{fw}"]
     kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[1:]]
-    harness = [str(fw / "stream.c"), str(fw / "host_board.c")]
+    harness = [str(fw / "stream.c"), str(fw / "frame.c"), str(fw / "host_board.c")]
     cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", *harness, *map(str, kernels), "-o", str(out), "-lm"]
     _run(cmd, src, "building the stream harness for the host")
+    return out
+
+
+def build_host_detector(src: Path, out: Path | None = None) -> Path:
+    """The detector harness (firmware/detector_main.c), detector.c and the generated model built for
+    the host with the checks of ``_build_host_checked`` (model.c in the host debug layout): the
+    detector's C under the sanitizers, over the same input.bin as on the board."""
+    fw = resource_dir("firmware")
+    src = src.resolve()
+    out = (out or src / "detector_host").resolve()
+    flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
+    include = ["-I.", "-Ikernels", f"-I{fw}"]
+    kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[2:]]
+    cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", "detector.c", str(fw / "detector_main.c"),
+           *map(str, kernels), "-o", str(out), "-lm"]  # fmt: skip
+    _run(cmd, src, "building the detector for the host")
     return out
 
 

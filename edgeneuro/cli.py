@@ -116,9 +116,18 @@ def cmd_compile(a: argparse.Namespace) -> int:
     board = boards.load(a.board)
     with tempfile.TemporaryDirectory(prefix="edgeneuro-") as d:
         prepared = _prepare(a, Path(d), board)
+        det = _detector(a, prepared) if a.app == "detector" else None  # its meta.json checked before writing
         c = compile_model(prepared, board, Path(a.out), host_check=a.host_check)
         if prepared.model != Path(a.model):
             shutil.copy(prepared.model, c.out_dir / prepared.model.name)  # keep the quantized model beside its C
+    if det is not None:
+        from edgeneuro.data.meta import Meta
+        from edgeneuro.detector.app import render
+
+        render(det, prepared, c.out_dir, Meta.load(Path(a.model)).input_scale_uv)
+        print(f"  detector: {c.out_dir}/detector.c, detector.h ({len(det.channels)} channels at {det.adc_fs:g} "
+              f"Hz, window {det.size} samples every {det.step} at {det.fs:g} Hz, {len(det.sos_q)} biquad "
+              "sections)")  # fmt: skip
     p = c.plan
     print(
         f"{a.model} -> {c.out_dir}/ for {c.board.name}: {len(c.kernels)} layers, {p.total_macs:,} MACs, "
@@ -337,14 +346,40 @@ def _print_int8_pattern(check: dict | None, indent: str) -> None:
 def cmd_eval(a: argparse.Namespace) -> int:
     from edgeneuro.evaluate import evaluate_model
 
-    r = evaluate_model(Path(a.model), Path(a.data), tuple(a.subject or ()))
+    if a.on_board:
+        from edgeneuro.scale.board_eval import evaluate_on_board
+
+        r = evaluate_on_board(Path(a.model), Path(a.data), a.on_board, tuple(a.subject or ()), workers=a.workers,
+                              address=a.address, sparse=a.sparse or "auto", timeout=a.timeout)  # fmt: skip
+    elif a.workers or a.address:
+        raise InputError("--workers and --address shard the recordings over simulated boards: give --on-board BOARD")
+    else:
+        r = evaluate_model(Path(a.model), Path(a.data), tuple(a.subject or ()))
     _write_html(a, r)
     if a.json:
         print(json.dumps(r, indent=2))
     else:
-        print(f"{a.model} on {', '.join(r['subjects'])}")
+        print(f"{a.model} on {', '.join(r['subjects'])}" + (f" on {r['runtime']}" if a.on_board else ""))
         _print_scores(r)
+        if a.on_board:
+            b, t = r["on_board"], r["timing"]
+            print(f"board outputs == {b['reference']} {b['outputs_equal_reference']}/{b['outputs_compared']}; "
+                  f"{b['instructions']:,} instructions per window at most, flash {b['flash_bytes']:,} B, "
+                  f"RAM {b['ram_bytes']:,} B")  # fmt: skip
+            print(f"{b['windows']} windows in {t['seconds']:.1f} s ({t['windows_per_second']:.1f} windows/s, "
+                  f"{t['workers']} worker(s), {t['backend']})")  # fmt: skip
     return 0
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from edgeneuro.scale.sweep import sweep, table
+
+    out = Path(a.out) if a.out else Path(a.config).with_suffix("")
+    r = sweep(Path(a.config), out, workers=a.workers, address=a.address, backend=a.backend,
+              retry_failed=a.retry_failed, max_trials=a.max_trials)  # fmt: skip
+    _write_html(a, r)
+    print(json.dumps(r, indent=2) if a.json else table(r))
+    return 1 if r["counts"]["failed"] else 0
 
 
 def cmd_score(a: argparse.Namespace) -> int:
@@ -453,6 +488,11 @@ def cmd_stream(a: argparse.Namespace) -> int:
     from edgeneuro.stream.command import render, stream
 
     board = boards.load(a.board)
+    if a.continuous or a.realtime:
+        return _stream_continuous(a, board)
+    if a.frame_samples or a.adc_fs or a.adc_lsb_uv or a.adc_bits != 16 or a.bandpass or a.notch is not None:
+        raise InputError("--frame-samples and the ADC options (--adc-fs, --adc-lsb-uv, --adc-bits, --bandpass, "
+                         "--notch) are for --continuous; add --continuous")  # fmt: skip
     res = stream(Path(a.model), board, edf=Path(a.edf) if a.edf else None, inputs=Path(a.input) if a.input else None,
                  port=a.port, build_dir=Path(a.build) if a.build else None, baud=a.baud, timeout=a.timeout,
                  retries=a.retries, shapes=_shapes(a), sim=a.sim, dt=a.dt, calibrate=a.calibrate, encode=a.encode,
@@ -468,12 +508,60 @@ def cmd_stream(a: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_continuous(a: argparse.Namespace, board) -> int:
+    """`stream --continuous`: the whole detector on the board, fed the recording's samples."""
+    from edgeneuro.detector import parse_band
+    from edgeneuro.stream.continuous import render, stream_continuous
+
+    if not a.continuous:
+        raise InputError("--realtime paces the samples of --continuous; add --continuous")
+    if not a.edf or Path(a.model).is_dir():
+        raise InputError("--continuous streams the samples of --edf RECORDING.edf to the detector of a model file "
+                         "(meta.json beside it)")  # fmt: skip
+    if a.port or a.sim != "qemu" or a.output:
+        raise InputError("--continuous runs on QEMU and has no outputs file: drop --port, --sim and --output")
+    r = stream_continuous(Path(a.model), Path(a.edf), board, build_dir=Path(a.build) if a.build else None,
+                          realtime=a.realtime, timeout=a.timeout, retries=a.retries, adc_fs=a.adc_fs,
+                          lsb_uv=a.adc_lsb_uv, adc_bits=a.adc_bits, bandpass=parse_band(a.bandpass), notch=a.notch,
+                          frame_samples=a.frame_samples)  # fmt: skip
+    _write_html(a, r)
+    print(json.dumps(r, indent=2) if a.json else render(r))
+    if not r["ok"]:
+        bad = ", ".join(k for k, v in r["equal_host_chain"].items() if not v)
+        print(f"edgeneuro: error: what the board's detector computed differs from the host chain: {bad}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
 def cmd_report(a: argparse.Namespace) -> int:
     from edgeneuro.report import kind_of, read_report, write_html
 
     data = read_report(Path(a.result))
     write_html(data, Path(a.out), source=a.result)
     print(f"{a.result} ({kind_of(data)} report) -> {a.out}")
+    return 0
+
+
+def _detector(a: argparse.Namespace, prepared):
+    """The detector of `compile --app detector` from the model's meta.json and the ADC options."""
+    from edgeneuro.detector import DEFAULT_LSB_UV, design, parse_band
+
+    return design(Path(a.model), prepared.graph, a.adc_fs, a.adc_lsb_uv or DEFAULT_LSB_UV, a.adc_bits,
+                  parse_band(a.bandpass), a.notch)  # fmt: skip
+
+
+def cmd_detect(a: argparse.Namespace) -> int:
+    from edgeneuro import boards
+    from edgeneuro.detector import parse_band
+    from edgeneuro.detector.app import detect, render_text
+
+    r = detect(Path(a.model), Path(a.edf), boards.load(a.board), Path(a.build) if a.build else None, a.adc_fs,
+               a.adc_lsb_uv, a.adc_bits, parse_band(a.bandpass), a.notch)  # fmt: skip
+    print(json.dumps(r, indent=2) if a.json else render_text(r))
+    if not all(r["equal_host_chain"].values()):
+        print("edgeneuro: error: what the board's detector computed differs from the host chain", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -500,6 +588,17 @@ QUIET_HELP = "no progress bars (they are drawn on stderr, and only when it is a 
 
 
 HTML_HELP = "also write the report as one self-contained HTML page with charts (as `edgeneuro report`)"
+
+
+def scale_args(sp: argparse.ArgumentParser, what: str) -> None:
+    """--workers and --address: the work spread by edgeneuro.scale (Ray, or the process pool)."""
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help=f"run the {what} on N worker processes: Ray tasks on a local Ray when Ray is installed "
+                    "(pip install 'edgeneuro[scale]'), else the standard library's process pool (default: all "
+                    "in this process)")  # fmt: skip
+    sp.add_argument("--address", metavar="ray://HOST:PORT|auto",
+                    help=f"run the {what} on a Ray cluster (auto: the one `ray start --head` started "
+                    "here)")  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -558,6 +657,15 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the compile passes and what each did; show tracebacks on errors")  # fmt: skip
 
+    def detector_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--adc-fs", type=float, metavar="HZ", help="the ADC's sampling rate, an integer multiple "
+                        "of the model's (default: the model's rate, meta.json)")  # fmt: skip
+        sp.add_argument("--adc-lsb-uv", type=float, metavar="UV", help="microvolts per ADC count (default 0.1)")
+        sp.add_argument("--adc-bits", type=int, default=16, help="the ADC's resolution: counts outside it are "
+                        "clipped and counted (default 16)")  # fmt: skip
+        sp.add_argument("--bandpass", metavar="LO,HI", help="a Butterworth band-pass (Hz) on the chip, in fixed point")
+        sp.add_argument("--notch", type=float, metavar="HZ", help="a notch filter (Hz) on the chip, in fixed point")
+
     c = sub.add_parser(
         "compile",
         help="model -> C sources and a memory plan",
@@ -570,6 +678,10 @@ def parser() -> argparse.ArgumentParser:
                    "UndefinedBehaviorSanitizer, in the arena layout and with each tensor in its own array, and run "
                    "it on random inputs against the numpy reference (default: on when EDGENEURO_HOST_CHECKS=1, "
                    "which also checks every model `run` and `stream` compile)")  # fmt: skip
+    c.add_argument("--app", choices=("detector",), help="detector: also emit detector.c/.h, the whole seizure "
+                   "detector on the chip (ADC samples in; filters, windows, the model, smoothing, events out), from "
+                   "the meta.json beside the model")  # fmt: skip
+    detector_args(c)
     c.set_defaults(fn=cmd_compile)
 
     r = sub.add_parser("run", help="compile, build, run on the board's simulator, measure")
@@ -680,7 +792,33 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--subject", action="append", help="subjects to evaluate on (default: the model's test subjects)")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
+    ev.add_argument("--on-board", metavar="BOARD",
+                    help="score what the simulated board computes (a .tflite, or an snn model.nir), each window "
+                    "checked against edgeneuro's reference kernels")  # fmt: skip
+    ev.add_argument("--sim", choices=("qemu",), default="qemu", help="the simulator of --on-board")
+    ev.add_argument("--sparse", choices=("auto", "off"), help="--on-board: the sparse kernels, as in `run`")
+    ev.add_argument("--timeout", type=float, default=600.0,
+                    help="--on-board: seconds QEMU may take over one recording before the firmware counts as "
+                    "hanging (default 600)")  # fmt: skip
+    scale_args(ev, "recordings")
     ev.set_defaults(fn=cmd_eval)
+
+    sw = sub.add_parser("sweep", help="a design sweep: train, compress, compile, run on the board and score every "
+                        "point of a grid; the Pareto front of F1, FP/h, instructions, flash and RAM",
+                        description="Run the trials of CONFIG.yaml (see the README's Scaling section) that OUT has "
+                        "not stored yet; exit status 1 when a trial failed (each has its reason).")  # fmt: skip
+    sw.add_argument("config", help="CONFIG.yaml: data, grid (or random: K), timeout, board_timeout, model")
+    sw.add_argument("-o", "--out", help="folder for trials.jsonl and each trial's files (default: CONFIG without "
+                    ".yaml); run again to resume")  # fmt: skip
+    scale_args(sw, "trials")
+    sw.add_argument("--backend", choices=("auto", "ray", "process"), default="auto",
+                    help="auto (default): Ray when installed, else the process pool; process: the pool even with "
+                    "Ray")  # fmt: skip
+    sw.add_argument("--retry-failed", action="store_true", help="run the trials stored as failed again")
+    sw.add_argument("--max-trials", type=int, metavar="N", help="run at most N new trials this time")
+    sw.add_argument("--json", action="store_true", help="print the result as JSON")
+    sw.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
+    sw.set_defaults(fn=cmd_sweep)
 
     sc = sub.add_parser("score", help="SzCORE event scoring of two annotation files of one recording")
     sc.add_argument("ref", help="reference SzCORE/BIDS *_events.tsv")
@@ -756,6 +894,14 @@ def parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--output", help="OUT.npy: the board's outputs (OUT.npz for models with several outputs); a .nir "
                     "network's are [N, T, *output shape]")  # fmt: skip
+    st.add_argument("--continuous", action="store_true", help="the whole detector on the board (`compile --app "
+                    "detector`): the --edf recording's raw samples go in SAMPLES frames, its window decisions, events "
+                    "and alarms come back and are checked against the host chain and scored")  # fmt: skip
+    st.add_argument("--realtime", action="store_true", help="with --continuous: send the samples at the "
+                    "recording's rate, as an ADC gives them (default: as fast as the board takes them)")  # fmt: skip
+    st.add_argument("--frame-samples", type=int, metavar="N", help="with --continuous: samples per SAMPLES frame "
+                    "(default an eighth of a second's, at most what the board's buffer takes)")  # fmt: skip
+    detector_args(st)
     st.add_argument("--json", action="store_true", help="machine-readable report")
     st.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     st.set_defaults(fn=cmd_stream)
@@ -767,6 +913,18 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("result", help="RESULT.json")
     rp.add_argument("-o", "--out", required=True, help="the page to write, e.g. report.html")
     rp.set_defaults(fn=cmd_report)
+
+    dt = sub.add_parser("detect", help="the whole detector on the board: a recording's samples in one by one, "
+                        "events out; checked against the host chain, scored, measured")  # fmt: skip
+    dt.add_argument("model", help="a detector with meta.json beside it: int8/model.tflite of `edgeneuro compress`, "
+                    "or model.nir of the snn family")  # fmt: skip
+    dt.add_argument("--edf", required=True, metavar="RECORDING.edf", help="the recording (SzCORE or CHB-MIT "
+                    "annotations beside it)")  # fmt: skip
+    dt.add_argument("--board", default="mps2-an386", help="target board (see `edgeneuro boards`) or a board .yaml")
+    detector_args(dt)
+    dt.add_argument("--build", metavar="DIR", help="build the detector here and keep it (default: a temporary folder)")
+    dt.add_argument("--json", action="store_true", help="machine-readable report")
+    dt.set_defaults(fn=cmd_detect)
 
     d = sub.add_parser(
         "demo", help="the end-to-end job: DNN, CNN, LSTM and spiking detectors trained, run on QEMU, checked"

@@ -314,11 +314,12 @@ def run_on_board(
     return run_firmware(build_for(prepared, board, build_dir, profile, pairs), x, cycles=cycles)
 
 
-def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Result:
+def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False, timeout: float = 600.0) -> Result:
     """Run built firmware over the samples ``x`` (as ``load_inputs`` gives them) on its board's
     simulator: the outputs, and the report of what the chip did (instructions, memory). ``cycles``
     (True: required; None: whenever the QEMU plugin can be built, as `edgeneuro run` does; False)
-    adds the estimated cycles of each inference, and est_latency_ms then comes from them."""
+    adds the estimated cycles of each inference, and est_latency_ms then comes from them.
+    ``timeout``: seconds before QEMU is stopped and the firmware reported as hanging."""
     c, elf, sizes, profile = fw.compiled, fw.elf, fw.sizes, fw.profile
     board, prepared = c.board, c.prepared
     x = check_inputs(x, c.graph)
@@ -330,7 +331,7 @@ def run_firmware(fw: Firmware, x: np.ndarray, cycles: bool | None = False) -> Re
     per_sample = record * max(1, steps)
     with progress.bar(f"{board.name} (QEMU)", len(x), "samples" if steps else "windows") as bar:
         watch = (lambda size: bar.update(completed=min(len(x), size // per_sample))) if bar.shown else None
-        res = qemu.run(board, elf, encode_inputs(c.graph, x), cycles=with_cycles, watch=watch)
+        res = qemu.run(board, elf, encode_inputs(c.graph, x), timeout=timeout, cycles=with_cycles, watch=watch)
         bar.update(completed=len(x))
     y, rec = _decode(c, res.records, len(x), profile=profile, trailer=True, steps=steps)
     ticks = rec.ticks

@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     echo "setup: creating .venv with the pinned Python packages"
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -c constraints.txt -e '.[train,onnx,probe,dev]'
+    .venv/bin/pip install -q -c constraints.txt -e '.[train,onnx,probe,scale,dev]'
     echo "$want" > "$stamp"
 fi
 echo "setup: ready ($(arm-none-eabi-gcc -dumpversion), $(qemu-system-arm --version | head -1), $(.venv/bin/python --version))"

@@ -80,6 +80,17 @@ def test_demo_pipeline(tmp_path):
         else:  # nothing sparse: the dense form, not run again
             assert "outputs_compared" not in sparse and sparse["weights_bytes"] == dense["weights_bytes"], family
     assert on_board == 7  # int8 and int8 + sparse of the three families, the spiking one
+    # the whole detector of each family over both held-out recordings: the host chain's events, sample
+    # for sample; measured like a device, a seizure detected with its latency
+    assert "the whole detector on mps2-an386" in proc.stdout
+    for family, res in r["families"].items():
+        det, d = res["detector"], res["detector"]["device"]
+        assert len(det["recordings"]) == 2 and d["equal_host_chain"], family
+        assert all(all(x["equal_host_chain"].values()) for x in det["recordings"]), family
+        assert d["ram_detector_bytes"] > 4096 and d["flash_bytes"] > 0, family  # the ring: 1,024 x 4 samples
+        assert 0 < d["duty_cycle"] < 0.05, family
+        assert d["worst_instructions_per_sample"] > 100 * d["worst_instructions_per_sample_without_window"] > 0, family
+        assert d["seizures"] >= 1 and d["alarm_delay_s"] is not None and d["alarm_delay_s"][0] <= d["alarm_delay_s"][2]
     # the DNN pruned in 4x4 blocks (80 %) runs its FULLY_CONNECTED layers sparse, the CNN (2x4 blocks,
     # 70 %) its CONV_2D layers that do not sit at the arena's peak, the LSTM (4x4 blocks, 50 %) its LSTM
     fams = r["families"]

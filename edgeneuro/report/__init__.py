@@ -15,7 +15,7 @@ from typing import Any
 from edgeneuro.errors import InputError
 from edgeneuro.files import write_atomic
 
-KINDS = ("run", "inspect", "compress", "eval", "stream", "demo")
+KINDS = ("run", "inspect", "compress", "eval", "stream", "detect", "demo", "sweep")
 
 
 class ReportError(InputError):
@@ -25,10 +25,14 @@ class ReportError(InputError):
 def kind_of(data: Any) -> str:
     """Which tool wrote ``data``, from the fields only that tool's report has."""
     if isinstance(data, dict):
+        if data.get("kind") == "sweep" and "trials" in data:
+            return "sweep"
         if "families" in data and "board" in data:
             return "demo"
         if "protocol" in data and "outputs_equal_reference" in data:
             return "stream"
+        if data.get("kind") in ("detect", "stream-continuous") and "device" in data and "equal_host_chain" in data:
+            return "detect"  # the whole detector: `detect --json`, `stream --continuous --json`
         if "inferences" in data and "instructions" in data and "flash_bytes" in data:
             return "run"
         if "layers" in data and "fits" in data:
@@ -39,7 +43,7 @@ def kind_of(data: Any) -> str:
             return "eval"
     raise ReportError(
         "not a report of edgeneuro's: give the JSON of run --report, inspect --json, compress --json, "
-        "eval --json, stream --json or the demo's report.json"
+        "eval --json, stream --json, detect --json, sweep --json or the demo's report.json"
     )
 
 

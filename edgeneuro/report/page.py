@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeneuro import __version__
-from edgeneuro.report import compression, layers, memory, seizures
-from edgeneuro.report.blocks import Figure, Section, Table, Text, num
+from edgeneuro.report import compression, layers, memory, seizures, sweep
+from edgeneuro.report.blocks import Figure, Section, Table, Text, num, pct
 
 TITLES = {
     "run": "a run on the board (edgeneuro run)",
@@ -22,7 +22,9 @@ TITLES = {
     "compress": "compression steps (edgeneuro compress)",
     "eval": "seizure metrics (edgeneuro eval)",
     "stream": "windows streamed to the board (edgeneuro stream)",
+    "detect": "the whole detector on the board (edgeneuro detect, stream --continuous)",
     "demo": "the end-to-end seizure demo (edgeneuro demo)",
+    "sweep": "a design sweep (edgeneuro sweep)",
 }
 
 
@@ -50,6 +52,17 @@ def bit_exact(kind: str, data: dict[str, Any]) -> tuple[str, bool] | None:
         if "decisions_equal_host" in data:
             ok = ok and data["decisions_equal_host"]
             text += f"; decisions equal the host's: {data['decisions_equal_host']}"
+        return ("yes: " if ok else "NO: ") + text, ok
+    if kind == "detect":
+        e = data["equal_host_chain"]
+        ok = all(e.values())
+        return ("yes: " if ok else "NO: ") + "equal to the host chain: " + ", ".join(
+            f"{k} {v}" for k, v in e.items()
+        ), ok
+    if kind == "eval" and "on_board" in data:
+        b = data["on_board"]
+        ok = b["outputs_equal_reference"] == b["outputs_compared"]
+        text = f"{b['outputs_equal_reference']:,}/{b['outputs_compared']:,} board outputs equal {b['reference']}"
         return ("yes: " if ok else "NO: ") + text, ok
     if kind == "demo":
         steps = [s for _, _, s in _board_steps(data)]
@@ -133,6 +146,37 @@ def _stream(data: dict[str, Any]) -> list[Section | None]:
     return out
 
 
+def _detect(data: dict[str, Any]) -> list[Section | None]:
+    """Events against the annotations, the device's numbers and (streamed) the serial protocol's."""
+    m, d = data["metrics"], data["device"]
+    spans = lambda xs: ", ".join(f"{a:.1f}-{b:.1f}" for a, b in xs) or "none"  # noqa: E731
+    rows = [["events (s)", spans(data["events_s"])], ["annotated seizures (s)", spans(data["reference_s"])],
+            ["SzCORE", f"sensitivity {pct(m['sensitivity'])}, precision {pct(m['precision'])}, F1 {pct(m['f1'])}, "
+             f"{num(m['fp_per_hour'], 2)} FP/h"]]  # fmt: skip
+    rows += [[f"seizure {s['seizure_s'][0]:.1f}-{s['seizure_s'][1]:.1f} s",
+              f"event onset {s['onset_latency_s']:+.1f} s, alarm {s['alarm_delay_s']:+.1f} s after the onset"
+              if s["detected"] else "missed"] for s in data["latency"]]  # fmt: skip
+    device = [[k.replace("_", " "), num(v, 4) if isinstance(v, float) else num(v)] for k, v in d.items()
+              if not k.endswith("_note")]  # fmt: skip
+    out: list[Section | None] = [
+        Section(
+            "Events",
+            [Table(["", ""], rows, f"{data['recording']}: {data['samples']:,} samples, {data['windows']} windows")],
+        ),  # fmt: skip
+        Section("Measured like a device", [Table(["", ""], device, f"{d['ram_note']}. {d['instructions_note']}.")]),
+    ]
+    if "streaming" in data:
+        s = data["streaming"]
+        p = s["protocol"]
+        pace = "at the recording's rate" if s["realtime"] else "as fast as the board takes them"
+        caption = (f"{s['seconds']} s, {pace}; the board ACKed {s['board_repeated']} repeated frames and refused "
+                   f"{s['board_refused']}")  # fmt: skip
+        head = ["SAMPLES frames", "frames/s", *p]
+        row = [num(s["frames_sent"]), num(s["frames_per_second"]), *[num(v) for v in p.values()]]
+        out.append(Section("Serial protocol", [Table(head, [row], caption)]))
+    return out
+
+
 def _eval(data: dict[str, Any]) -> list[Section | None]:
     label = data.get("runtime", "model")
     recs = seizures.recordings_of([(label, r) for r in data.get("recordings", [])])
@@ -171,10 +215,41 @@ def _demo(data: dict[str, Any]) -> list[Section | None]:
                 )
             )
     out.append(memory.section([(label, s) for _, label, s in on_board], {"board": data["board"]}))
+    out.append(_detectors(data))
     return out
 
 
-SECTIONS = {"run": _run, "inspect": _inspect, "stream": _stream, "eval": _eval, "compress": _compress, "demo": _demo}
+def _detectors(data: dict[str, Any]) -> Section | None:
+    """The demo's whole detector per family (``edgeneuro detect`` over the held-out recordings)."""
+    from edgeneuro.demo import NAMES
+
+    rows = []
+    for f, r in data["families"].items():
+        if "detector" not in r:
+            continue
+        d = r["detector"]["device"]
+        late = "-" if d["alarm_delay_s"] is None else " / ".join(f"{v:+.1f}" for v in d["alarm_delay_s"])
+        rows.append([NAMES.get(f, f), num(d["ram_detector_bytes"]), num(d["flash_bytes"]),
+                     num(d["instructions_per_second_of_eeg"]), f"{100 * d['duty_cycle']:.2f} %",
+                     num(d["worst_instructions_per_sample"]), num(d["worst_instructions_per_sample_without_window"]),
+                     late, f"{d['seizures_detected']}/{d['seizures']}",
+                     "yes" if d["equal_host_chain"] else "NO"])  # fmt: skip
+    if not rows:
+        return None
+    head = ["detector", "RAM B", "flash B", "instructions per s of EEG", "duty cycle",
+            "worst instructions per sample", "without a window", "alarm delay s (min / median / max)", "seizures",
+            "events equal the host chain"]  # fmt: skip
+    caption = ("Samples pushed one by one over the held-out recordings; RAM: the detector's state, the model's arena "
+               "and state and the stack used; the duty cycle at the board's clock.")  # fmt: skip
+    return Section("The whole detector on the chip", [Table(head, rows, caption)])
+
+
+def _sweep(data: dict[str, Any]) -> list[Section | None]:
+    return [sweep.section(data)]
+
+
+SECTIONS = {"run": _run, "inspect": _inspect, "stream": _stream, "detect": _detect, "eval": _eval,
+            "compress": _compress, "demo": _demo, "sweep": _sweep}  # fmt: skip
 
 
 def render(kind: str, data: dict[str, Any], source: str = "") -> str:

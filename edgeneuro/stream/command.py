@@ -181,6 +181,9 @@ class _Session:
 
 def _check_info(info, board: Board, model: Path, in_bytes: int, out_bytes: int, where: str, stateful: bool = False,
                 state_bytes: int = 0) -> None:  # fmt: skip
+    if info.detector:
+        raise StreamError(f"{where} runs the whole detector's stream firmware, which takes samples, not windows; "
+                          "stream the recording to it with --continuous")  # fmt: skip
     if info.board != board.name:
         raise BoardError(f"{where} runs firmware built for board {info.board}, not {board.name} (--board); "
                          f"stream to it with --board {info.board}, or flash the stream firmware built for "

@@ -87,7 +87,7 @@ def run(board: Board, elf: Path, input_bytes: bytes, timeout: float = 600.0, cyc
             except subprocess.TimeoutExpired as e:
                 proc.kill()
                 proc.communicate()
-                raise ToolError(f"QEMU ({board.name}) did not finish within {timeout:.0f} s; the firmware hangs") from e
+                raise ToolError(f"QEMU ({board.name}) did not finish within {timeout:g} s; the firmware hangs") from e
             except BaseException:  # an interrupt, or the watcher failed: QEMU must not outlive us
                 proc.kill()
                 raise
