@@ -185,38 +185,37 @@ def _build_host_checked(src: Path, out: Path, feedback: Sequence[tuple[int, int,
     return out
 
 
-def build_host_stream(src: Path, board: Board, out: Path | None = None) -> Path:
-    """The stream harness (firmware/stream.c) and the generated model built for the host with the
-    checks of ``_build_host_checked`` (model.c in the host debug layout), its UART a pseudo-terminal
-    (firmware/host_board.c): the protocol code under the sanitizers, driven over the same kind of
-    serial port as QEMU's (``stream.target.HostBoard``). Needs stream_info.h in ``src``."""
-    fw = resource_dir("firmware")
+def build_host_stream(src: Path, board: Board, out: Path | None = None, harness: str = "stream") -> Path:
+    """A stream harness (firmware/<harness>.c: "stream", or "stream_detector" for a folder with the
+    detector app) and the generated C built for the host with the checks, its UART a
+    pseudo-terminal (firmware/host_board.c): the protocol code under the sanitizers, driven over the
+    same kind of serial port as QEMU's (``stream.target.HostBoard``). Needs stream_info.h in ``src``."""
     src = src.resolve()
-    out = (out or src / "stream_host").resolve()
     (src / "board.h").write_text(render_board_h(board))
-    flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
-    include = ["-I.", "-Ikernels", f"-I{fw}"]
-    kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[1:]]
-    harness = [str(fw / "stream.c"), str(fw / "frame.c"), str(fw / "host_board.c")]
-    cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", *harness, *map(str, kernels), "-o", str(out), "-lm"]
-    _run(cmd, src, "building the stream harness for the host")
-    return out
+    files = [f"{harness}.c", "frame.c", "host_board.c"]
+    return _build_host_harness(src, out or src / f"{harness}_host", files, "building the stream harness for the host")
 
 
 def build_host_detector(src: Path, out: Path | None = None) -> Path:
     """The detector harness (firmware/detector_main.c), detector.c and the generated model built for
-    the host with the checks of ``_build_host_checked`` (model.c in the host debug layout): the
-    detector's C under the sanitizers, over the same input.bin as on the board."""
-    fw = resource_dir("firmware")
+    the host with the checks: the detector's C under the sanitizers, over the same input.bin as on
+    the board."""
     src = src.resolve()
-    out = (out or src / "detector_host").resolve()
+    what = "building the detector for the host"
+    return _build_host_harness(src, out or src / "detector_host", ["detector_main.c"], what)
+
+
+def _build_host_harness(src: Path, out: Path, harness: list[str], what: str) -> Path:
+    """model.c in the host debug layout, the folder's other sources (kernels, detector.c: cached
+    objects) and the firmware files ``harness``, with the flags of ``_build_host_checked``."""
+    fw = resource_dir("firmware")
     flags = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
     include = ["-I.", "-Ikernels", f"-I{fw}"]
-    kernels = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[2:]]
-    cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", "detector.c", str(fw / "detector_main.c"),
-           *map(str, kernels), "-o", str(out), "-lm"]  # fmt: skip
-    _run(cmd, src, "building the detector for the host")
-    return out
+    objects = [_cached_object(src, src / name, [*flags, *include]) for name in _sources(src)[1:]]
+    cmd = ["gcc", *flags, "-DEN_DEBUG_LAYOUT", *include, "model.c", *(str(fw / h) for h in harness),
+           *map(str, objects), "-o", str(Path(out).resolve()), "-lm"]  # fmt: skip
+    _run(cmd, src, what)
+    return Path(out).resolve()
 
 
 def _cached_object(src: Path, path: Path, flags: list[str]) -> Path:

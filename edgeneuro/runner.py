@@ -254,7 +254,7 @@ def check_on_host(c: Compiled, x: np.ndarray | None = None, seed: int = 0) -> Ho
         want = reference.run_sequence(g, c.kernels, x)
     exact = all(got[n].tobytes() == np.asarray(want[n], got[n].dtype).tobytes() for n in g.outputs)
     diff = 0.0 if exact else max(float(np.max(np.abs(got[n].astype(np.float64) - want[n]))) for n in g.outputs)
-    integer = all(np.dtype(t.dtype).kind != "f" for t in g.tensors.values())
+    integer = not any(t.dtype.startswith("float") for t in g.tensors.values())
     if not exact and integer:
         raise ToolError(f"{g.source}: the generated C built for the host differs from the numpy reference (largest "
                         f"difference {diff:g}) on random inputs (seed {seed}); please report it")  # fmt: skip

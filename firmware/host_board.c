@@ -4,7 +4,8 @@
  * The UART is a pseudo-terminal, as QEMU's `-serial pty` gives: en_uart_init() opens one, puts its
  * terminal end in raw mode and prints "edgeneuro host board: serial on /dev/pts/N" on stdout, where
  * the host's tools (and `edgeneuro stream --port`) open it. The timer counts the monotonic clock in
- * EN_SYSTICK_HZ ticks: the stream harness only times frames that stop mid-way with it. */
+ * EN_SYSTICK_HZ ticks: the stream harness only times frames that stop mid-way with it. The host
+ * paints no stack: its high-water mark reads 0 (the detector harness reports it). */
 #define _DEFAULT_SOURCE   /* cfmakeraw */
 #define _XOPEN_SOURCE 600 /* posix_openpt, grantpt, unlockpt, ptsname; clock_gettime */
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "stack.h"
 #include "timer.h"
 #include "uart.h"
 
@@ -112,4 +114,14 @@ uint64_t en_timer_ticks(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * EN_SYSTICK_HZ + (uint64_t)t.tv_nsec * EN_SYSTICK_HZ / 1000000000u;
+}
+
+uint32_t en_stack_used(void)
+{
+    return 0;
+}
+
+uint32_t en_stack_size(void)
+{
+    return 0;
 }

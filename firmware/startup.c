@@ -37,7 +37,7 @@ void Reset_Handler(void)
 
 #define NUM_IRQS 32
 __attribute__((section(".isr_vector"), used)) static void (*const vectors[16 + NUM_IRQS])(void) = {
-    [0] = (void (*)(void))(&_estack),
+    [0] = (void (*)(void))(uintptr_t)&_estack, /* through an integer: ISO C has no object-to-function pointer cast */
     [1] = Reset_Handler,
     [2] = Default_Handler,  /* NMI */
     [3] = Default_Handler,  /* HardFault */

@@ -173,6 +173,25 @@ def test_garbage_between_frames_is_refused(detector):
     assert r["ok"] and all(r["equal_host_chain"].values()), r["equal_host_chain"]
 
 
+@pytest.mark.slow
+def test_faults_and_garbage_under_the_sanitizers(detector):
+    """The detector's stream harness built for the host under ASan and UBSan (its UART a pty, as
+    QEMU's): lost, repeated and overlapping frames and the hostile pieces on one line, the same
+    windows, events and alarms as the host chain, and no sanitizer report (a report stops the
+    harness: the link then fails)."""
+    lines = []
+
+    def wrap(port):
+        garbage = _garbage(np.random.default_rng(1))
+        lines.append(Line(port, drop=(1600,), repeat=(4800,), overlap=(9600,), garbage=garbage))
+        return lines[0]
+
+    r = _run(detector, wrap=wrap, timeout=2.0, sanitized=True)
+    assert lines[0].done["garbage"] == 22 and lines[0].done["drop"] == lines[0].done["repeat"] == 1
+    assert r["ok"] and all(r["equal_host_chain"].values()), r["equal_host_chain"]
+    assert r["streaming"]["board_repeated"] >= 1 and r["streaming"]["board_refused"] >= 2
+
+
 def test_continuous_options_errors(capsys, tmp_path):
     """One line each: --realtime without --continuous, --continuous without a recording, an ADC
     option without --continuous."""

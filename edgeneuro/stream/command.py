@@ -122,15 +122,22 @@ class _Session:
         except serial.SerialTimeoutException as e:
             raise StreamError(f"writing to {self.link.where} timed out after {self.link.timeout:g} s") from e
         except (serial.SerialException, OSError) as e:
-            gone = self.sim.exited() if self.sim else None
+            gone = self._gone()
             if gone:
                 raise ToolError(f"{gone} (while streaming)") from e
             raise StreamError(f"{self.link.where}: the serial line failed ({e})") from e
         except StreamError as e:
-            gone = self.sim.exited() if self.sim else None
+            gone = self._gone()
             if gone:
                 raise ToolError(f"{gone}; {e}") from e
             raise
+
+    def _gone(self) -> str | None:
+        """Why the simulator is gone, or None (a pty simulator gets 2 s to end: a dying process
+        closes the line before it has exited)."""
+        if self.sim is None:
+            return None
+        return self.sim.exited(wait=2.0) if isinstance(self.sim, target.PtyBoard) else self.sim.exited()
 
     def hello(self, timeout: float, baud: int):
         try:

@@ -100,12 +100,15 @@ def _check_info(info: P.Info, board: Board, model: Path, det, out_bytes: int, wh
 def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path | None = None, realtime: bool = False,
                       timeout: float = 5.0, retries: int = 3, adc_fs: float | None = None, lsb_uv: float | None = None,
                       adc_bits: int = 16, bandpass=None, notch: float | None = None, frame_samples: int | None = None,
-                      in_flight: int = 4, wrap: Callable[[Any], Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                      in_flight: int = 4, wrap: Callable[[Any], Any] | None = None,
+                      sanitized: bool = False) -> dict[str, Any]:  # fmt: skip
     """Stream every sample of ``edf`` through the detector of ``model`` on ``board``'s QEMU machine
     over its UART (a pty), and check and score what it answers. ``frame_samples`` per SAMPLES frame
     (default an eighth of a second's, at most what the board takes), ``in_flight`` frames
     unacknowledged at most; ``wrap`` puts a layer between the link and the port (tests: a line
-    that loses or repeats frames)."""
+    that loses or repeats frames). ``sanitized``: the same harness built for this machine under ASan
+    and UBSan (``build.build_host_stream``) serves the pty instead of QEMU (tests; its tick counts
+    are the host's clock, not instructions)."""
     from edgeneuro import compiler
     from edgeneuro.data.annotations import Seizures
     from edgeneuro.data.dataset import item_of
@@ -137,8 +140,14 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         folder = Path(build_dir) if build_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="edgeneuro-continuous-"))) / "build"  # fmt: skip
         c, elf = build(prepared, det, board, folder, meta.input_scale_uv)
-        q = stack.enter_context(target.Qemu(board, elf))
-        where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
+        if sanitized:
+            from edgeneuro.build import build_host_stream
+
+            q = stack.enter_context(target.HostBoard(build_host_stream(c.out_dir, board, harness="stream_detector")))
+            where = f"the detector harness built for the host on {q.port}"
+        else:
+            q = stack.enter_context(target.Qemu(board, elf))
+            where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
         ser = target.open_port(q.port, board.uart.baud, timeout)
         stack.callback(ser.close)
         link = P.Link(wrap(ser) if wrap else ser, timeout=timeout, retries=retries, where=where, on_report=reports)

@@ -194,11 +194,19 @@ class PtyBoard:
                 self.output += chunk
         raise ToolError(f"{self.what} did not open its serial pty within {self.start_timeout:g} s")
 
-    def exited(self) -> str | None:
-        """Why the process is gone, or None while it runs."""
-        if self.proc is None or self.proc.poll() is None:
+    def exited(self, wait: float = 0.0) -> str | None:
+        """Why the process is gone, or None while it runs (after ``wait`` seconds for it to end:
+        the serial line fails as a dying process closes the pty, before it has exited)."""
+        if self.proc is None:
             return None
-        return f"{self.what} exited with {self.proc.returncode}"
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            return None
+        return self._why(self.proc.returncode)
+
+    def _why(self, rc: int) -> str:
+        return f"{self.what} exited with {rc}"
 
     def stop(self) -> None:
         from edgeneuro.targets import stop_process
@@ -225,12 +233,9 @@ class Qemu(PtyBoard):
         self.board = board
         super().__init__(qemu.command(board, Path(elf).resolve(), console="pty"), f"QEMU ({board.name})", start_timeout)
 
-    def exited(self) -> str | None:
+    def _why(self, rc: int) -> str:
         from edgeneuro.targets.qemu import EXIT_CODES
 
-        if self.proc is None or self.proc.poll() is None:
-            return None
-        rc = self.proc.returncode
         return f"QEMU ({self.board.name}) exited with {rc}: {EXIT_CODES.get(rc, 'see its output')}"
 
 
@@ -248,6 +253,13 @@ class HostBoard(PtyBoard):
         from edgeneuro.targets.host import SANITIZER_ENV
 
         return {**os.environ, **SANITIZER_ENV}
+
+    def _why(self, rc: int) -> str:
+        """The exit code and the sanitizer's report line, if it wrote one."""
+        self.stop()  # collects what it printed
+        lines = self.output.decode(errors="replace").splitlines()
+        report = next((ln.strip() for ln in lines if "ERROR: AddressSanitizer" in ln or "runtime error" in ln), "")
+        return f"{self.what} exited with {rc}" + (f": {report}" if report else "")
 
 
 def open_port(path: str, baud: int, timeout: float):

@@ -20,11 +20,12 @@ from edgeneuro.errors import ToolError
 from edgeneuro.targets import Run
 
 # On top of build.CFLAGS (-Wall -Wextra -Werror): what the generated C and every kernel are clean
-# under (not -Wconversion: ten kernels are not, mostly sign conversions in en_simd.h's plain-C
-# twins of the SIMD instructions), and the sanitizers.
+# under (-Wconversion, which in C includes -Wsign-conversion: every narrowing or change of sign is an
+# explicit cast, so a new implicit one is an error here), and the sanitizers.
 CHECK_FLAGS = [
     "-Wshadow",
     "-Wpedantic",
+    "-Wconversion",
     "-fsanitize=address,undefined",
     "-fno-sanitize-recover=all",
     "-fno-omit-frame-pointer",

@@ -59,12 +59,14 @@ static inline uint32_t en_dw_pack4(int32_t y0, int32_t y1, int32_t y2, int32_t y
     return v;
 }
 #else
+/* lo and hi are int32_t or uint32_t: each takes the word's bits, as from the LDRD (cast, not through
+ * a memcpy of its own, which changes the code gcc makes for the M3). */
 #define EN_DW_LDRD(lo, hi, base, OFF)                                     \
     do {                                                                  \
         uint32_t pair_[2];                                                \
         memcpy(pair_, (const uint8_t *)(base) + (OFF), sizeof pair_);     \
-        (lo) = pair_[0];                                                  \
-        (hi) = pair_[1];                                                  \
+        (lo) = (__typeof__(lo))pair_[0];                                  \
+        (hi) = (__typeof__(hi))pair_[1];                                  \
     } while (0)
 #define EN_DW_LDRD_POST(lo, hi, base, STEP)                                      \
     do {                                                                         \

@@ -16,7 +16,7 @@ void en_dynamic_update_slice(const en_dynamic_update_slice_params *p, const void
         s[axis] = (int32_t)(v < 0 ? 0 : (v > hi ? hi : v));
     }
     const size_t e = (size_t)p->esize;
-    const size_t total = (size_t)d[0] * d[1] * d[2] * d[3] * d[4] * e;
+    const size_t total = (size_t)d[0] * (size_t)d[1] * (size_t)d[2] * (size_t)d[3] * (size_t)d[4] * e;
     if (output != operand) {
         memcpy(output, operand, total);
     }

@@ -36,6 +36,8 @@
 #define EN_MVE_AGAIN(ptr) ((void)0)
 #define EN_MVE_KERNEL
 
+/* Tested as (uint32_t)pred >> i: a uint16_t shifted is an int, which UBSan's shift check keeps gcc
+ * from proving non-negative (a -Wsign-conversion warning where it meets 1u). */
 typedef uint16_t mve_pred16_t;
 typedef struct {
     int8_t v[16];
@@ -77,7 +79,7 @@ static inline int8x16_t vldrbq_z_s8(const int8_t *p, mve_pred16_t pred)
 {
     int8x16_t r;
     for (int i = 0; i < 16; ++i) {
-        r.v[i] = (pred >> i) & 1u ? p[i] : 0;
+        r.v[i] = ((uint32_t)pred >> i) & 1u ? p[i] : 0;
     }
     return r;
 }
@@ -95,7 +97,7 @@ static inline int16x8_t vldrbq_z_s16(const int8_t *p, mve_pred16_t pred)
 {
     int16x8_t r;
     for (int i = 0; i < 8; ++i) {
-        r.v[i] = (pred >> (2 * i)) & 1u ? p[i] : 0;
+        r.v[i] = ((uint32_t)pred >> (2 * i)) & 1u ? p[i] : 0;
     }
     return r;
 }
@@ -119,7 +121,7 @@ static inline void vstrbq_s8(int8_t *p, int8x16_t a)
 static inline void vstrbq_p_s8(int8_t *p, int8x16_t a, mve_pred16_t pred)
 {
     for (int i = 0; i < 16; ++i) {
-        if ((pred >> i) & 1u) {
+        if (((uint32_t)pred >> i) & 1u) {
             p[i] = a.v[i];
         }
     }
@@ -143,7 +145,7 @@ static inline void vstrbq_s32(int8_t *p, int32x4_t a)
 static inline void vstrbq_p_s32(int8_t *p, int32x4_t a, mve_pred16_t pred)
 {
     for (int i = 0; i < 4; ++i) {
-        if ((pred >> (4 * i)) & 1u) {
+        if (((uint32_t)pred >> (4 * i)) & 1u) {
             p[i] = (int8_t)a.v[i];
         }
     }
@@ -418,7 +420,7 @@ static inline int8x16_t vqmovntq_s16(int8x16_t a, int16x8_t b)
 static inline int8x16_t vpselq_s8(int8x16_t a, int8x16_t b, mve_pred16_t pred)
 {
     for (int i = 0; i < 16; ++i) {
-        a.v[i] = (pred >> i) & 1u ? a.v[i] : b.v[i];
+        a.v[i] = ((uint32_t)pred >> i) & 1u ? a.v[i] : b.v[i];
     }
     return a;
 }

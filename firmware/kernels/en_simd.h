@@ -48,10 +48,10 @@ static inline int32_t en_smlad(uint32_t a, uint32_t b, int32_t acc)
     return __smlad((int32_t)a, (int32_t)b, acc);
 }
 
-/* x saturated to int8's range [-128, 127]: one SSAT. */
+/* x saturated to int8's range [-128, 127]: one SSAT (the builtin: see EN_SSAT). */
 static inline int32_t en_ssat8(int32_t x)
 {
-    return __ssat(x, 8);
+    return (int32_t)__builtin_arm_ssat(x, 8);
 }
 
 /* The low halfword of lo and the low halfword of hi above it: one `pkhbt rd, lo, hi, lsl #16`. */
@@ -186,7 +186,10 @@ static inline int32_t en_ssat_c(int32_t x, int n)
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#define EN_SSAT(x, n) __ssat((x), (n))
+/* Not arm_acle.h's __ssat: it assigns __builtin_arm_ssat, which gcc declares as returning unsigned
+ * int, to an int32_t, a -Wsign-conversion warning at every use. The builtin with its result cast
+ * back is the same instruction and the same bits. */
+#define EN_SSAT(x, n) ((int32_t)__builtin_arm_ssat((x), (n)))
 #else
 #define EN_SSAT(x, n) en_ssat_c((x), (n))
 #endif
@@ -233,8 +236,10 @@ static inline uint32_t en_sxtab16_ror8(uint32_t acc, uint32_t x)
 #else
 static inline uint32_t en_sxtab16(uint32_t acc, uint32_t x)
 {
-    const uint32_t lo = (acc + (uint32_t)(int32_t)(int8_t)(x & 0xFFu)) & 0xFFFFu;
-    const uint32_t hi = ((acc >> 16) + (uint32_t)(int32_t)(int8_t)((x >> 16) & 0xFFu)) & 0xFFFFu;
+    /* in uint16_t: gcc's -Wsign-conversion misreads (acc + (uint32_t)(int8_t)b) & 0xFFFFu, which gcc
+     * narrows to these same halfword sums (the Cortex-M3 code is the same) */
+    const uint32_t lo = (uint16_t)((uint16_t)acc + (uint16_t)(int8_t)(x & 0xFFu));
+    const uint32_t hi = (uint16_t)((uint16_t)(acc >> 16) + (uint16_t)(int8_t)((x >> 16) & 0xFFu));
     return lo | (hi << 16);
 }
 
