@@ -13,38 +13,8 @@
 #include <stdint.h>
 
 #include "detector.h"
+#include "harness_io.h"
 #include "model.h"
-
-#ifdef EN_HOST
-#include <stdio.h>
-typedef FILE *file_t;
-static file_t open_in(void) { return fopen("input.bin", "rb"); }
-static file_t open_out(void) { return fopen("output.bin", "wb"); }
-static int read_all(file_t f, void *buf, uint32_t n) { return fread(buf, 1, n, f) == n; }
-static int write_all(file_t f, const void *buf, uint32_t n) { return fwrite(buf, 1, n, f) == n; }
-static void close_(file_t f) { fclose(f); }
-static uint64_t ticks(void) { return 0; }
-static uint32_t stack_used(void) { return 0; }
-static uint32_t stack_size(void) { return 0; }
-static void say(const char *s) { fputs(s, stderr); }
-#define VALID(f) ((f) != NULL)
-#else
-#include "semihost.h"
-#include "stack.h"
-#include "timer.h"
-#include "uart.h"
-typedef int32_t file_t;
-static file_t open_in(void) { return en_semihost_open("input.bin", EN_SH_READ_BINARY); }
-static file_t open_out(void) { return en_semihost_open("output.bin", EN_SH_WRITE_BINARY); }
-static int read_all(file_t f, void *buf, uint32_t n) { return en_semihost_read(f, buf, n) == 0; }
-static int write_all(file_t f, const void *buf, uint32_t n) { return en_semihost_write(f, buf, n) == 0; }
-static void close_(file_t f) { en_semihost_close(f); }
-static uint64_t ticks(void) { return en_timer_ticks(); }
-static uint32_t stack_used(void) { return en_stack_used(); }
-static uint32_t stack_size(void) { return en_stack_size(); }
-static void say(const char *s) { en_uart_puts(s); }
-#define VALID(f) ((f) >= 0)
-#endif
 
 #define CHUNK 256u /* samples read from input.bin at a time */
 #define QUEUE 4u   /* event and alarm records of one push (at most an event end and an alarm each) */

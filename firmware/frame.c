@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "model.h"
 #include "timer.h"
 #include "uart.h"
 
@@ -19,6 +20,8 @@
  * get() returns before the UART's; a frame found among them is written over the ones already
  * hunted (at a lower index than it is read from), so one buffer serves both. */
 uint8_t en_frame[EN_FRAME_HEAD + EN_STREAM_IN_BYTES + 4u];
+
+const uint32_t en_stream_protocol_version = EN_FRAME_VERSION;
 static uint32_t got, replay_at, replay_end;
 
 /* CRC-32 (IEEE 802.3, zlib's), four bits at a time. */
@@ -162,4 +165,31 @@ uint32_t en_frame_receive(en_frame_check check, uint32_t *crc)
         *crc = sum;
         return len;
     }
+}
+
+void en_frame_send_info(uint8_t seq, uint8_t flags, uint32_t state_bytes, uint16_t channels)
+{
+    static const uint8_t model_id[8] = EN_STREAM_MODEL_ID; /* SHA-256 of the model file, first 8 bytes */
+    static const char board[] = EN_BOARD_NAME;
+    static const char model[] = EN_MODEL_NAME;
+    uint8_t p[2 + 16 + 8 + 2 + 1 + sizeof board + 1 + sizeof model];
+    uint32_t n = 0;
+    p[n++] = (uint8_t)*(const volatile uint32_t *)&en_stream_protocol_version; /* read: kept in the ELF */
+    p[n++] = flags;
+    en_frame_put_u32(&p[n], EN_STREAM_IN_BYTES);
+    en_frame_put_u32(&p[n + 4], EN_STREAM_OUT_BYTES);
+    en_frame_put_u32(&p[n + 8], EN_SYSTICK_HZ);
+    en_frame_put_u32(&p[n + 12], state_bytes);
+    n += 16;
+    memcpy(&p[n], model_id, sizeof model_id);
+    n += sizeof model_id;
+    p[n++] = (uint8_t)channels;
+    p[n++] = (uint8_t)(channels >> 8);
+    p[n++] = (uint8_t)(sizeof board - 1);
+    memcpy(&p[n], board, sizeof board - 1);
+    n += sizeof board - 1;
+    p[n++] = (uint8_t)(sizeof model - 1);
+    memcpy(&p[n], model, sizeof model - 1);
+    n += sizeof model - 1;
+    en_frame_send(EN_FRAME_INFO, seq, p, n);
 }

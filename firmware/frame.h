@@ -14,6 +14,12 @@
 #include "stream_info.h"
 
 #define EN_FRAME_HEAD 4u /* type, seq, length: en_frame[0..3]; the payload follows */
+#define EN_FRAME_VERSION 4u /* 3: OUTPUT ends with the CRC of the INFER it answers; 4: INFO's channels (SAMPLES) */
+#define EN_FRAME_INFO 0x81u
+
+/* The protocol's version; also marks the image as a stream harness (the host checks the ELF for
+ * this symbol). */
+extern const uint32_t en_stream_protocol_version;
 
 enum { EN_NAK_CRC = 1, EN_NAK_LENGTH = 2, EN_NAK_SEQ = 3, EN_NAK_TYPE = 4, EN_NAK_TIMEOUT = 5, EN_NAK_SAMPLES = 6 };
 
@@ -33,6 +39,10 @@ typedef int (*en_frame_check)(uint8_t type, uint32_t length);
 uint32_t en_frame_receive(en_frame_check check, uint32_t *crc);
 
 void en_frame_send(uint8_t type, uint8_t seq, const uint8_t *payload, uint32_t n);
+/* The answer to HELLO, INFO: the version, `flags`, the largest payload the harness takes and the
+ * outputs' bytes (stream_info.h), the SysTick rate, `state_bytes`, the model id, `channels` (of a
+ * SAMPLES frame; 0: the harness takes none), the board's and the model's names. */
+void en_frame_send_info(uint8_t seq, uint8_t flags, uint32_t state_bytes, uint16_t channels);
 void en_frame_nak(uint8_t seq, uint8_t reason, uint8_t expected);
 
 uint32_t en_frame_crc(uint32_t crc, const uint8_t *p, uint32_t n);

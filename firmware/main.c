@@ -13,36 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "harness_io.h"
 #include "model.h"
-
-#ifdef EN_HOST
-#include <stdio.h>
-typedef FILE *file_t;
-static file_t open_in(void) { return fopen("input.bin", "rb"); }
-static file_t open_out(void) { return fopen("output.bin", "wb"); }
-static int read_all(file_t f, void *buf, uint32_t n) { return fread(buf, 1, n, f) == n; }
-static int write_all(file_t f, const void *buf, uint32_t n) { return fwrite(buf, 1, n, f) == n; }
-static void close_(file_t f) { fclose(f); }
-static uint64_t ticks(void) { return 0; }
-static void say(const char *s) { fputs(s, stderr); }
-static void say_u(unsigned long v) { fprintf(stderr, "%lu", v); }
-#define VALID(f) ((f) != NULL)
-#else
-#include "semihost.h"
-#include "stack.h"
-#include "timer.h"
-#include "uart.h"
-typedef int32_t file_t;
-static file_t open_in(void) { return en_semihost_open("input.bin", EN_SH_READ_BINARY); }
-static file_t open_out(void) { return en_semihost_open("output.bin", EN_SH_WRITE_BINARY); }
-static int read_all(file_t f, void *buf, uint32_t n) { return en_semihost_read(f, buf, n) == 0; }
-static int write_all(file_t f, const void *buf, uint32_t n) { return en_semihost_write(f, buf, n) == 0; }
-static void close_(file_t f) { en_semihost_close(f); }
-static uint64_t ticks(void) { return en_timer_ticks(); }
-static void say(const char *s) { en_uart_puts(s); }
-static void say_u(unsigned long v) { en_uart_putu(v); }
-#define VALID(f) ((f) >= 0)
-#endif
 
 #ifdef EN_FEEDBACK
 static const struct {
@@ -142,7 +114,7 @@ int main(void)
         ++n;
     }
 #ifndef EN_HOST
-    const uint32_t trailer[3] = {0x54534E45u /* "ENST" */, en_stack_used(), en_stack_size()};
+    const uint32_t trailer[3] = {0x54534E45u /* "ENST" */, stack_used(), stack_size()};
     if (!write_all(out, trailer, sizeof trailer)) {
         return 2;
     }

@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "board.h"
 #include "frame.h"
 #include "model.h"
 #include "stream_info.h"
@@ -34,18 +33,13 @@
 #include "uart.h"
 
 enum { T_HELLO = 0x01, T_INFER = 0x02, T_RESET = 0x03 };
-enum { T_INFO = 0x81, T_OUTPUT = 0x82, T_ERROR = 0x84, T_ACK = 0x85 };
+enum { T_OUTPUT = 0x82, T_ERROR = 0x84, T_ACK = 0x85 }; /* INFO (0x81): en_frame_send_info */
 enum { ERROR_INVOKE = 1 };
-#define VERSION 4u /* 3: OUTPUT ends with the CRC of the INFER it answers; 4: INFO's channels (SAMPLES) */
 #define INFO_STATEFUL 0x01u /* INFO's flags: the model has state (one INFER is one time step) */
 
 typedef char en_stream_out_fits_a_frame[EN_STREAM_OUT_BYTES + 12u <= 0xFFFFu ? 1 : -1];
 
-/* Marks the image as the stream harness (the host checks the ELF for this symbol). */
-const uint32_t en_stream_protocol_version = VERSION;
-
 static uint8_t answer[EN_STREAM_OUT_BYTES + 12u]; /* the last OUTPUT: outputs + ticks + the INFER's CRC */
-static const uint8_t model_id[8] = EN_STREAM_MODEL_ID; /* SHA-256 of the model file, first 8 bytes */
 
 /* HELLO and RESET are empty, INFER carries exactly the model's input bytes. */
 static int check(uint8_t type, uint32_t len)
@@ -54,32 +48,6 @@ static int check(uint8_t type, uint32_t len)
         return EN_NAK_TYPE;
     }
     return len != (type == T_INFER ? EN_STREAM_IN_BYTES : 0u) ? EN_NAK_LENGTH : 0;
-}
-
-static void send_info(uint8_t seq)
-{
-    static const char board[] = EN_BOARD_NAME;
-    static const char model[] = EN_MODEL_NAME;
-    uint8_t p[2 + 16 + 8 + 2 + 1 + sizeof board + 1 + sizeof model];
-    uint32_t n = 0;
-    p[n++] = (uint8_t)*(const volatile uint32_t *)&en_stream_protocol_version; /* read: kept in the ELF */
-    p[n++] = EN_HAS_STATE ? INFO_STATEFUL : 0u;
-    en_frame_put_u32(&p[n], EN_STREAM_IN_BYTES);
-    en_frame_put_u32(&p[n + 4], EN_STREAM_OUT_BYTES);
-    en_frame_put_u32(&p[n + 8], EN_SYSTICK_HZ);
-    en_frame_put_u32(&p[n + 12], EN_STATE_BYTES);
-    n += 16;
-    memcpy(&p[n], model_id, sizeof model_id);
-    n += sizeof model_id;
-    p[n++] = 0u; /* channels: no SAMPLES here */
-    p[n++] = 0u;
-    p[n++] = (uint8_t)(sizeof board - 1);
-    memcpy(&p[n], board, sizeof board - 1);
-    n += sizeof board - 1;
-    p[n++] = (uint8_t)(sizeof model - 1);
-    memcpy(&p[n], model, sizeof model - 1);
-    n += sizeof model - 1;
-    en_frame_send(T_INFO, seq, p, n);
 }
 
 /* Runs the model on the INFER payload in en_frame[] and keeps its outputs, duration and the
@@ -124,7 +92,7 @@ int main(void)
         const uint8_t type = en_frame[0], seq = en_frame[1];
         if (type == T_HELLO) {
             have_last = 0;
-            send_info(seq);
+            en_frame_send_info(seq, EN_HAS_STATE ? INFO_STATEFUL : 0u, EN_STATE_BYTES, 0u);
             continue;
         }
         /* a retransmission: the same answer again, not a second step or reset */

@@ -22,7 +22,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "board.h"
 #include "detector.h"
 #include "frame.h"
 #include "model.h"
@@ -32,11 +31,10 @@
 #include "uart.h"
 
 enum { T_HELLO = 0x01, T_RESET = 0x03, T_SAMPLES = 0x04, T_QUERY = 0x05, T_FINISH = 0x06 };
-enum { T_INFO = 0x81, T_ERROR = 0x84, T_ACK = 0x85, T_EVENT = 0x86, T_STATUS = 0x87, T_WINDOW = 0x88 };
+enum { T_ERROR = 0x84, T_ACK = 0x85, T_EVENT = 0x86, T_STATUS = 0x87, T_WINDOW = 0x88 }; /* INFO (0x81): en_frame_send_info */
 enum { ERROR_FINISHED = 2 };
 enum { EVENT_END = 1, EVENT_ALARM = 2 };
 enum { STATUS_PERIODIC = 0, STATUS_QUERY = 1, STATUS_FINISH = 2 };
-#define VERSION 4u
 #define INFO_DETECTOR 0x02u
 #define STATUS_EVERY 8u /* windows between unasked STATUS frames */
 #define SAMPLE_BYTES (2u * EN_DET_CHANNELS)
@@ -47,10 +45,6 @@ typedef char en_stream_out_is_the_outputs[EN_STREAM_OUT_BYTES == EN_DET_CLASSES 
 typedef char en_stream_takes_a_sample[SAMPLES_MAX >= 1u && 4u + SAMPLES_MAX * SAMPLE_BYTES == EN_STREAM_IN_BYTES ? 1
                                                                                                                   : -1];
 
-/* Marks the image as a stream harness (the host checks the ELF for this symbol). */
-const uint32_t en_stream_protocol_version = VERSION;
-
-static const uint8_t model_id[8] = EN_STREAM_MODEL_ID;
 static uint8_t queue[QUEUE][13];
 static uint32_t queued, reports;                                  /* EVENT frames queued, and sent since RESET */
 static int timing;                                                /* inside a timed push: queue, do not send */
@@ -85,32 +79,6 @@ void en_detector_on_event(uint32_t onset_sample, uint32_t offset_sample)
 void en_detector_alarm(int on, uint32_t sample)
 {
     event(EVENT_ALARM, (uint32_t)on, sample);
-}
-
-static void send_info(uint8_t seq)
-{
-    static const char board[] = EN_BOARD_NAME;
-    static const char model[] = EN_MODEL_NAME;
-    uint8_t p[2 + 16 + 8 + 2 + 1 + sizeof board + 1 + sizeof model];
-    uint32_t n = 0;
-    p[n++] = (uint8_t)*(const volatile uint32_t *)&en_stream_protocol_version; /* read: kept in the ELF */
-    p[n++] = INFO_DETECTOR;
-    en_frame_put_u32(&p[n], EN_STREAM_IN_BYTES);
-    en_frame_put_u32(&p[n + 4], EN_STREAM_OUT_BYTES);
-    en_frame_put_u32(&p[n + 8], EN_SYSTICK_HZ);
-    en_frame_put_u32(&p[n + 12], 0u);
-    n += 16;
-    memcpy(&p[n], model_id, sizeof model_id);
-    n += sizeof model_id;
-    p[n++] = (uint8_t)EN_DET_CHANNELS;
-    p[n++] = (uint8_t)(EN_DET_CHANNELS >> 8);
-    p[n++] = (uint8_t)(sizeof board - 1);
-    memcpy(&p[n], board, sizeof board - 1);
-    n += sizeof board - 1;
-    p[n++] = (uint8_t)(sizeof model - 1);
-    memcpy(&p[n], model, sizeof model - 1);
-    n += sizeof model - 1;
-    en_frame_send(T_INFO, seq, p, n);
 }
 
 static void put_u64(uint8_t *p, uint64_t v)
@@ -248,7 +216,7 @@ int main(void)
         switch (type) {
         case T_HELLO:
             have_reset = 0;
-            send_info(seq);
+            en_frame_send_info(seq, INFO_DETECTOR, 0u, EN_DET_CHANNELS);
             break;
         case T_RESET:
             if (!have_reset || seq != reset_seq || crc != reset_crc) { /* not a retransmission */

@@ -220,3 +220,36 @@ def to_counts(rec, det: Detector) -> tuple[np.ndarray, int]:
     q = np.sign(x) * np.floor(np.abs(x) + 0.5)
     outside = int(np.sum((q < det.adc_min) | (q > det.adc_max)))
     return np.clip(q, det.adc_min, det.adc_max).astype(np.int16), outside
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What `detect` and `stream --continuous` start from: the model's meta.json and prepared graph,
+    its detector for the board, the recording (its annotations) and its samples as ADC counts."""
+
+    meta: Meta
+    prepared: object  # compiler.Prepared
+    det: Detector
+    item: object  # data.dataset.Item
+    counts: np.ndarray  # int16 [samples, channels], the detector's montage order
+    outside: int  # samples that were outside the ADC's range (clipped)
+
+
+def load_recording(model: Path, edf: Path, board, adc_fs: float | None = None, lsb_uv: float | None = None,
+                   adc_bits: int = 16, bandpass=None, notch: float | None = None) -> Recording:  # fmt: skip
+    """The detector of ``model`` for ``board`` and the samples of ``edf`` it takes (checked against
+    its rate and channels), as `design` and `to_counts` make them."""
+    from edgeneuro import compiler
+    from edgeneuro.data.dataset import item_of
+    from edgeneuro.data.edf import read_edf
+    from edgeneuro.options import from_cli
+
+    model, edf = Path(model), Path(edf)
+    meta = Meta.load(model)
+    prepared = compiler.load(model, from_cli(model, board=board))
+    det = design(model, prepared.graph, adc_fs, lsb_uv or DEFAULT_LSB_UV, adc_bits, bandpass, notch)
+    item = item_of(edf)
+    rec = read_edf(edf)
+    check_recording(rec, det, str(edf))
+    counts, outside = to_counts(rec, det)
+    return Recording(meta, prepared, det, item, counts, outside)

@@ -238,26 +238,17 @@ def detect(model: Path, edf: Path, board, build_dir: Path | None = None, adc_fs:
     compared with ``eval``'s events (``eval_host``; the demo leaves that out), and measured."""
     import tempfile
 
-    from edgeneuro import compiler, progress
+    from edgeneuro import progress
     from edgeneuro.data.annotations import Seizures
-    from edgeneuro.data.dataset import item_of
-    from edgeneuro.data.edf import read_edf
-    from edgeneuro.data.meta import Meta
-    from edgeneuro.detector import DEFAULT_LSB_UV, check_recording, design, to_counts
+    from edgeneuro.detector import load_recording
     from edgeneuro.detector.chain import run as run_chain
     from edgeneuro.metrics.events import score
-    from edgeneuro.options import from_cli
     from edgeneuro.targets import host, qemu
 
     model, edf = Path(model), Path(edf)
     board.require_qemu()
-    meta = Meta.load(model)
-    prepared = compiler.load(model, from_cli(model, board=board))
-    det = design(model, prepared.graph, adc_fs, lsb_uv or DEFAULT_LSB_UV, adc_bits, bandpass, notch)
-    item = item_of(edf)
-    rec = read_edf(edf)
-    check_recording(rec, det, str(edf))
-    counts, outside = to_counts(rec, det)
+    r = load_recording(model, edf, board, adc_fs, lsb_uv, adc_bits, bandpass, notch)
+    meta, prepared, det, item, counts, outside = r.meta, r.prepared, r.det, r.item, r.counts, r.outside
     with tempfile.TemporaryDirectory(prefix="edgeneuro-detect-") as d:
         out_dir = Path(build_dir) if build_dir else Path(d) / "build"
         c, elf = build(prepared, det, board, out_dir, meta.input_scale_uv)

@@ -109,16 +109,11 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     that loses or repeats frames). ``sanitized``: the same harness built for this machine under ASan
     and UBSan (``build.build_host_stream``) serves the pty instead of QEMU (tests; its tick counts
     are the host's clock, not instructions)."""
-    from edgeneuro import compiler
     from edgeneuro.data.annotations import Seizures
-    from edgeneuro.data.dataset import item_of
-    from edgeneuro.data.edf import read_edf
-    from edgeneuro.data.meta import Meta
-    from edgeneuro.detector import DEFAULT_LSB_UV, check_recording, design, to_counts
+    from edgeneuro.detector import load_recording
     from edgeneuro.detector.app import device, equal, latencies
     from edgeneuro.detector.chain import run as run_chain
     from edgeneuro.metrics.events import score
-    from edgeneuro.options import from_cli
     from edgeneuro.stream.command import _Session
 
     model, edf = Path(model), Path(edf)
@@ -126,13 +121,8 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         raise InputError(f"--frame-samples {frame_samples}: give 1 or more")
     board.require_qemu()
     target.require_rx(board)
-    meta = Meta.load(model)
-    prepared = compiler.load(model, from_cli(model, board=board))
-    det = design(model, prepared.graph, adc_fs, lsb_uv or DEFAULT_LSB_UV, adc_bits, bandpass, notch)
-    item = item_of(edf)
-    rec = read_edf(edf)
-    check_recording(rec, det, str(edf))
-    counts, outside = to_counts(rec, det)
+    r = load_recording(model, edf, board, adc_fs, lsb_uv, adc_bits, bandpass, notch)
+    meta, prepared, det, item, counts, outside = r.meta, r.prepared, r.det, r.item, r.counts, r.outside
     out_bytes = det.classes * np.dtype(det.output_dtype).itemsize
     per_frame = frame_samples or max(1, round(det.adc_fs / FRAMES_PER_SECOND))
     reports = Reports(det)
