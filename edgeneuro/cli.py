@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -422,15 +423,24 @@ def _size(n: int) -> str:
     return f"{n // (1 << 20)} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n // 1024} KiB"
 
 
+def _simulators_installed() -> dict[str, bool]:
+    """Whether each simulator's program is there: QEMU on PATH, Renode also in the venv (scripts/setup.sh)."""
+    from edgeneuro.targets import renode
+
+    return {"qemu": shutil.which("qemu-system-arm") is not None, "renode": renode.find() is not None}
+
+
 def cmd_boards(a: argparse.Namespace) -> int:
     from edgeneuro import boards
 
     listed = [boards.load(name) for name in boards.available()]
     fits = _fits_each(a, listed) if a.model else {}
+    installed = _simulators_installed()
     if a.json:
-        print(json.dumps([b.to_json() | ({"model": fits[b.name]} if fits else {}) for b in listed], indent=2))
+        print(json.dumps([b.to_json() | {"simulators_installed": {s: installed[s] for s in _sims(b)}}
+                          | ({"model": fits[b.name]} if fits else {}) for b in listed], indent=2))  # fmt: skip
         return 0
-    rows = [("board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode")]
+    rows = [("board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode", "installed")]
     if fits:
         rows[0] += (Path(a.model).name,)
     for b in listed:
@@ -446,6 +456,7 @@ def cmd_boards(a: argparse.Namespace) -> int:
                 f"{b.clock_hz / 1e6:g} MHz",
                 b.qemu["machine"] if b.qemu else "none",
                 b.renode["platform"] if b.renode else "none",
+                ", ".join(f"{s} {'yes' if installed[s] else 'NO'}" for s in _sims(b)),
             )
             + ((fits[b.name]["summary"],) if fits else ())
         )
@@ -453,6 +464,11 @@ def cmd_boards(a: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
+
+
+def _sims(board) -> list[str]:
+    """The simulators that model ``board``, the one `run` uses by default first."""
+    return [s for s, there in (("qemu", board.qemu), ("renode", board.renode)) if there]
 
 
 def _fits_each(a: argparse.Namespace, listed) -> dict[str, dict]:

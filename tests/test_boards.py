@@ -20,7 +20,7 @@ from edgeneuro import boards, build, codegen
 from edgeneuro.compiler import compile_model, load
 from edgeneuro.errors import BoardError
 from edgeneuro.runner import run_on_board
-from edgeneuro.targets import qemu
+from edgeneuro.targets import qemu, renode
 
 AD01 = MLPERF / "ad01_int8.tflite"
 ALL = boards.available()
@@ -186,8 +186,12 @@ def test_boards_command_lists_every_board():
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}
     assert sorted(rows) == ALL
     assert proc.stdout.splitlines()[0].split() == [
-        "board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode"
+        "board", "core", "fpu", "dsp", "mve", "flash", "ram", "clock", "qemu", "renode", "installed"
     ]  # fmt: skip
+    # each board's simulators, the default one first, and whether their programs are there
+    have = "yes" if renode.find() else "NO"
+    assert rows["stm32f4-discovery"].endswith(f"qemu yes, renode {have}")
+    assert rows["nrf52840-dk"].endswith(f"renode {have}") and rows["mps2-an386"].endswith("  qemu yes")
     assert "netduinoplus2" in rows["stm32f4-discovery"] and "platforms/cpus/nrf52840.repl" in rows["nrf52840-dk"]
     assert "cortex-m55" in rows["mps3-an547"] and "512 KiB" in rows["mps3-an547"]
     doc = json.loads(edgeneuro("boards", "--json").stdout)
@@ -195,6 +199,7 @@ def test_boards_command_lists_every_board():
     by = {d["name"]: d for d in doc}
     assert by["mps3-an547"]["mve"] is True and by["mps2-an385"]["fpu"] is None
     assert by["nrf52840-dk"]["simulator"] == {"qemu": None, "renode": {"platform": "platforms/cpus/nrf52840.repl"}}
+    assert by["nrf52840-dk"]["simulators_installed"] == {"renode": renode.find() is not None}
     assert by["nucleo-h743zi"]["clock_hz"] == 400_000_000 and by["nucleo-h743zi"]["flash_bytes"] == 2 << 20
 
 

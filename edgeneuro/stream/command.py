@@ -505,8 +505,6 @@ def _check(prepared, board: Board, windows: _Windows, run: _BoardRun) -> Result:
     report.update(outputs_equal_reference=equal, outputs_compared=len(xs), seconds=round(session.seconds, 3))
     report.update(_timing(session.ticks, board, simulated=run.simulator is not None,
                           sample_ticks=session.sample_ticks if windows.temporal else None))  # fmt: skip
-    if run.simulator is not None and run.sim == "renode":
-        report["instructions_note"] = "Renode's virtual time follows its performance model: estimates, not counts"
     report["protocol"] = dict(session.link.stats)
     report["ok"] = bool(ok)
     return Result(report, outputs)

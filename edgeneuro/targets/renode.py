@@ -2,14 +2,17 @@
 into Renode's platform model and puts the console UART on a host pseudo-terminal, which the host
 then talks to with the same protocol and code as QEMU's pty or a real serial port.
 
-Renode is not in the package registries these machines reach; install it from
-https://github.com/renode/renode/releases (the Linux portable package puts ``renode`` and
-``renode-test`` on PATH). Without it, ``--sim renode`` stops with that advice."""
+``scripts/setup.sh`` installs Renode into ``.renode/`` and links ``renode`` and ``renode-test`` into
+the venv's bin folder; elsewhere install it from https://github.com/renode/renode/releases (the Linux
+portable package) and put them on PATH. Without it, ``--sim renode`` stops with that advice."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +25,12 @@ from edgeneuro.targets import stop_process
 INSTALL_HINT = (
     "install Renode from https://github.com/renode/renode/releases (Linux portable package) and put `renode` on PATH"
 )
+
+
+def find(tool: str = "renode") -> str | None:
+    """``renode`` or ``renode-test``: on PATH, else beside the running Python, where setup links them
+    into the venv (``make test`` runs .venv/bin/pytest without activating the venv)."""
+    return shutil.which(tool) or shutil.which(tool, path=str(Path(sys.executable).parent))
 
 
 def script(board: Board) -> Path:
@@ -37,7 +46,16 @@ def script(board: Board) -> Path:
 def command(board: Board, elf: Path, pty: Path) -> list[str]:
     """Renode headless, with the board's script, the firmware and the pty path bound."""
     commands = f'$elf=@{Path(elf).resolve()}; $pty="{pty}"; include @{script(board)}; start'
-    return ["renode", "--disable-xwt", "--console", "--plain", "-e", commands]
+    return [find() or "renode", "--disable-xwt", "--console", "--plain", "-e", commands]
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to the process group; False once none of its processes is left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 class Renode:
@@ -45,7 +63,7 @@ class Renode:
     manager, like the QEMU one in edgeneuro.stream.target: Renode is stopped on exit."""
 
     def __init__(self, board: Board, elf: Path, start_timeout: float = 60.0) -> None:
-        if shutil.which("renode") is None:
+        if find() is None:
             raise ToolError(f"renode not found; {INSTALL_HINT}")
         self.board = board
         self._dir = tempfile.TemporaryDirectory(prefix="edgeneuro-renode-")
@@ -56,10 +74,12 @@ class Renode:
 
     def __enter__(self) -> Renode:
         log = open(Path(self._dir.name) / "renode.log", "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # fmt: skip
         self._log = log
         try:
             deadline = time.monotonic() + self.start_timeout
+            # the board's script runs the firmware past its UART set-up before it makes the pty
             while not Path(self.port).exists():
                 if self.proc.poll() is not None:
                     raise ToolError(f"Renode ({self.board.name}) exited with {self.proc.returncode} before opening "
@@ -87,6 +107,17 @@ class Renode:
         return f"Renode ({self.board.name}) exited with {self.proc.returncode}: {self.output()}"
 
     def stop(self) -> None:
+        """End Renode: `renode` is a shell script that runs Mono as its child, so the whole process group
+        (its own session) is signalled; ending only the script left Mono running, busy, for good."""
+        if self.proc is not None and self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10.0
+            # poll() reaps the script, which as a zombie would still count as one of the group
+            while self.proc.poll() is None or _signal_group(self.proc.pid, 0):
+                if time.monotonic() > deadline:
+                    _signal_group(self.proc.pid, signal.SIGKILL)
+                    break
+                time.sleep(0.1)
         stop_process(self.proc, grace=10.0)
         if getattr(self, "_log", None) is not None:
             self._log.close()
