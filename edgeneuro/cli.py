@@ -574,6 +574,7 @@ def cmd_detect(a: argparse.Namespace) -> int:
 
     r = detect(Path(a.model), Path(a.edf), boards.load(a.board), Path(a.build) if a.build else None, a.adc_fs,
                a.adc_lsb_uv, a.adc_bits, parse_band(a.bandpass), a.notch)  # fmt: skip
+    _write_html(a, r)
     print(json.dumps(r, indent=2) if a.json else render_text(r))
     if not all(r["equal_host_chain"].values()):
         print("edgeneuro: error: what the board's detector computed differs from the host chain", file=sys.stderr)
@@ -940,6 +941,7 @@ def parser() -> argparse.ArgumentParser:
     detector_args(dt)
     dt.add_argument("--build", metavar="DIR", help="build the detector here and keep it (default: a temporary folder)")
     dt.add_argument("--json", action="store_true", help="machine-readable report")
+    dt.add_argument("--html", metavar="REPORT.html", help=HTML_HELP)
     dt.set_defaults(fn=cmd_detect)
 
     d = sub.add_parser(

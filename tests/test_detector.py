@@ -120,9 +120,12 @@ def test_detector_on_the_board_equals_the_host(trained, family, tmp_path, capsys
     least 90 % of the windows; the device numbers are there and plausible."""
     root, models = trained
     edf = root / "data" / "chb02" / "chb02_01.edf"
-    code, out, err = _detect(capsys, str(models[family]), "--edf", str(edf), "--json", "--build", str(tmp_path / "b"))
+    page = tmp_path / "detect.html"
+    code, out, err = _detect(capsys, str(models[family]), "--edf", str(edf), "--json", "--build", str(tmp_path / "b"),
+                             "--html", str(page))  # fmt: skip
     assert code == 0, err
     r = json.loads(out)
+    assert "Measured like a device" in page.read_text()  # the page of `detect --html`
     assert all(r["equal_host_chain"].values()), r["equal_host_chain"]
     assert r["host_build_checked"] is not None and all(r["host_build_checked"].values())
     assert r["windows"] == (180 * 128 - 512) // 256 + 1 and r["samples"] == 180 * 128
