@@ -132,9 +132,8 @@ int en_uart_getc(void)
  * PSEL.RXD 0x514, BAUDRATE 0x524, RXD.PTR 0x534, RXD.MAXCNT 0x538, TXD.PTR 0x544, TXD.MAXCNT 0x548,
  * CONFIG 0x56C (nRF52840 Product Specification, UARTE). EasyDMA moves bytes to and from RAM only,
  * hence the byte buffers. Reception is EasyDMA of one byte at a time: ENDRX says it landed, and
- * STARTRX is triggered again for the next. Not run yet (no simulator of this chip is driven by
- * edgeneuro, no board tried): that a byte arriving between ENDRX and STARTRX waits in the UARTE's
- * RX FIFO is the datasheet's description, unverified here. */
+ * STARTRX is triggered again for the next (a byte arriving meanwhile waits in the UARTE's RX FIFO,
+ * as the datasheet describes). Run on Renode 1.15.3's model of the chip; no real board tried. */
 #if EN_UART_BAUD == 115200u
 #define UARTE_BAUD 0x01D7E000u
 #elif EN_UART_BAUD == 9600u
@@ -193,9 +192,20 @@ int en_uart_getc(void)
     if (REG(0x110u) == 0) {
         return -1;
     }
-    REG(0x110u) = 0;
     const int c = rx_byte;
-    REG(0x000u) = 1u; /* the next byte */
+    /* The next byte: STARTRX before ENDRX is cleared, then once more. Renode's model of this UARTE
+     * (NRF52840_UART, EasyDMA) delivers a byte whenever ENDRX is clear, at the address after the last
+     * one and without ENDRX once MAXCNT is passed, until STARTRX resets the pointer: with ENDRX cleared
+     * first, a byte landing between the two writes went past rx_byte, over the variables after it, and
+     * the stream stopped answering (seen once under load with VWW's 27,648-byte frames). While ENDRX
+     * is set the model holds bytes back, so the first STARTRX points the DMA at rx_byte again safely;
+     * the second lets a byte held back meanwhile through (the model passes held bytes on only at
+     * STARTRX or when another arrives). On the chip a STARTRX while a reception runs prepares the
+     * next one (RXD.PTR and MAXCNT are double-buffered, and stay the same here): each byte still
+     * lands in rx_byte and raises ENDRX. */
+    REG(0x000u) = 1u;
+    REG(0x110u) = 0;
+    REG(0x000u) = 1u;
     return c;
 }
 
