@@ -588,6 +588,39 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return main(Path(a.out), a.board)
 
 
+def cmd_sim(a: argparse.Namespace) -> int:
+    """An unprogrammed board on Renode: flash empty, GDB server and console UART up, until stopped."""
+    import signal
+    import time
+
+    from edgeneuro import boards
+    from edgeneuro.errors import ToolError
+    from edgeneuro.targets import renode
+    from edgeneuro.targets.renode import Renode
+
+    board = boards.load(a.board)
+    renode.script(board)  # a board Renode does not model is refused before Renode is looked for
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.append(True))
+    with Renode(board, None, gdb_port=a.gdb) as sim:
+        host, port = sim.gdb
+        info = {"board": board.name, "simulator": "renode", "platform": board.renode["platform"],
+                "gdb": f"{host}:{port}", "port": sim.port}  # fmt: skip
+        if a.json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(f"{board.name} on Renode ({info['platform']}): flash empty, core paused\n"
+                  f"  GDB server    {info['gdb']}   edgeneuro flash BUILD --gdb {info['gdb']} --board {board.name}\n"
+                  f"  console UART  {sim.port}   edgeneuro stream BUILD --port {sim.port} --board {board.name}\n"
+                  "Ctrl-C stops it.", flush=True)  # fmt: skip
+        while not stop:
+            if why := sim.exited():
+                raise ToolError(why)
+            time.sleep(0.2)
+    return 0
+
+
 def cmd_flash(a: argparse.Namespace) -> int:
     from edgeneuro import boards, flash
 
@@ -950,6 +983,13 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out/demo", help="folder for the model, firmware and report")
     d.add_argument("--board", default="mps2-an386")
     d.set_defaults(fn=cmd_demo)
+
+    sm = sub.add_parser("sim", help="a simulated board as out of the box (Renode): flash empty, a GDB server "
+                        "for `edgeneuro flash`, its console UART on a pty for `stream --port`")  # fmt: skip
+    sm.add_argument("board", help="a board Renode models (`edgeneuro boards`: renode column)")
+    sm.add_argument("--gdb", type=int, default=3333, metavar="PORT", help="the GDB server's TCP port (default 3333)")
+    sm.add_argument("--json", action="store_true", help="print the board, the GDB address and the pty as one JSON line")
+    sm.set_defaults(fn=cmd_sim)
 
     fl = sub.add_parser("flash", help="write a built firmware to a board (GDB server or pyOCD), verify it, start it")
     fl.add_argument("build", help="a build folder with firmware.elf (`run --build-dir`) or an ELF file")

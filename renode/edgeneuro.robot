@@ -23,6 +23,11 @@ Board Answers Over The Protocol With The Reference Outputs
     Execute Command         $elf=@${BUILD}/firmware.elf
     Execute Command         $pty="${PTY}"
     Execute Script          ${CURDIR}/${BOARD}.resc
+    Execute Command         runMacro $load
+    Execute Command         runMacro $console
+    # Hold the pty open until Renode is gone: when the last process with the pty open closes it,
+    # Renode 1.15.3's reader of the pty gets EIO and Renode dies (seen in about one run in five).
+    ${pty_holder}=          Evaluate    os.open(r"${PTY}", os.O_RDWR | os.O_NOCTTY)    modules=os
     Start Emulation
     ${result}=              Run Process    ${EDGENEURO}    stream    ${BUILD}    --board    ${BOARD}
     ...                     --port    ${PTY}    --input    ${WINDOWS}    --timeout    20    --json

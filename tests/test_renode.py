@@ -5,7 +5,9 @@ errors without it."""
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +161,71 @@ def test_robot_suite_on_renode(tmp_path):
     # the suite's one test ran and passed (a suite that ran nothing also exits with 0)
     total = ElementTree.parse(tmp_path / "results" / "robot_output.xml").find("statistics/total/stat")
     assert total.attrib == {"pass": "1", "fail": "0", "skip": "0"}
+
+
+@pytest.mark.sim
+@NEEDS_RENODE
+def test_flash_an_unprogrammed_renode_board_through_its_gdb_server(tmp_path):
+    """`edgeneuro sim` starts nrf52840-dk as out of the box (flash empty, Renode's GDB server up);
+    `edgeneuro flash` writes the stream firmware into Renode's model of the flash, reads it back and
+    starts it; the stream protocol then answers from that image over the board's UART, every output
+    equal to the reference, with SysTick ticks that count instructions (the board is timed as a chip
+    at its clock, one instruction a cycle): as many as QEMU counts for the model on mps2-an386.
+    Sixteen windows at 64 MIPS also catch the UARTE race fixed in firmware/uart.c: the firmware from
+    before the fix lost bytes here at the second window, every time."""
+    from test_flash import free_port
+
+    from edgeneuro.compiler import load
+    from edgeneuro.flash import RspClient, load_image
+    from edgeneuro.options import from_cli
+    from edgeneuro.stream import target
+    from edgeneuro.stream.command import stream
+
+    board = boards.load("nrf52840-dk")
+    model = MLPERF.parent / "seizure" / "seizure_dnn.tflite"
+    target.build(load(model, from_cli(model, board=board)), board, tmp_path / "build")  # as `stream` builds it
+    x = np.load(MLPERF.parent / "seizure" / "seizure_dnn_input.npy")
+    np.save(tmp_path / "x.npy", np.concatenate([x, x[::-1]]))
+    image = load_image(tmp_path / "build", board)
+    port = free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "edgeneuro.cli", "sim", board.name, "--gdb", str(port), "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        info = json.loads(sim.stdout.readline() or "{}")
+        assert info.get("gdb") == f"127.0.0.1:{port}", sim.stderr.read() if sim.poll() is not None else info
+        with RspClient("127.0.0.1", port, 10) as gdb:  # nothing in flash yet
+            gdb.handshake()
+            gdb.halt()
+            first = image.segments[0]
+            assert gdb.read_memory(first.address, 64) != first.data[:64]
+        flashed = edgeneuro("flash", str(tmp_path / "build"), "--gdb", f"127.0.0.1:{port}", "--board", board.name,
+                            "--timeout", "20", "--json")  # fmt: skip
+        assert flashed.returncode == 0, flashed.stderr
+        report = json.loads(flashed.stdout)
+        assert report["verify"] == "ok" and report["running"]
+        assert report["verified_bytes"] == report["bytes_written"] == sum(len(s.data) for s in image.segments)
+        assert "Renode's emulation started (monitor start)" in report["notes"]
+        res = stream(tmp_path / "build", board, inputs=tmp_path / "x.npy", port=info["port"], timeout=10)
+        assert res.ok and res.report["protocol"].get("retransmits", 0) == 0
+        qemu = stream(model, "mps2-an386", inputs=tmp_path / "x.npy", build_dir=tmp_path / "qemu", timeout=20)
+        assert abs(res.report["ticks_max"] - qemu.report["instructions"]) < 0.005 * qemu.report["instructions"], {
+            k: v for k, v in res.report.items() if "tick" in k
+        }
+    finally:
+        sim.send_signal(signal.SIGINT)
+        assert sim.wait(timeout=60) == 0, sim.stderr.read()
+
+
+def test_sim_refuses_a_board_renode_does_not_model():
+    proc = edgeneuro("sim", "mps2-an386")
+    assert proc.returncode != 0 and "board mps2-an386 has no Renode platform" in proc.stderr
+
+
+@NEEDS_RENODE
+def test_sim_says_when_its_gdb_port_is_taken():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        proc = edgeneuro("sim", "nrf52840-dk", "--gdb", str(port))
+    assert proc.returncode != 0 and f"TCP port {port} for Renode's GDB server is taken" in proc.stderr

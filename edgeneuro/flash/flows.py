@@ -82,6 +82,21 @@ def verify(client: RspClient, segments: tuple[Segment, ...]) -> int:
     return total
 
 
+def _start_renode(gdb: RspClient, notes: list[str]) -> None:
+    """Renode's GDB server, started without autostart (as `edgeneuro sim` starts it, since a core
+    started on empty flash is halted for good), keeps the emulation paused until its monitor says
+    `start`; its ``continue`` alone does not. Other servers do not call themselves Renode."""
+    ok, version = gdb.monitor("version")
+    if not (ok and version.startswith("Renode")):
+        return
+    ok, started = gdb.monitor("emulation IsStarted")
+    if ok and started.strip() == "False":
+        ok, said = gdb.monitor("start")
+        if not ok:
+            raise FlashError(f"Renode's GDB server at {gdb.where} refused `monitor start`: {said}")
+        notes.append("Renode's emulation started (monitor start)")
+
+
 def flash_gdb(image: Image, host: str, port: int, run: bool = True, timeout: float = 5.0, reset: bool = True) -> dict:
     """Halt, write, verify, set SP/PC from the image's vector table and (unless ``run`` is False)
     continue, through the GDB server at host:port. ``reset``: on a server with flash in its memory
@@ -112,6 +127,8 @@ def flash_gdb(image: Image, host: str, port: int, run: bool = True, timeout: flo
             gdb.flash_done()
         verified = verify(gdb, image.segments)
         regs_via = gdb.set_registers({"sp": image.sp, "pc": image.pc & ~1, "xpsr": XPSR_THUMB})
+        if run:
+            _start_renode(gdb, notes)
         resumed = gdb.resume() if run else None
         packet_size = gdb.packet_size
     seconds = time.monotonic() - t0

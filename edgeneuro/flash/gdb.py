@@ -129,6 +129,8 @@ class RspClient:
         self._regs: dict[str, Register] | None = None
         self._buf = b""
         self._pos = 0
+        self._last: bytes | None = None  # the last packet received
+        self._pending: bytes | None = None  # an answer that came before its request's ack
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         except ConnectionRefusedError as e:
@@ -189,13 +191,20 @@ class RspClient:
                     return
                 if c == 0x2D:  # '-'
                     break
-                if c == 0x24:  # '$': an answer without an ack (a server in no-ack mode)
+                if c == 0x24:  # '$': a packet before the ack
                     self._pos -= 1
+                    early = self.receive(what)
+                    if early[:1] in b"ST" and not data.startswith((b"?", b"c", b"s", b"vCont")):
+                        continue  # a stop reply nobody asked for (Renode's, as a client connects): the ack follows
+                    self._pending = early  # the answer, from a server that does not ack (no-ack mode)
                     return
         raise FlashError(f"the GDB server at {self.where} rejected {what} {self.retries + 1} times (line errors)")
 
     def receive(self, what: str) -> bytes:
         """Read one packet, check its checksum, acknowledge it, and expand its run-length encoding."""
+        if self._pending is not None:
+            early, self._pending = self._pending, None
+            return early
         for _ in range(self.retries + 1):
             c = self._getc(what)
             while c not in (0x24, 0x25):  # '$' packet, '%' notification; skip stray acks
@@ -213,7 +222,8 @@ class RspClient:
                 good = False
             if good:
                 self._send_raw(b"+")
-                return rle_decode(bytes(data))
+                self._last = rle_decode(bytes(data))
+                return self._last
             self._send_raw(b"-")
         raise FlashError(f"the GDB server at {self.where} sent {what} corrupted {self.retries + 1} times")
 
@@ -263,8 +273,11 @@ class RspClient:
     def halt(self) -> bytes:
         """'?': in all-stop mode the server stops the core when a client connects; the answer is
         the stop reason. A core that has exited, or a server that cannot stop it, is an error."""
+        before = self._last
         reply = self.command("?", "the stop-reason query (?)")
-        while reply.startswith(b"O") and reply != b"OK":  # console output
+        # console output; or the answer before this one again: a server whose wait for our '+' ran out
+        # sends its answer again (Renode's does so now and then after qSupported while it starts up)
+        while (reply.startswith(b"O") and reply != b"OK") or (reply == before and reply[:1] not in b"STWX"):
             reply = self.receive("the stop reason (?)")
         if reply[:1] in (b"W", b"X"):
             raise FlashError(f"the target behind {self.where} has exited ({reply.decode(errors='replace')})")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tty
 from pathlib import Path
 
 from edgeneuro.boards import Board
@@ -43,10 +45,32 @@ def script(board: Board) -> Path:
     return path
 
 
-def command(board: Board, elf: Path, pty: Path) -> list[str]:
-    """Renode headless, with the board's script, the firmware and the pty path bound."""
-    commands = f'$elf=@{Path(elf).resolve()}; $pty="{pty}"; include @{script(board)}; start'
+def command(board: Board, elf: Path | None, pty: Path, gdb_port: int | None = None) -> list[str]:
+    """Renode headless with the board's script: the firmware loaded (its ``load`` macro), the console
+    UART on the pty at ``pty`` (``console``) and the emulation started. Without ``elf``, the board's
+    memory stays empty and Renode's GDB server listens on ``gdb_port`` instead, the emulation paused
+    until a client starts it (``edgeneuro flash``: ``monitor start``): started at once, the core would
+    find no vector table and Renode would halt it for good. That board is then timed as a chip at its
+    ``clock_hz`` running one instruction a cycle, not as QEMU (the scripts' 1,000 MIPS): whoever
+    streams to it over ``--port`` reads its SysTick ticks as cycles, as from a real board."""
+    if elf is None:
+        mips = max(1, round(board.clock_hz / 1e6))
+        steps = f"runMacro $console; cpu PerformanceInMips {mips}; machine StartGdbServer {int(gdb_port or 3333)} false"
+        commands = f'$pty="{pty}"; include @{script(board)}; {steps}'
+    else:
+        steps = "runMacro $load; runMacro $console; start"
+        commands = f'$elf=@{Path(elf).resolve()}; $pty="{pty}"; include @{script(board)}; {steps}'
     return [find() or "renode", "--disable-xwt", "--console", "--plain", "-e", commands]
+
+
+def _require_free(port: int) -> None:
+    """Renode says nothing useful when its GDB server cannot listen: check the port first."""
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as e:
+            raise ToolError(f"TCP port {port} for Renode's GDB server is taken ({e.strerror}); "
+                            "choose another with --gdb PORT") from e  # fmt: skip
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -60,17 +84,25 @@ def _signal_group(pgid: int, sig: int) -> bool:
 
 class Renode:
     """Renode running ``elf`` on ``board`` with the console UART on a pty (``port``). A context
-    manager, like the QEMU one in edgeneuro.stream.target: Renode is stopped on exit."""
+    manager, like the QEMU one in edgeneuro.stream.target: Renode is stopped on exit.
 
-    def __init__(self, board: Board, elf: Path, start_timeout: float = 60.0) -> None:
+    With ``elf=None`` the board is left unprogrammed, as out of the box: its flash empty, the core
+    paused, Renode's GDB server on ``gdb_port`` (``gdb`` is its address) waiting for ``edgeneuro
+    flash``, and the console UART already on the pty for the stream that follows."""
+
+    def __init__(self, board: Board, elf: Path | None, start_timeout: float = 60.0, gdb_port: int = 3333) -> None:
         if find() is None:
             raise ToolError(f"renode not found; {INSTALL_HINT}")
         self.board = board
         self._dir = tempfile.TemporaryDirectory(prefix="edgeneuro-renode-")
         self.port = str(Path(self._dir.name) / "uart")
-        self.cmd = command(board, elf, Path(self.port))
+        self.gdb = None if elf is not None else ("127.0.0.1", gdb_port)
+        if self.gdb is not None:
+            _require_free(gdb_port)
+        self.cmd = command(board, elf, Path(self.port), gdb_port)
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
+        self._holder: int | None = None  # a descriptor of the pty, see __enter__
 
     def __enter__(self) -> Renode:
         log = open(Path(self._dir.name) / "renode.log", "wb")  # noqa: SIM115 (closed in stop)
@@ -88,6 +120,16 @@ class Renode:
                     raise ToolError(f"Renode ({self.board.name}) did not open its UART pty within "
                                     f"{self.start_timeout:g} s: {self.output()}")  # fmt: skip
                 time.sleep(0.1)
+            # Held open until Renode is gone: when the last process with the pty open closes it,
+            # Renode 1.15.3's reader of the pty gets EIO and Renode dies (one Robot run in five), and
+            # `edgeneuro sim` must outlive each stream that connects to it.
+            self._holder = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
+            tty.setraw(self._holder)  # no echo of the board's bytes back to it, whoever opens it next
+            while self.gdb is not None and f"started on port :{self.gdb[1]}" not in self.output(tail=None):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise ToolError(f"Renode ({self.board.name}) did not start its GDB server on port "
+                                    f"{self.gdb[1]} within {self.start_timeout:g} s: {self.output()}")  # fmt: skip
+                time.sleep(0.1)
         except BaseException:
             self.stop()
             raise
@@ -96,9 +138,11 @@ class Renode:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def output(self) -> str:
+    def output(self, tail: int | None = 2000) -> str:
+        """Renode's log (its last ``tail`` characters)."""
         path = Path(self._dir.name) / "renode.log"
-        return path.read_text(errors="replace").strip()[-2000:] if path.exists() else ""
+        text = path.read_text(errors="replace").strip() if path.exists() else ""
+        return text[-tail:] if tail else text
 
     def exited(self) -> str | None:
         """Why Renode is gone, or None while it runs."""
@@ -119,6 +163,9 @@ class Renode:
                     break
                 time.sleep(0.1)
         stop_process(self.proc, grace=10.0)
+        if self._holder is not None:
+            os.close(self._holder)
+            self._holder = None
         if getattr(self, "_log", None) is not None:
             self._log.close()
             self._log = None
