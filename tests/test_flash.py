@@ -412,3 +412,34 @@ def test_rsp_framing_helpers():
     assert flash.parse_address("localhost:3333") == ("localhost", 3333)
     assert flash.parse_address(":2331") == ("localhost", 2331)
     assert flash.parse_address("[::1]:1234") == ("::1", 1234)
+
+
+def test_a_stop_reply_before_the_ack_is_not_taken_for_the_answer():
+    """Renode's GDB server, as a client connects, sends a stop reply (S02) before it acknowledges the
+    client's first packet; the client must take qSupported's answer, not that, and '?' its own."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def packet(body: bytes) -> bytes:
+        return b"$" + body + b"#%02x" % flash.checksum(body)
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(4096)  # qSupported
+            conn.sendall(packet(b"S02") + b"+" + packet(b"PacketSize=400;swbreak+"))
+            buf = b""
+            while b"$?#" not in buf:
+                buf += conn.recv(4096)
+            conn.sendall(b"+" + packet(b"S05"))
+            conn.recv(4096)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        with flash.RspClient("127.0.0.1", server.getsockname()[1], 5) as gdb:
+            assert gdb.handshake()["PacketSize"] == "400"
+            assert gdb.packet_size == 0x400
+            assert gdb.halt() == b"S05"
+    finally:
+        t.join(5)
+        server.close()
