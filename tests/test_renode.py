@@ -24,9 +24,10 @@ MLPERF = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 AD01 = MLPERF / "ad01_int8.tflite"
 # every MLPerf Tiny model and seizure model here: all fit the three Renode boards (`edgeneuro boards --model`)
 MODELS = sorted(MLPERF.glob("*.tflite")) + sorted((MLPERF.parent / "seizure").glob("*.tflite"))
-# Renode 1.15.3 runs seizure_cnn1d's DSP kernels (conv2d_s8_dsp_direct, max_pool2d_s8_dsp) wrongly: the
-# outputs differ on nucleo-h743zi and nrf52840-dk, and stm32f4-discovery stops answering, while QEMU
-# runs the same build right. With the portable (reference) kernels it equals TFLM on all three.
+# Renode 1.15.3 runs seizure_cnn1d's DSP build wrongly: the outputs differ on nucleo-h743zi and nrf52840-dk,
+# and stm32f4-discovery stops answering, while QEMU runs the same build right. The cause is Renode's SSUB8 /
+# SEL (the per-byte maximum of max_pool2d_s8_dsp; see renode/README.md). With the portable (reference)
+# kernels it equals TFLM on all three.
 KERNELS = {"seizure_cnn1d": "reference"}
 # Renode's stm32f4-discovery does not answer vww_96_int8's 27,648-byte input (no answer in 4 tries of 20 s,
 # nor in 5 minutes; not diagnosed), which nrf52840-dk and nucleo-h743zi take: left out (MODEL_BOARDS),
