@@ -129,7 +129,6 @@ class RspClient:
         self._regs: dict[str, Register] | None = None
         self._buf = b""
         self._pos = 0
-        self._last: bytes | None = None  # the last packet received
         self._pending: bytes | None = None  # an answer that came before its request's ack
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -194,7 +193,7 @@ class RspClient:
                 if c == 0x24:  # '$': a packet before the ack
                     self._pos -= 1
                     early = self.receive(what)
-                    if early[:1] in b"ST" and not data.startswith((b"?", b"c", b"s", b"vCont")):
+                    if early[:1] in (b"S", b"T") and not data.startswith((b"?", b"c", b"s", b"vCont")):
                         continue  # a stop reply nobody asked for (Renode's, as a client connects): the ack follows
                     self._pending = early  # the answer, from a server that does not ack (no-ack mode)
                     return
@@ -222,8 +221,7 @@ class RspClient:
                 good = False
             if good:
                 self._send_raw(b"+")
-                self._last = rle_decode(bytes(data))
-                return self._last
+                return rle_decode(bytes(data))
             self._send_raw(b"-")
         raise FlashError(f"the GDB server at {self.where} sent {what} corrupted {self.retries + 1} times")
 
@@ -273,11 +271,8 @@ class RspClient:
     def halt(self) -> bytes:
         """'?': in all-stop mode the server stops the core when a client connects; the answer is
         the stop reason. A core that has exited, or a server that cannot stop it, is an error."""
-        before = self._last
         reply = self.command("?", "the stop-reason query (?)")
-        # console output; or the answer before this one again: a server whose wait for our '+' ran out
-        # sends its answer again (Renode's does so now and then after qSupported while it starts up)
-        while (reply.startswith(b"O") and reply != b"OK") or (reply == before and reply[:1] not in b"STWX"):
+        while reply.startswith(b"O") and reply != b"OK":  # console output
             reply = self.receive("the stop reason (?)")
         if reply[:1] in (b"W", b"X"):
             raise FlashError(f"the target behind {self.where} has exited ({reply.decode(errors='replace')})")
