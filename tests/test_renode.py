@@ -110,8 +110,8 @@ def test_models_on_renode_equal_tflm(model, name, tmp_path):
 
     x = np.load(f"{model.with_suffix('')}_input.npy")[:2]
     np.save(tmp_path / "x.npy", x)
-    # a try's timeout covers the frame's transfer: at Renode's ~1 KB/s VWW's 27,648 B take ~28 s, more
-    # than the 20 s the small models need (on a loaded machine a 20 s try NAKed and then lost VWW's frames)
+    # a try's timeout covers the frame's transfer: at the ~1 KB/s Renode's UARTs may take, VWW's 27,648 B
+    # need ~28 s, more than the 20 s the small models need
     timeout = max(20.0, 3 * x[0].nbytes / 1000)
     res = stream(model, name, inputs=tmp_path / "x.npy", build_dir=tmp_path / "build", sim="renode", timeout=timeout,
                  kernels=KERNELS.get(model.stem))  # fmt: skip
