@@ -1,4 +1,4 @@
-"""Continuous streaming (issue 18, items 2 and 5): the whole detector on QEMU (firmware/stream_detector.c)
+"""Continuous streaming (issue 18, items 2 and 5): the whole detector on QEMU and Renode (firmware/stream_detector.c)
 fed a recording's raw samples in SAMPLES frames over the serial line. Its window decisions and
 events equal the host chain's, sample for sample; a lost, a repeated and an overlapping SAMPLES
 frame are detected by the sample index, resent or ACKed without a second push, and leave the same
@@ -18,6 +18,7 @@ from test_stream_garbage import hostile
 from edgeneuro import boards, cli
 from edgeneuro.stream import protocol as P
 from edgeneuro.stream.continuous import stream_continuous
+from edgeneuro.targets import renode
 
 BOARD = "mps2-an386"
 SEED = 18
@@ -103,6 +104,22 @@ def test_continuous_stream_equals_the_host_chain(detector, tmp_path, capsys):
     assert (tmp_path / "b" / "detector.c").is_file() and (tmp_path / "b" / "firmware.elf").is_file()
     page = (tmp_path / "r.html").read_text()
     assert "Serial protocol" in page and "Measured like a device" in page and '<td class="verdict-yes">yes: ' in page
+
+
+@pytest.mark.sim
+@pytest.mark.skipif(renode.find() is None, reason="renode is not installed (`make setup` installs it where it can)")
+def test_continuous_stream_on_renode_equals_the_host_chain(detector, capsys):
+    """`stream --continuous --sim renode`: the same detector firmware on Renode's nRF52840, fed every
+    sample through the chip's UARTE model, gives the host chain's windows, events and alarms."""
+    model, edf = detector
+    code = cli.main(["--quiet", "stream", str(model), "--edf", str(edf), "--continuous", "--json", "--board",
+                     "nrf52840-dk", "--sim", "renode", "--timeout", "20"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["ok"] and all(r["equal_host_chain"].values()), r["equal_host_chain"]
+    assert r["simulator"] == "renode" and r["board"] == "nrf52840-dk" and r["samples"] == 180 * 128
+    assert r["device"]["worst_instructions_per_sample"] > 0
 
 
 @pytest.mark.sim

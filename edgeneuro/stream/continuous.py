@@ -26,6 +26,7 @@ from edgeneuro.stream import protocol as P
 from edgeneuro.stream import target
 
 FRAME_PAYLOAD = 512  # the board's receive buffer: the largest SAMPLES payload (4 + samples x channels x 2)
+SIMULATORS = {"qemu": "QEMU", "renode": "Renode", "host": "the host build"}  # what served the pty, for the text
 FRAMES_PER_SECOND = 8  # default frame size: an eighth of a second of samples (a realtime ADC's latency)
 
 
@@ -101,10 +102,11 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
                       timeout: float = 5.0, retries: int = 3, adc_fs: float | None = None, lsb_uv: float | None = None,
                       adc_bits: int = 16, bandpass=None, notch: float | None = None, frame_samples: int | None = None,
                       in_flight: int = 4, wrap: Callable[[Any], Any] | None = None,
-                      sanitized: bool = False) -> dict[str, Any]:  # fmt: skip
-    """Stream every sample of ``edf`` through the detector of ``model`` on ``board``'s QEMU machine
-    over its UART (a pty), and check and score what it answers. ``frame_samples`` per SAMPLES frame
-    (default an eighth of a second's, at most what the board takes), ``in_flight`` frames
+                      sanitized: bool = False, sim: str = "qemu") -> dict[str, Any]:  # fmt: skip
+    """Stream every sample of ``edf`` through the detector of ``model`` on ``board``'s simulator
+    ``sim`` ("qemu" or "renode") over its UART (a pty), and check and score what it answers.
+    ``frame_samples`` per SAMPLES frame (default an eighth of a second's, at most what the board
+    takes), ``in_flight`` frames
     unacknowledged at most; ``wrap`` puts a layer between the link and the port (tests: a line
     that loses or repeats frames). ``sanitized``: the same harness built for this machine under ASan
     and UBSan (``build.build_host_stream``) serves the pty instead of QEMU (tests; its tick counts
@@ -119,7 +121,14 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     model, edf = Path(model), Path(edf)
     if frame_samples is not None and frame_samples < 1:
         raise InputError(f"--frame-samples {frame_samples}: give 1 or more")
-    board.require_qemu()
+    if sim == "renode":
+        from edgeneuro.targets import renode
+
+        renode.script(board)
+    elif sim == "qemu":
+        board.require_qemu()
+    else:
+        raise InputError(f"unknown simulator '{sim}': qemu or renode")
     target.require_rx(board)
     r = load_recording(model, edf, board, adc_fs, lsb_uv, adc_bits, bandpass, notch)
     meta, prepared, det, item, counts, outside = r.meta, r.prepared, r.det, r.item, r.counts, r.outside
@@ -135,6 +144,9 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
 
             q = stack.enter_context(target.HostBoard(build_host_stream(c.out_dir, board, harness="stream_detector")))
             where = f"the detector harness built for the host on {q.port}"
+        elif sim == "renode":
+            q = stack.enter_context(renode.Renode(board, elf))
+            where = f"Renode {board.renode['platform']} ({board.name}) on {q.port}"
         else:
             q = stack.enter_context(target.Qemu(board, elf))
             where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
@@ -168,7 +180,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     frames = stats.get("samples_frames", 0)
     return {
         "kind": "stream-continuous", "model": str(model), **provenance(model), "recording": str(edf),
-        "board": board.name, "simulator": "qemu", "port": q.port, "detector": det.to_json(),
+        "board": board.name, "simulator": "host" if sanitized else sim, "port": q.port, "detector": det.to_json(),
         "samples": final["samples"], "duration_s": final["samples"] / fs, "windows": final["windows"],
         "outside_adc_range": outside, "clipped_on_chip": final["clipped"],
         "events_samples": [list(e) for e in on_board.events], "events_s": [list(e) for e in events_s],
@@ -192,9 +204,10 @@ def render(r: dict[str, Any]) -> str:
     from edgeneuro.detector.app import render_text
 
     s, p = r["streaming"], r["streaming"]["protocol"]
+    served = SIMULATORS.get(r["simulator"], r["simulator"])
     pace = "at the recording's rate" if s["realtime"] else "as fast as the board took them"
     lines = [f"{r['board']}: streamed {r['samples']:,} samples of {Path(r['recording']).name} ({r['duration_s']:.0f} s "
-             f"of EEG) {pace} over {r['port']} (QEMU) in {s['seconds']:.1f} s: {s['frames_sent']:,} SAMPLES frames "
+             f"of EEG) {pace} over {r['port']} ({served}) in {s['seconds']:.1f} s: {s['frames_sent']:,} SAMPLES frames "
              f"of up to {s['samples_per_frame']} samples, {s['frames_per_second']:.0f} frames/s, "
              f"{s['eeg_seconds_per_second']:.1f} s of EEG per second",
              f"  protocol: {p.get('retransmits', 0)} frames resent, {p.get('nak_6', 0)} NAKs for a gap or overlap, "
