@@ -173,7 +173,7 @@ def test_flash_an_unprogrammed_renode_board_through_its_gdb_server(tmp_path):
     equal to the reference, with SysTick ticks that count instructions (the board is timed as a chip
     at its clock, one instruction a cycle): as many as QEMU counts for the model on mps2-an386.
     Sixteen windows at 64 MIPS also catch the UARTE race fixed in firmware/uart.c: the firmware from
-    before the fix lost bytes here at the second window, every time."""
+    before the fix lost bytes here at the second window, in both runs tried."""
     from test_flash import free_port
 
     from edgeneuro.compiler import load
