@@ -293,15 +293,7 @@ def stream(
                        dt=dt, calibrate=calibrate,
                        encode=encode, synapse_kernels=synapse_kernels, synapse_weights=synapse_weights)  # fmt: skip
     if port is None:  # before any work: without --port the board runs on a simulator
-        if sim == "renode":
-            from edgeneuro.targets import renode
-
-            renode.script(board)
-        elif sim == "qemu":
-            board.require_qemu()
-        else:
-            raise InputError(f"unknown simulator '{sim}': qemu or renode")
-        target.require_rx(board)
+        target.require_simulator(board, sim)
     prepared = compiler.load(model, options)
     windows = _Windows(prepared, edf, inputs)
     if feedback:

@@ -121,15 +121,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     model, edf = Path(model), Path(edf)
     if frame_samples is not None and frame_samples < 1:
         raise InputError(f"--frame-samples {frame_samples}: give 1 or more")
-    if sim == "renode":
-        from edgeneuro.targets import renode
-
-        renode.script(board)
-    elif sim == "qemu":
-        board.require_qemu()
-    else:
-        raise InputError(f"unknown simulator '{sim}': qemu or renode")
-    target.require_rx(board)
+    target.require_simulator(board, sim)
     r = load_recording(model, edf, board, adc_fs, lsb_uv, adc_bits, bandpass, notch)
     meta, prepared, det, item, counts, outside = r.meta, r.prepared, r.det, r.item, r.counts, r.outside
     out_bytes = det.classes * np.dtype(det.output_dtype).itemsize
@@ -145,7 +137,9 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
             q = stack.enter_context(target.HostBoard(build_host_stream(c.out_dir, board, harness="stream_detector")))
             where = f"the detector harness built for the host on {q.port}"
         elif sim == "renode":
-            q = stack.enter_context(renode.Renode(board, elf))
+            from edgeneuro.targets.renode import Renode
+
+            q = stack.enter_context(Renode(board, elf))
             where = f"Renode {board.renode['platform']} ({board.name}) on {q.port}"
         else:
             q = stack.enter_context(target.Qemu(board, elf))

@@ -39,6 +39,19 @@ def require_rx(board: Board) -> None:
         raise BoardError(f"board {board.name}: its uart has no rx_pin, so the firmware cannot receive frames")
 
 
+def require_simulator(board: Board, sim: str) -> None:
+    """Before any work: ``board`` runs on simulator ``sim`` ("qemu" or "renode") and can receive frames."""
+    if sim == "renode":
+        from edgeneuro.targets import renode
+
+        renode.script(board)
+    elif sim == "qemu":
+        board.require_qemu()
+    else:
+        raise InputError(f"unknown simulator '{sim}': qemu or renode")
+    require_rx(board)
+
+
 @dataclass(frozen=True)
 class StreamBuild:
     """A folder with the stream firmware and what the host needs to talk to it."""
