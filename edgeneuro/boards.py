@@ -67,6 +67,7 @@ TOP_FIELDS = {
     "memory",
     "stack_bytes",
     "uart",
+    "alarm",
     "simulator",
 }
 REQUIRED = ("name", "core", "fpu", "dsp", "clock_hz", "systick_hz", "memory", "uart", "simulator")
@@ -95,6 +96,20 @@ class Uart:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """The detector's alarm output: a pin (an LED on the development boards) driven high or low by
+    single 32-bit stores, after ``setup`` (clock gate, pin direction) at start, when it is off."""
+
+    pin: str  # the pin's name on the board, for people: "PD14", "P0.13", "FPGAIO LED0"
+    on: tuple[int, int]  # (address, value): the store that turns the alarm on
+    off: tuple[int, int]  # (address, value): the store that turns it off
+    setup: tuple[tuple[int, int, int], ...] = ()  # (address, mask, value) read-modify-writes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pin": self.pin, "on": list(self.on), "off": list(self.off), "setup": [list(s) for s in self.setup]}
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -112,6 +127,7 @@ class Board:
     simulator: dict[str, Any]  # {"qemu": {...} | None, "renode": {...} | None}
     mve: bool = False
     regions: dict[str, tuple[int, int]] = field(default_factory=dict)  # every memory region: (origin, size)
+    alarm: Alarm | None = None  # the detector's alarm pin, when the board has one
     source: str = ""
 
     def cflags(self) -> list[str]:
@@ -171,6 +187,7 @@ class Board:
             "stack_bytes": self.stack_bytes,
             "memory": {k: {"origin": o, "size": s} for k, (o, s) in self.regions.items()},
             "uart": self.uart.to_json(),
+            "alarm": self.alarm.to_json() if self.alarm else None,
             "simulator": {
                 "qemu": dict(self.qemu) if self.qemu else None,
                 "renode": dict(self.renode) if self.renode else None,
@@ -264,6 +281,8 @@ class _Fields:
         extra = sorted(str(k) for k in self.d if k not in allowed)
         if extra:
             hint = " ('uart0' was replaced by 'uart: {kind, base}')" if "uart0" in extra else ""
+            if any(isinstance(k, bool) for k in self.d):
+                hint += " (YAML reads a key on, off, yes or no as true or false)"
             where = f"in '{self.prefix[:-1]}'" if self.prefix else "at the top level"
             raise BoardError(
                 f"{self.path}: unknown field(s) {where}: {', '.join(extra)}{hint}; "
@@ -291,18 +310,6 @@ def _uart(f: _Fields) -> Uart:
     rx_pin = u.int_("rx_pin", required=False)
     if rx_pin is not None and rx_pin > 47:
         raise u.err("rx_pin", f"is {rx_pin}; nRF52 pins are 0..47 (32 * port + pin)")
-    setup_raw = u.raw("setup", required=False) or []
-    if not isinstance(setup_raw, list):
-        raise u.err("setup", "must be a list of [address, mask, value]")
-    setup = []
-    for i, s in enumerate(setup_raw):
-        if (
-            not isinstance(s, list)
-            or len(s) != 3
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFFFFFF for v in s)
-        ):
-            raise u.err(f"setup[{i}]", f"must be [address, mask, value] (32-bit integers), not {s!r}")
-        setup.append((s[0], s[1], s[2]))
     return Uart(
         kind=kind,
         base=u.int_("base"),
@@ -310,8 +317,39 @@ def _uart(f: _Fields) -> Uart:
         clock_hz=u.int_("clock_hz", required=False, minimum=1),
         tx_pin=tx_pin,
         rx_pin=rx_pin,
-        setup=tuple(setup),
+        setup=_words(u, "setup", 3, "[address, mask, value]", required=False),
     )
+
+
+def _words(f: _Fields, key: str, n: int, form: str, required: bool = True) -> tuple:
+    """``key``: n 32-bit integers ``form`` (n = 2), or a list of such (n = 3: setup writes)."""
+    raw = f.raw(key, required=required)
+    if raw is None:
+        return ()
+
+    def ok(s: Any, size: int) -> bool:
+        return isinstance(s, list) and len(s) == size and all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFFFFFF for v in s)  # fmt: skip
+
+    if n == 2:
+        if not ok(raw, 2):
+            raise f.err(key, f"must be {form} (32-bit integers), not {raw!r}")
+        return tuple(raw)
+    if not isinstance(raw, list):
+        raise f.err(key, f"must be a list of {form}")
+    for i, s in enumerate(raw):
+        if not ok(s, n):
+            raise f.err(f"{key}[{i}]", f"must be {form} (32-bit integers), not {s!r}")
+    return tuple(tuple(s) for s in raw)
+
+
+def _alarm(f: _Fields) -> Alarm | None:
+    a = f.map_("alarm", required=False, allowed={"pin", "write_on", "write_off", "setup"})
+    if a is None:
+        return None
+    return Alarm(pin=a.str_("pin"), on=_words(a, "write_on", 2, "[address, value]"),
+                 off=_words(a, "write_off", 2, "[address, value]"),
+                 setup=_words(a, "setup", 3, "[address, mask, value]", required=False))  # fmt: skip
 
 
 def _simulator(f: _Fields) -> dict[str, Any]:
@@ -378,6 +416,7 @@ def _parse(path: Path, d: dict[str, Any]) -> Board:
         ram_bytes=ram_bytes,
         stack_bytes=stack,
         uart=_uart(f),
+        alarm=_alarm(f),
         systick_hz=f.int_("systick_hz", minimum=1),
         simulator=_simulator(f),
         regions=regions,

@@ -26,7 +26,7 @@ CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections
 # the checked host builds: host.CHECK_FLAGS at -O1 (ASan's advice: a third of -O2's compile time
 # under the sanitizers)
 CHECKED_CFLAGS = [*(f if f != "-O2" else "-O1" for f in CFLAGS), *host.CHECK_FLAGS, "-DEN_HOST"]
-RUNTIME = ["startup.c", "stack.c", "semihost.c", "timer.c", "uart.c", "main.c"]
+RUNTIME = ["startup.c", "stack.c", "semihost.c", "timer.c", "uart.c", "alarm.c", "main.c"]
 # the stream protocol's framing (firmware/frame.c), shared by the harnesses that speak it
 FRAMED = {"stream", "stream_detector"}
 INSTALL_HINT = "install it with `make setup` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"

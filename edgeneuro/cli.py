@@ -543,12 +543,16 @@ def _stream_continuous(a: argparse.Namespace, board) -> int:
                           frame_samples=a.frame_samples)  # fmt: skip
     _write_html(a, r)
     print(json.dumps(r, indent=2) if a.json else render(r))
-    if not r["ok"]:
-        bad = ", ".join(k for k, v in r["equal_host_chain"].items() if not v)
+    bad = ", ".join(k for k, v in r["equal_host_chain"].items() if not v)
+    if bad:
         print(f"edgeneuro: error: what the board's detector computed differs from the host chain: {bad}",
               file=sys.stderr)  # fmt: skip
-        return 1
-    return 0
+    pin = r["alarm_pin"]
+    if pin and not pin["equal_alarms"]:
+        print(f"edgeneuro: error: the alarm pin {pin['pin']} changed {pin['changes']} under {r['simulator']}, not as "
+              f"the alarms the board reported ({pin['reported']}): see the board's alarm in {board.source}",
+              file=sys.stderr)  # fmt: skip
+    return 0 if r["ok"] else 1
 
 
 def cmd_report(a: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@
  * program (ticks 0) that tests the generated C under the sanitizers. */
 #include <stdint.h>
 
+#include "alarm.h"
 #include "detector.h"
 #include "harness_io.h"
 #include "model.h"
@@ -35,6 +36,9 @@ void en_detector_on_event(uint32_t onset_sample, uint32_t offset_sample)
 
 void en_detector_alarm(int on, uint32_t sample)
 {
+#ifndef EN_HOST
+    en_alarm_set(on);
+#endif
     if (queued < QUEUE) {
         queue[queued][0] = 3u;
         queue[queued][1] = (uint32_t)on;
@@ -55,6 +59,7 @@ int main(void)
 #ifndef EN_HOST
     en_uart_init();
     en_timer_init();
+    en_alarm_init();
 #endif
     file_t in = open_in();
     file_t out = open_out();

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alarm.h"
 #include "board.h"
 #include "stack.h"
 #include "timer.h"
@@ -106,6 +107,14 @@ void en_uart_putu(unsigned long v)
 }
 
 void en_timer_init(void) {}
+
+/* alarm.h: the host has no alarm pin */
+void en_alarm_init(void) {}
+
+void en_alarm_set(int on)
+{
+    (void)on;
+}
 
 void en_systick_handler(void) {}
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "alarm.h"
 #include "detector.h"
 #include "frame.h"
 #include "model.h"
@@ -78,6 +79,7 @@ void en_detector_on_event(uint32_t onset_sample, uint32_t offset_sample)
 
 void en_detector_alarm(int on, uint32_t sample)
 {
+    en_alarm_set(on);
     event(EVENT_ALARM, (uint32_t)on, sample);
 }
 
@@ -148,7 +150,8 @@ static void push(const uint8_t *at, uint32_t n, uint8_t seq)
 
 static void reset(void)
 {
-    en_detector_reset();
+    en_detector_reset(); /* its alarm is off: so is the pin */
+    en_alarm_set(0);
     reports = repeated = refused = status_at = 0;
     worst = worst_plain = total = 0;
     finished = 0;
@@ -207,6 +210,7 @@ int main(void)
     en_uart_init();
     en_uart_rx_enable();
     en_timer_init();
+    en_alarm_init();
     reset();
     for (;;) {
         uint32_t crc;

@@ -108,7 +108,11 @@ def test_firmware_builds_and_fits_every_board(name, tmp_path):
     b = boards.load(name)
     c = compile_model(load(AD01), b, tmp_path / "gen")
     elf = build.build_firmware(c.out_dir, b)
-    assert f"#define {DRIVER[b.uart.kind]} 1" in (c.out_dir / "board.h").read_text()
+    board_h = (c.out_dir / "board.h").read_text()
+    assert f"#define {DRIVER[b.uart.kind]} 1" in board_h
+    # every shipped board has an alarm pin (an LED): the detector harnesses drive it
+    assert f"#define EN_ALARM_ON_ADDRESS 0x{b.alarm.on[0]:08X}u" in board_h
+    assert f"#define EN_ALARM_OFF_VALUE 0x{b.alarm.off[1]:08X}u" in board_h
     sizes = build.elf_sizes(elf)
     assert sizes.flash <= b.flash_bytes and sizes.ram <= b.ram_bytes
     with open(elf, "rb") as f:
@@ -243,6 +247,23 @@ def test_a_board_file_of_your_own(tmp_path):
         ("simulator: {qemu: null, renode: null}", "simulator: {qemu: {machine: foo}}", ["'simulator.qemu.cpu'"]),
         ("simulator: {qemu: null, renode: null}", "simulator: {spike: null}", ["spike", "simulator"]),
         ("clock_hz: 48000000", "clock_hz: fast", ["'clock_hz'"]),
+        (
+            "uart: {kind: stm32-usart, base: 0x40004400}\n",
+            "uart: {kind: stm32-usart, base: 0x40004400}\nalarm: {pin: PA5, write_on: [0x40020018, 0x20]}\n",
+            ["'alarm.write_off'", "missing"],
+        ),
+        (
+            "uart: {kind: stm32-usart, base: 0x40004400}\n",
+            "uart: {kind: stm32-usart, base: 0x40004400}\n"
+            "alarm: {pin: PA5, write_on: [0x40020018], write_off: [0x40020018, 0x200000]}\n",
+            ["'alarm.write_on'", "[address, value]"],
+        ),
+        (
+            "uart: {kind: stm32-usart, base: 0x40004400}\n",
+            "uart: {kind: stm32-usart, base: 0x40004400}\n"
+            "alarm: {pin: PA5, on: [0x40020018, 0x20], off: [0x40020018, 0x200000]}\n",
+            ["'alarm'", "write_on", "YAML reads a key on"],
+        ),
     ],
 )
 def test_a_bad_board_file_names_the_file_and_the_field(tmp_path, old, new, needles):

@@ -56,9 +56,12 @@ def bit_exact(kind: str, data: dict[str, Any]) -> tuple[str, bool] | None:
     if kind == "detect":
         e = data["equal_host_chain"]
         ok = all(e.values())
-        return ("yes: " if ok else "NO: ") + "equal to the host chain: " + ", ".join(
-            f"{k} {v}" for k, v in e.items()
-        ), ok
+        text = "equal to the host chain: " + ", ".join(f"{k} {v}" for k, v in e.items())
+        if pin := data.get("alarm_pin"):
+            ok = ok and pin["equal_alarms"]
+            text += (f"; the alarm pin {pin['pin']} as the simulator saw it changed as the reported alarms: "
+                     f"{pin['equal_alarms']}")  # fmt: skip
+        return ("yes: " if ok else "NO: ") + text, ok
     if kind == "eval" and "on_board" in data:
         b = data["on_board"]
         ok = b["outputs_equal_reference"] == b["outputs_compared"]

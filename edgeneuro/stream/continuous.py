@@ -141,6 +141,8 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
 
             q = stack.enter_context(Renode(board, elf))
             where = f"Renode {board.renode['platform']} ({board.name}) on {q.port}"
+            if board.alarm:  # Renode logs the firmware's stores to the alarm pin's GPIO port from now on
+                q.log_writes(board.alarm.on[0])
         else:
             q = stack.enter_context(target.Qemu(board, elf))
             where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
@@ -161,6 +163,8 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         seconds = time.monotonic() - t0
         on_board = reports.board_run(final, det.classes)
         measured = device(on_board, c, elf, det, board)  # while the build folder (maybe a temporary one) is there
+        watched = sim == "renode" and board.alarm and not sanitized
+        pin = alarm_pin(board, q.writes(), on_board.alarms) if watched else None
     on_host = run_chain(det, prepared.graph, prepared.kernels, counts)
     same = equal(on_board, on_host)
     # the board's own account: every sample pushed once, every window and EVENT frame received
@@ -179,7 +183,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         "outside_adc_range": outside, "clipped_on_chip": final["clipped"],
         "events_samples": [list(e) for e in on_board.events], "events_s": [list(e) for e in events_s],
         "alarms": [list(a) for a in on_board.alarms], "reference_s": [list(e) for e in item.seizures.events],
-        "equal_host_chain": same, "host_build_checked": None,
+        "equal_host_chain": same, "host_build_checked": None, "alarm_pin": pin,
         "metrics": {k: scores[k] for k in ("sensitivity", "precision", "f1", "fp_per_hour", "true_positives",
                                              "false_positives", "reference_events", "hours")},
         "latency": latencies(item.seizures, events_s, [s / fs for on, s in on_board.alarms if on]),
@@ -189,8 +193,26 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
                       "eeg_seconds_per_second": final["samples"] / fs / seconds if seconds else None,
                       "in_flight": in_flight, "board_repeated": final["repeated"], "board_refused": final["refused"],
                       "status_frames": len(reports.statuses), "protocol": stats},
-        "ok": all(same.values()),
+        "ok": all(same.values()) and (pin is None or pin["equal_alarms"]),
     }  # fmt: skip
+
+
+def alarm_pin(board: Board, writes: list[tuple[int, int]], alarms: list[tuple[int, int]]) -> dict[str, Any]:
+    """The alarm pin as the simulator saw the firmware drive it (``writes``: the (address, value)
+    stores to its GPIO port, in order, from before the RESET on): its level changes, from off, must
+    be the alarms the board reported in its EVENT frames, on and off alike."""
+    assert board.alarm is not None
+    level, changes, other = 0, [], 0
+    for w in writes:
+        new = 1 if w == board.alarm.on else 0 if w == board.alarm.off else None
+        if new is None:
+            other += 1
+        elif new != level:
+            level = new
+            changes.append(new)
+    reported = [on for on, _ in alarms]
+    return {"pin": board.alarm.pin, "changes": changes, "stores": len(writes), "other_stores": other,
+            "reported": reported, "equal_alarms": changes == reported}  # fmt: skip
 
 
 def render(r: dict[str, Any]) -> str:
@@ -209,4 +231,9 @@ def render(r: dict[str, Any]) -> str:
              f"{p.get('stale', 0)} stale answers; the board ACKed {s['board_repeated']} repeated frames "
              f"without pushing them and refused {s['board_refused']}; {s['status_frames']} STATUS frames on the "
              "way"]  # fmt: skip
+    if pin := r.get("alarm_pin"):
+        verdict = "the same as" if pin["equal_alarms"] else "NOT the same as"
+        lines.append(f"  alarm pin {pin['pin']}, as {served} saw the firmware drive it: {len(pin['changes'])} "
+                     f"changes ({pin['stores']} stores), {verdict} the {len(pin['reported'])} alarm changes the "
+                     "board reported")  # fmt: skip
     return "\n".join(lines + render_text(r).splitlines()[1:])

@@ -9,6 +9,7 @@ portable package) and put them on PATH. Without it, ``--sim renode`` stops with 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,7 +18,9 @@ import sys
 import tempfile
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from edgeneuro.boards import Board
 from edgeneuro.errors import BoardError, ToolError
@@ -27,6 +30,10 @@ from edgeneuro.targets import stop_process
 INSTALL_HINT = (
     "install Renode from https://github.com/renode/renode/releases (Linux portable package) and put `renode` on PATH"
 )
+
+
+# `sysbus WhatIsAt ADDRESS` answers "MACHINE.NAME registered at <FIRST, LAST>"
+_WHAT = re.compile(r"\.(\w+) registered at <(0x[0-9A-Fa-f]+),")
 
 
 def find(tool: str = "renode") -> str | None:
@@ -103,6 +110,7 @@ class Renode:
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self._holder: int | None = None  # a descriptor of the pty, see __enter__
+        self._watched: tuple[str, int] = ("", 0)  # the peripheral of log_writes: name, base address
 
     def __enter__(self) -> Renode:
         log = open(Path(self._dir.name) / "renode.log", "wb")  # noqa: SIM115 (closed in stop)
@@ -137,6 +145,42 @@ class Renode:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def monitor(self, command: str) -> None:
+        """One command to Renode's monitor (its console, on Renode's stdin); what it answers goes to
+        the log (``output``)."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def log_writes(self, address: int, timeout: float = 30.0) -> None:
+        """Have Renode log every write to the peripheral that holds ``address`` (``sysbus
+        LogPeripheralAccess``), from now on: ``writes`` then reads them from the log. Returns once
+        Renode has taken the command (the same question asked before and after it is answered twice)."""
+        ask = f"sysbus WhatIsAt {address:#x}"
+        self.monitor(ask)
+        found = self._wait(lambda log: _WHAT.findall(log), f"answer `{ask}`", timeout)
+        name, base = found[0]
+        if not int(base, 16) <= address:
+            raise ToolError(f"Renode ({self.board.name}): {address:#x} is not in {name} at {base}")
+        self.monitor(f"sysbus LogPeripheralAccess sysbus.{name} true")
+        self.monitor(ask)
+        self._wait(lambda log: len(_WHAT.findall(log)) >= 2, f"log the writes to {name}", timeout)
+        self._watched = (name, int(base, 16))
+
+    def writes(self) -> list[tuple[int, int]]:
+        """(address, value) of each write Renode logged to the peripheral of ``log_writes``, in order."""
+        name, base = self._watched
+        pattern = re.compile(rf"\b{re.escape(name)}: .*?Write\w* to (0x[0-9A-Fa-f]+).*?value (0x[0-9A-Fa-f]+)")
+        return [(base + int(off, 16), int(v, 16)) for off, v in pattern.findall(self.output(tail=None))]
+
+    def _wait(self, done: Callable[[str], Any], what: str, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while not (result := done(self.output(tail=None))):
+            if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
+                raise ToolError(f"Renode ({self.board.name}) did not {what} within {timeout:g} s: {self.output()}")
+            time.sleep(0.1)
+        return result
 
     def output(self, tail: int | None = 2000) -> str:
         """Renode's log (its last ``tail`` characters)."""
