@@ -534,10 +534,11 @@ def _stream_continuous(a: argparse.Namespace, board) -> int:
     if not a.edf or Path(a.model).is_dir():
         raise InputError("--continuous streams the samples of --edf RECORDING.edf to the detector of a model file "
                          "(meta.json beside it)")  # fmt: skip
-    if a.port or a.output:
-        raise InputError("--continuous runs on a simulator (--sim qemu or renode) and has no outputs file: drop "
-                         "--port and --output")  # fmt: skip
-    r = stream_continuous(Path(a.model), Path(a.edf), board, sim=a.sim, build_dir=Path(a.build) if a.build else None,
+    if a.output:
+        raise InputError("--continuous has no outputs file (its report has the windows, events and alarms): drop "
+                         "--output")  # fmt: skip
+    r = stream_continuous(Path(a.model), Path(a.edf), board, sim=a.sim, port=a.port,
+                          build_dir=Path(a.build) if a.build else None,
                           realtime=a.realtime, timeout=a.timeout, retries=a.retries, adc_fs=a.adc_fs,
                           lsb_uv=a.adc_lsb_uv, adc_bits=a.adc_bits, bandpass=parse_band(a.bandpass), notch=a.notch,
                           frame_samples=a.frame_samples)  # fmt: skip

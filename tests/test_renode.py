@@ -36,6 +36,9 @@ NEEDS_RENODE = pytest.mark.skipif(
 # Where Renode's platform descriptions put the UART each script connects (platforms/cpus/nrf52840.repl,
 # platforms/cpus/stm32h7.repl, platforms/cpus/stm32f4.repl).
 RENODE_UARTS = {"uart0": 0x40002000, "usart2": 0x40004400, "usart3": 0x40004800}
+# ... and the GPIO port each script hangs the board's alarm LED on (size 0x400 on the STM32s, gpio0's
+# registers from OUT at 0x504 to PIN_CNF[31] at 0x77C)
+RENODE_GPIOS = {"gpio0": (0x50000500, 0x300), "gpioPortB": (0x58020400, 0x400), "gpioPortD": (0x40020C00, 0x400)}
 RENODE_BOARDS = [n for n in boards.available() if boards.load(n).renode]
 MODEL_BOARDS = [pytest.param(m, b, id=f"{m.stem}-{b}") for m in MODELS for b in RENODE_BOARDS]
 
@@ -65,6 +68,13 @@ def test_a_script_for_every_board_renode_models(name):
     assert "cpu PerformanceInMips 1000" in text and f"nvic Frequency {board.systick_hz}" in text
     (uart,) = re.findall(r"connector Connect sysbus\.(\w+) edgeneuro_uart", text)
     assert RENODE_UARTS[uart] == board.uart.base
+    # the board's alarm LED on the alarm pin: the port holds the pin's registers, the pin is the one named
+    ((port, pin, invert),) = re.findall(r"alarm_led: Miscellaneous\.LED @ (\w+) (\d+)\n(    invert: true\n)?", text)
+    assert f"{port}:\n    {pin} -> alarm_led@0" in text and board.alarm.pin.endswith(pin)
+    base, size = RENODE_GPIOS[port]
+    assert base <= board.alarm.on[0] < base + size and base <= board.alarm.off[0] < base + size
+    # LED1 of the nRF52840 DK is wired active low (its user guide), LD5 and LD3 of the ST boards active high
+    assert bool(invert) == (name == "nrf52840-dk")
 
 
 def test_robot_suite_drives_the_stream_protocol():
@@ -146,7 +156,8 @@ def test_robot_suite_on_renode(tmp_path):
 
     target.build(load(AD01), boards.load("stm32f4-discovery"), tmp_path / "build")
     np.save(tmp_path / "x.npy", np.load(MLPERF / "ad01_int8_input.npy"))
-    proc = subprocess.run([renode.find("renode-test"), str(ROOT / "renode" / "edgeneuro.robot"), "--variable",
+    proc = subprocess.run([renode.find("renode-test"), str(ROOT / "renode" / "edgeneuro.robot"), "--include", "stream",
+                           "--variable",
                            "BOARD:stm32f4-discovery", "--variable", f"BUILD:{tmp_path / 'build'}", "--variable",
                            f"WINDOWS:{tmp_path / 'x.npy'}", "--variable",
                            f"EDGENEURO:{Path(sys.executable).parent / 'edgeneuro'}", "--variable",

@@ -128,6 +128,37 @@ def test_continuous_stream_on_renode_equals_the_host_chain(detector, board, caps
     assert pin["changes"] == [on for on, _ in r["alarms"]] and 1 in pin["changes"] and pin["changes"][-1] == 0
 
 
+@pytest.mark.sim
+@pytest.mark.skipif(renode.find("renode-test") is None, reason="renode-test is not installed (`make setup`)")
+def test_robot_suite_sees_the_alarm_led_follow_the_reported_alarms(detector, tmp_path):
+    """renode/edgeneuro.robot's detector test on nrf52840-dk (LED1, active low): the detector build
+    boots under renode-test, `edgeneuro stream --continuous --port` feeds it the recording, and the
+    LED Renode models on the alarm pin changed state exactly as often, and to the same states, as
+    the alarms the board reported."""
+    import subprocess
+    import sys
+    from xml.etree import ElementTree
+
+    from edgeneuro.detector import load_recording
+    from edgeneuro.stream.continuous import build
+
+    model, edf = detector
+    board = boards.load("nrf52840-dk")
+    r = load_recording(model, edf, board)
+    build(r.prepared, r.det, board, tmp_path / "detector", r.meta.input_scale_uv)
+    root = Path(__file__).resolve().parents[1]
+    variables = {"BOARD": board.name, "ALARM_LED": "gpio0.alarm_led", "DETECTOR": tmp_path / "detector",
+                 "MODEL": model, "EDF": edf, "EDGENEURO": Path(sys.executable).parent / "edgeneuro",
+                 "PTY": tmp_path / "uart"}  # fmt: skip
+    robot = root / "renode" / "edgeneuro.robot"
+    proc = subprocess.run([renode.find("renode-test"), str(robot), "--include", "detector",
+                           *[a for k, v in variables.items() for a in ("--variable", f"{k}:{v}")],
+                           "-r", str(tmp_path / "results")], capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    total = ElementTree.parse(tmp_path / "results" / "robot_output.xml").find("statistics/total/stat")
+    assert total.attrib == {"pass": "1", "fail": "0", "skip": "0"}
+
+
 def test_alarm_pin_changes_are_compared_with_the_reported_alarms():
     """The check itself: stores that repeat the level are no change, a pin that stays on after the
     board reported it off is a difference, and stores to other registers are counted apart."""

@@ -163,13 +163,15 @@ def equal(board: BoardRun, host) -> dict[str, bool]:
     }
 
 
-def device(board_run: BoardRun, c, elf: Path, det: Detector, board) -> dict[str, Any]:
+def device(board_run: BoardRun, c, elf: Path, det: Detector, board, real: bool = False) -> dict[str, Any]:
     """Measured like a device: RAM (the detector's state, the model's arena and state, the stack's
     high-water mark), flash, instructions per second of EEG, the duty cycle at the board's clock,
-    the worst instructions of one incoming sample, with and without a window step."""
+    the worst instructions of one incoming sample, with and without a window step. From a ``real``
+    board (not a simulator) SysTick counts cycles, and the "instructions" figures are cycles
+    (``counted`` says which)."""
     from edgeneuro.build import elf_sizes
 
-    per_tick = board.instructions_per_tick
+    per_tick = board.clock_hz / board.systick_hz if real else board.instructions_per_tick
     sizes = elf_sizes(elf)
     seconds = board_run.samples / det.adc_fs
     per_second = board_run.total_ticks * per_tick / seconds if seconds else 0.0
@@ -194,8 +196,10 @@ def device(board_run: BoardRun, c, elf: Path, det: Detector, board) -> dict[str,
         "instructions_per_window_mean": statistics.fmean(windows) if windows else None,
         "instructions_per_window_max": max(windows) if windows else None,
         "worst_sample_ms": board_run.worst_ticks * per_tick / board.clock_hz * 1e3,
-        "instructions_note": f"SysTick ticks x {per_tick:g} (QEMU -icount: one instruction per ns); ms at "
-        f"{board.clock_hz / 1e6:g} MHz assuming one instruction per cycle",
+        "counted": "cycles" if real else "instructions",
+        "instructions_note": f"SysTick ticks x {per_tick:g}: cycles of the board's core clock" if real else
+        f"SysTick ticks x {per_tick:g} (QEMU -icount: one instruction per ns); ms at {board.clock_hz / 1e6:g} MHz "
+        "assuming one instruction per cycle",
     }  # fmt: skip
 
 
@@ -330,8 +334,9 @@ def render_text(r: dict[str, Any]) -> str:
     lines.append(f"  RAM {d['ram_detector_bytes']:,} B (detector state {d['detector_state_bytes']:,}, model arena "
                  f"{d['arena_bytes']:,}, model state {d['model_state_bytes']:,}, stack used "
                  f"{d['stack_used_bytes']:,}); flash {d['flash_bytes']:,} B")  # fmt: skip
-    lines.append(f"  {d['instructions_per_second_of_eeg']:,} instructions per second of EEG: duty cycle "
+    unit = d.get("counted", "instructions")
+    lines.append(f"  {d['instructions_per_second_of_eeg']:,} {unit} per second of EEG: duty cycle "
                  f"{100 * d['duty_cycle']:.2f} % at {d['clock_hz'] / 1e6:g} MHz; worst sample "
-                 f"{d['worst_instructions_per_sample']:,} instructions ({d['worst_sample_ms']:.2f} ms, window step "
+                 f"{d['worst_instructions_per_sample']:,} {unit} ({d['worst_sample_ms']:.2f} ms, window step "
                  f"included), {d['worst_instructions_per_sample_without_window']:,} without a window")  # fmt: skip
     return "\n".join(lines)

@@ -101,10 +101,13 @@ def _check_info(info: P.Info, board: Board, model: Path, det, out_bytes: int, wh
 def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path | None = None, realtime: bool = False,
                       timeout: float = 5.0, retries: int = 3, adc_fs: float | None = None, lsb_uv: float | None = None,
                       adc_bits: int = 16, bandpass=None, notch: float | None = None, frame_samples: int | None = None,
-                      in_flight: int = 4, wrap: Callable[[Any], Any] | None = None,
-                      sanitized: bool = False, sim: str = "qemu") -> dict[str, Any]:  # fmt: skip
+                      in_flight: int = 4, wrap: Callable[[Any], Any] | None = None, sanitized: bool = False,
+                      sim: str = "qemu", port: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Stream every sample of ``edf`` through the detector of ``model`` on ``board``'s simulator
-    ``sim`` ("qemu" or "renode") over its UART (a pty), and check and score what it answers.
+    ``sim`` ("qemu" or "renode") over its UART (a pty), and check and score what it answers. With
+    ``port`` a board already running the detector firmware answers on that serial port instead
+    (a real board flashed with the build, or a simulator started by someone else): the firmware is
+    still built here, for its flash and RAM figures, and the board's INFO must name the same model.
     ``frame_samples`` per SAMPLES frame (default an eighth of a second's, at most what the board
     takes), ``in_flight`` frames
     unacknowledged at most; ``wrap`` puts a layer between the link and the port (tests: a line
@@ -121,7 +124,8 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     model, edf = Path(model), Path(edf)
     if frame_samples is not None and frame_samples < 1:
         raise InputError(f"--frame-samples {frame_samples}: give 1 or more")
-    target.require_simulator(board, sim)
+    if port is None:
+        target.require_simulator(board, sim)
     r = load_recording(model, edf, board, adc_fs, lsb_uv, adc_bits, bandpass, notch)
     meta, prepared, det, item, counts, outside = r.meta, r.prepared, r.det, r.item, r.counts, r.outside
     out_bytes = det.classes * np.dtype(det.output_dtype).itemsize
@@ -131,7 +135,9 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         folder = Path(build_dir) if build_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="edgeneuro-continuous-"))) / "build"  # fmt: skip
         c, elf = build(prepared, det, board, folder, meta.input_scale_uv)
-        if sanitized:
+        if port is not None:
+            q, where = None, f"{board.name} on {port}"
+        elif sanitized:
             from edgeneuro.build import build_host_stream
 
             q = stack.enter_context(target.HostBoard(build_host_stream(c.out_dir, board, harness="stream_detector")))
@@ -146,7 +152,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         else:
             q = stack.enter_context(target.Qemu(board, elf))
             where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
-        ser = target.open_port(q.port, board.uart.baud, timeout)
+        ser = target.open_port(port or q.port, board.uart.baud, timeout)
         stack.callback(ser.close)
         link = P.Link(wrap(ser) if wrap else ser, timeout=timeout, retries=retries, where=where, on_report=reports)
         session = _Session(link, q)
@@ -162,8 +168,9 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         final = session._call(link.finish)
         seconds = time.monotonic() - t0
         on_board = reports.board_run(final, det.classes)
-        measured = device(on_board, c, elf, det, board)  # while the build folder (maybe a temporary one) is there
-        watched = sim == "renode" and board.alarm and not sanitized
+        # while the build folder (maybe a temporary one) is there
+        measured = device(on_board, c, elf, det, board, real=port is not None)
+        watched = sim == "renode" and board.alarm and not sanitized and port is None
         pin = alarm_pin(board, q.writes(), on_board.alarms) if watched else None
     on_host = run_chain(det, prepared.graph, prepared.kernels, counts)
     same = equal(on_board, on_host)
@@ -178,7 +185,8 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
     frames = stats.get("samples_frames", 0)
     return {
         "kind": "stream-continuous", "model": str(model), **provenance(model), "recording": str(edf),
-        "board": board.name, "simulator": "host" if sanitized else sim, "port": q.port, "detector": det.to_json(),
+        "board": board.name, "simulator": "host" if sanitized else None if port else sim, "port": port or q.port,
+        "detector": det.to_json(),
         "samples": final["samples"], "duration_s": final["samples"] / fs, "windows": final["windows"],
         "outside_adc_range": outside, "clipped_on_chip": final["clipped"],
         "events_samples": [list(e) for e in on_board.events], "events_s": [list(e) for e in events_s],
@@ -220,7 +228,7 @@ def render(r: dict[str, Any]) -> str:
     from edgeneuro.detector.app import render_text
 
     s, p = r["streaming"], r["streaming"]["protocol"]
-    served = SIMULATORS.get(r["simulator"], r["simulator"])
+    served = SIMULATORS.get(r["simulator"], "the board")
     pace = "at the recording's rate" if s["realtime"] else "as fast as the board took them"
     lines = [f"{r['board']}: streamed {r['samples']:,} samples of {Path(r['recording']).name} ({r['duration_s']:.0f} s "
              f"of EEG) {pace} over {r['port']} ({served}) in {s['seconds']:.1f} s: {s['frames_sent']:,} SAMPLES frames "
