@@ -317,39 +317,40 @@ def _uart(f: _Fields) -> Uart:
         clock_hz=u.int_("clock_hz", required=False, minimum=1),
         tx_pin=tx_pin,
         rx_pin=rx_pin,
-        setup=_words(u, "setup", 3, "[address, mask, value]", required=False),
+        setup=_setup(u),
     )
 
 
-def _words(f: _Fields, key: str, n: int, form: str, required: bool = True) -> tuple:
-    """``key``: n 32-bit integers ``form`` (n = 2), or a list of such (n = 3: setup writes)."""
-    raw = f.raw(key, required=required)
-    if raw is None:
-        return ()
+def _is_words(s: Any, n: int) -> bool:
+    """``s`` is a list of n 32-bit unsigned integers."""
+    return isinstance(s, list) and len(s) == n and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFFFFFF for v in s)  # fmt: skip
 
-    def ok(s: Any, size: int) -> bool:
-        return isinstance(s, list) and len(s) == size and all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFFFFFF for v in s)  # fmt: skip
 
-    if n == 2:
-        if not ok(raw, 2):
-            raise f.err(key, f"must be {form} (32-bit integers), not {raw!r}")
-        return tuple(raw)
+def _store(f: _Fields, key: str) -> tuple[int, int]:
+    """``key``: one store, [address, value]."""
+    raw = f.raw(key)
+    if not _is_words(raw, 2):
+        raise f.err(key, f"must be [address, value] (32-bit integers), not {raw!r}")
+    return raw[0], raw[1]
+
+
+def _setup(f: _Fields, key: str = "setup") -> tuple[tuple[int, int, int], ...]:
+    """``key`` (optional): read-modify-writes, a list of [address, mask, value]."""
+    raw = f.raw(key, required=False) or []
     if not isinstance(raw, list):
-        raise f.err(key, f"must be a list of {form}")
+        raise f.err(key, "must be a list of [address, mask, value]")
     for i, s in enumerate(raw):
-        if not ok(s, n):
-            raise f.err(f"{key}[{i}]", f"must be {form} (32-bit integers), not {s!r}")
-    return tuple(tuple(s) for s in raw)
+        if not _is_words(s, 3):
+            raise f.err(f"{key}[{i}]", f"must be [address, mask, value] (32-bit integers), not {s!r}")
+    return tuple((s[0], s[1], s[2]) for s in raw)
 
 
 def _alarm(f: _Fields) -> Alarm | None:
     a = f.map_("alarm", required=False, allowed={"pin", "write_on", "write_off", "setup"})
     if a is None:
         return None
-    return Alarm(pin=a.str_("pin"), on=_words(a, "write_on", 2, "[address, value]"),
-                 off=_words(a, "write_off", 2, "[address, value]"),
-                 setup=_words(a, "setup", 3, "[address, mask, value]", required=False))  # fmt: skip
+    return Alarm(pin=a.str_("pin"), on=_store(a, "write_on"), off=_store(a, "write_off"), setup=_setup(a))
 
 
 def _simulator(f: _Fields) -> dict[str, Any]:

@@ -135,6 +135,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         folder = Path(build_dir) if build_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="edgeneuro-continuous-"))) / "build"  # fmt: skip
         c, elf = build(prepared, det, board, folder, meta.input_scale_uv)
+        watched = False  # the alarm pin's stores, logged by Renode
         if port is not None:
             q, where = None, f"{board.name} on {port}"
         elif sanitized:
@@ -149,6 +150,7 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
             where = f"Renode {board.renode['platform']} ({board.name}) on {q.port}"
             if board.alarm:  # Renode logs the firmware's stores to the alarm pin's GPIO port from now on
                 q.log_writes(board.alarm.on[0])
+                watched = True
         else:
             q = stack.enter_context(target.Qemu(board, elf))
             where = f"QEMU {board.qemu['machine']} ({board.name}) on {q.port}"
@@ -170,7 +172,6 @@ def stream_continuous(model: Path, edf: Path, board: Board, *, build_dir: Path |
         on_board = reports.board_run(final, det.classes)
         # while the build folder (maybe a temporary one) is there
         measured = device(on_board, c, elf, det, board, real=port is not None)
-        watched = sim == "renode" and board.alarm and not sanitized and port is None
         pin = alarm_pin(board, q.writes(), on_board.alarms) if watched else None
     on_host = run_chain(det, prepared.graph, prepared.kernels, counts)
     same = equal(on_board, on_host)
