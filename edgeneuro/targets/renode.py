@@ -133,11 +133,10 @@ class Renode:
             # `edgeneuro sim` must outlive each stream that connects to it.
             self._holder = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
             tty.setraw(self._holder)  # no echo of the board's bytes back to it, whoever opens it next
-            while self.gdb is not None and f"started on port :{self.gdb[1]}" not in self.output(tail=None):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise ToolError(f"Renode ({self.board.name}) did not start its GDB server on port "
-                                    f"{self.gdb[1]} within {self.start_timeout:g} s: {self.output()}")  # fmt: skip
-                time.sleep(0.1)
+            if self.gdb is not None:
+                port = self.gdb[1]
+                self._wait(lambda log: f"started on port :{port}" in log, f"start its GDB server on port {port}",
+                           max(0.0, deadline - time.monotonic()))  # fmt: skip
         except BaseException:
             self.stop()
             raise
